@@ -1,0 +1,118 @@
+"""Per-task capture of stdout, stderr and logging, with many tasks running in threads.
+
+``sys.stdout`` and ``sys.stderr`` are replaced, for as long as a session runs, by
+routers that send each write to the buffer of the task running in the writing thread,
+and everything else (the reporter, the main thread) to the real stream. A logging
+handler does the same for log records. Outside a task a router costs one attribute
+lookup per write.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+_local = threading.local()
+_lock = threading.Lock()
+_installed = 0
+_saved: tuple = ()
+
+LOG_FORMAT = "%(levelname)-8s %(name)s:%(filename)s:%(lineno)d %(message)s"
+
+
+class _Router(io.TextIOBase):
+    """A file object whose writes go to the current task's buffer, if there is one."""
+
+    def __init__(self, real, slot: str) -> None:
+        self.real = real
+        self.slot = slot
+
+    def write(self, text: str) -> int:
+        buffer = getattr(_local, self.slot, None)
+        if buffer is None:
+            return self.real.write(text)
+        buffer.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if getattr(_local, self.slot, None) is None:
+            self.real.flush()
+
+    def isatty(self) -> bool:
+        return getattr(_local, self.slot, None) is None and self.real.isatty()
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    @property
+    def encoding(self):  # type: ignore[override]
+        return getattr(self.real, "encoding", "utf-8")
+
+    def writable(self) -> bool:
+        return True
+
+
+class _TaskLogHandler(logging.Handler):
+    """Keeps each log record in the buffer of the task whose thread emitted it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        buffer = getattr(_local, "log", None)
+        if buffer is not None:
+            buffer.append(self.format(record) + "\n")
+
+
+_handler = _TaskLogHandler()
+_handler.setFormatter(logging.Formatter(LOG_FORMAT))
+
+
+def install() -> None:
+    """Route the process's output through the task buffers (re-entrant)."""
+    global _installed, _saved
+    with _lock:
+        _installed += 1
+        if _installed > 1:
+            return
+        _saved = (sys.stdout, sys.stderr)
+        sys.stdout = _Router(sys.stdout, "stdout")
+        sys.stderr = _Router(sys.stderr, "stderr")
+        logging.getLogger().addHandler(_handler)
+
+
+def uninstall() -> None:
+    """Undo one ``install()``; the last one puts the real streams back."""
+    global _installed
+    with _lock:
+        _installed -= 1
+        if _installed:
+            return
+        sys.stdout, sys.stderr = _saved
+        logging.getLogger().removeHandler(_handler)
+
+
+class Captured:
+    """The text a task attempt wrote, filled in when its ``capturing()`` block ends."""
+
+    __slots__ = ("stdout", "stderr", "log")
+
+    def __init__(self) -> None:
+        self.stdout = self.stderr = self.log = ""
+
+
+@contextmanager
+def capturing() -> Iterator[Captured]:
+    """Capture what this thread writes until the block ends (nests: inner wins)."""
+    previous = (getattr(_local, "stdout", None), getattr(_local, "stderr", None),
+                getattr(_local, "log", None))
+    out: list[str] = []
+    err: list[str] = []
+    log: list[str] = []
+    _local.stdout, _local.stderr, _local.log = out, err, log
+    captured = Captured()
+    try:
+        yield captured
+    finally:
+        _local.stdout, _local.stderr, _local.log = previous
+        captured.stdout, captured.stderr, captured.log = "".join(out), "".join(err), "".join(log)

@@ -1,0 +1,109 @@
+"""The ``flowrun`` command: a thin click layer, and the only place that turns
+exceptions into output and exit codes.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+from flowrun import __version__
+
+SUBCOMMANDS = ("history", "show", "logs")
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console-script entry point."""
+    sys.exit(run(sys.argv[1:] if argv is None else list(argv)))
+
+
+def run(argv: list[str]) -> int:
+    """Run the command line ``argv``; return the exit code (never raise)."""
+    if argv[:1] in (["--version"], ["-V"]):  # fast path: imports nothing else
+        print(f"flowrun {__version__}")
+        return 0
+    import click
+
+    from flowrun.errors import ExitCode, FlowrunError, UsageError
+
+    try:
+        config_factory = _ConfigFactory(argv)
+        command = _build(config_factory)
+        args = argv if argv[:1] and argv[0] in SUBCOMMANDS else ["run", *argv]
+        result = command.main(args=args, prog_name="flowrun", standalone_mode=False)
+        return int(result or 0)
+    except click.exceptions.Exit as exc:  # --help
+        return exc.exit_code
+    except click.UsageError as exc:
+        exc.show()
+        return ExitCode.USAGE_ERROR
+    except click.Abort:  # click's name for a KeyboardInterrupt outside the engine
+        print("\n!!! interrupted !!!", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except UsageError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
+    except FlowrunError as exc:
+        detail = getattr(exc, "detail", "")
+        if detail:
+            print(detail.rstrip(), file=sys.stderr)
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
+    except Exception:  # noqa: BLE001 - a bug in flowrun or a plugin: show everything
+        import traceback
+
+        traceback.print_exc()
+        print("INTERNAL ERROR: the traceback above is a bug in flowrun or a plugin",
+              file=sys.stderr)
+        return ExitCode.INTERNAL_ERROR
+
+
+class _ConfigFactory:
+    """Finds the rootdir and loads plugins before click parses anything, because
+    plugins add options (``-p`` is read ahead, as pytest does)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        import os
+
+        from flowrun.config import find_rootdir
+        from flowrun.plugins import make_plugin_manager
+
+        self.rootdir, self.inifile, self.ini = find_rootdir(os.getcwd())
+        ini_plugins = self.ini.get("plugins", [])
+        self.pm = make_plugin_manager(_read_ahead(argv, "-p"), self.rootdir, ini_plugins)
+        from flowrun.config import OptionParser
+
+        self.parser = OptionParser()
+        self.pm.hook.flowrun_addoption.call_historic(kwargs={"parser": self.parser})
+
+    def make(self, options: dict[str, Any]) -> Any:
+        from flowrun.config import Config
+
+        return Config(self.rootdir, self.inifile, self.ini, options, self.pm)
+
+
+def _read_ahead(argv: list[str], flag: str) -> list[str]:
+    values = []
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            values.append(argv[i + 1])
+        elif arg.startswith(flag) and len(arg) > len(flag) and not arg.startswith("--"):
+            values.append(arg[len(flag):])
+    return values
+
+
+def _build(factory: _ConfigFactory) -> Any:
+    import click
+
+    from flowrun import commands
+
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    def cli() -> None:
+        """flowrun: pytest, for workflows."""
+
+    run_command = commands.make_run_command(factory)
+    for option in factory.parser.options:
+        run_command.params.append(option)
+    cli.add_command(run_command)
+    for name in SUBCOMMANDS:
+        cli.add_command(getattr(commands, f"make_{name}_command")(factory))
+    return cli

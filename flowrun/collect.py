@@ -1,0 +1,118 @@
+"""[plugin] Python flow files: ``flow_*.py`` -> ``Flow`` objects.
+
+Modules are imported the way pytest imports test modules: the file's directory goes on
+``sys.path`` (so helpers beside it import), and each file gets a module name derived
+from its path, so two ``flow_x.py`` in different folders never clash.
+"""
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+import os
+import re
+import sys
+import traceback
+from typing import Any
+
+from flowrun.errors import CollectError
+from flowrun.hookspecs import hookimpl
+from flowrun.model import Flow, Task, TaskDef, record_task_defs
+from flowrun.runner import format_user_error
+
+MODULE_PREFIX = "flowrun_flows"
+
+
+@hookimpl(trylast=True)
+def flowrun_collect_file(path: str, config: Any) -> list[Flow] | None:
+    patterns = config.python_files
+    name = os.path.basename(path)
+    if not name.endswith(".py") or not any(fnmatch.fnmatch(name, p) for p in patterns):
+        return None
+    return [load_flow(path, config.rootdir)]
+
+
+def flow_id_for(path: str, rootdir: str) -> str:
+    """The flow id: the path relative to the rootdir, with forward slashes."""
+    rel = os.path.relpath(path, rootdir)
+    return rel.replace(os.sep, "/")
+
+
+def module_name_for(flow_id: str) -> str:
+    stem = flow_id[:-3] if flow_id.endswith(".py") else flow_id
+    parts = [re.sub(r"\W", "_", p) or "_" for p in stem.split("/") if p not in ("", ".")]
+    return ".".join([MODULE_PREFIX, *["up" if p == "__" else p for p in parts]])
+
+
+def load_flow(path: str, rootdir: str) -> Flow:
+    """Import one flow file and gather its flow and tasks; raise ``CollectError``."""
+    flow_id = flow_id_for(path, rootdir)
+    module, created = _import(path, flow_id)
+    found = [v for v in vars(module).values() if isinstance(v, Flow)]
+    if len(set(map(id, found))) > 1:
+        raise CollectError(f"{flow_id}: more than one Flow(...) in the module; "
+                           "a flow file declares at most one", where=flow_id)
+    flow = found[0] if found else Flow()
+    flow.id, flow.path, flow.module = flow_id, path, module
+    flow.tasks = _gather_tasks(module, created, flow)
+    return flow
+
+
+def _import(path: str, flow_id: str) -> tuple[Any, list[TaskDef]]:
+    directory = os.path.dirname(path)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    name = module_name_for(flow_id)
+    _ensure_parents(name)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    created: list[TaskDef] = []
+    previous = record_task_defs(created)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        detail = "".join(traceback.format_exception_only(exc))
+        raise CollectError(f"{flow_id}:{exc.lineno}: syntax error: {exc.msg}",
+                           where=flow_id, detail=detail) from None
+    except BaseException as exc:  # noqa: BLE001 - anything the module raises
+        sys.modules.pop(name, None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        detail, summary = format_user_error(exc)
+        raise CollectError(f"{flow_id}: error while importing: {summary}",
+                           where=flow_id, detail=detail) from None
+    finally:
+        record_task_defs(previous)
+    return module, created
+
+
+def _ensure_parents(name: str) -> None:
+    """Register empty namespace parents so pickle can look the flow module up by name."""
+    import types
+
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        parent = ".".join(parts[:i])
+        if parent not in sys.modules:
+            package = types.ModuleType(parent)
+            package.__path__ = []  # a namespace with nothing to import from disk
+            sys.modules[parent] = package
+
+
+def _gather_tasks(module: Any, created: list[TaskDef], flow: Flow) -> dict[str, Task]:
+    """Tasks defined in the module (in definition order), then tasks it imported."""
+    defs = list(dict.fromkeys(created))
+    defs += [v for v in vars(module).values() if isinstance(v, TaskDef) and v not in defs]
+    tasks: dict[str, Task] = {}
+    for taskdef in defs:
+        if taskdef.name in tasks:
+            line = getattr(taskdef.fn, "__code__", None)
+            at = f" (line {line.co_firstlineno})" if line else ""
+            raise CollectError(f"{flow.id}: two tasks are named '{taskdef.name}'{at}; "
+                               "task names must be unique in a flow", where=flow.id)
+        tasks[taskdef.name] = Task(
+            flow_id=flow.id, name=taskdef.name, fn=taskdef.fn,
+            options=taskdef.options.merged(flow.task_defaults))
+    return tasks

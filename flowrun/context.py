@@ -1,0 +1,105 @@
+"""What a running task sees: its ``context`` parameter and the current-task lookup
+behind ``skip()`` and ``submit()``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import MutableMapping
+from typing import Any, Callable, Iterator
+
+from flowrun import results
+
+_local = threading.local()
+TASK_LOGGER = "flowrun.task"
+if logging.getLogger(TASK_LOGGER).level == logging.NOTSET:
+    logging.getLogger(TASK_LOGGER).setLevel(logging.INFO)
+
+
+class State(MutableMapping):
+    """The flow's persistent state (Microflow's ``flow.context``), one copy per attempt.
+
+    Values arrive serialized and are rebuilt on first read; ``changes()`` compares
+    serialized values, so in-place mutation (``state["seen"].append(x)``) counts too.
+    """
+
+    def __init__(self, stored: dict[str, tuple[bytes | None, str | None]]) -> None:
+        self._stored = dict(stored)
+        self._values: dict[str, Any] = {}
+        self._deleted: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._values:
+            return self._values[key]
+        if key in self._deleted or key not in self._stored:
+            raise KeyError(key)
+        value = self._values[key] = results.loads(*self._stored[key])
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"state keys are strings, not {type(key).__name__}")
+        self._deleted.discard(key)
+        self._values[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._values.pop(key, None)
+        self._deleted.add(key)
+
+    def __iter__(self) -> Iterator[str]:
+        keys = dict.fromkeys(k for k in self._stored if k not in self._deleted)
+        keys.update(dict.fromkeys(self._values))
+        return iter(keys)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"State({dict(self)!r})"
+
+    def changes(self) -> dict[str, tuple[bytes | None, str | None] | None]:
+        """Keys whose value differs from the stored one (None = deleted)."""
+        changed: dict[str, Any] = {key: None for key in self._deleted if key in self._stored}
+        for key, value in self._values.items():
+            blob = results.dumps(value)
+            if self._stored.get(key) != blob:
+                changed[key] = blob
+        return changed
+
+
+class Context:
+    """The value of a task parameter named ``context``."""
+
+    def __init__(self, *, run_id: str, flow_id: str, task_id: str, attempt: int,
+                 partition: Any = None, params: dict[str, Any] | None = None,
+                 state: dict | None = None, spawn: Callable | None = None) -> None:
+        self.run_id = run_id
+        self.flow_id = flow_id
+        self.task_id = task_id
+        self.attempt = attempt
+        self.partition = partition
+        self.params = dict(params or {})
+        self.state = State(state or {})
+        self._spawn = spawn
+        self.logger = logging.getLogger(f"{TASK_LOGGER}.{task_id.rpartition('::')[2]}")
+
+    @property
+    def task_name(self) -> str:
+        return self.task_id.rpartition("::")[2]
+
+    def __repr__(self) -> str:
+        return f"<Context {self.task_id} attempt {self.attempt} run {self.run_id}>"
+
+
+def current() -> Context | None:
+    """The context of the task running in this thread, or None outside tasks."""
+    return getattr(_local, "context", None)
+
+
+def set_current(context: Context | None) -> Context | None:
+    """Make ``context`` current in this thread; returns the previous one."""
+    previous = getattr(_local, "context", None)
+    _local.context = context
+    return previous

@@ -1,0 +1,210 @@
+"""From a collected flow to a checked graph: parameters become edges, options are
+validated, cycles are found, and ``-k`` / ``-m`` / node ids select tasks. Pure: no I/O.
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+import itertools
+from typing import Any, Iterable
+
+from flowrun.errors import CollectError, CycleError, UsageError
+from flowrun.expression import compile_expression
+from flowrun.model import CONTEXT_PARAM, RUN_IF, Flow, Task, TaskDef
+
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
+    """Fill in each task's inputs, flow parameters and upstream; check every option.
+
+    Raises ``CollectError`` naming the file, the task and what is wrong.
+    """
+    known_limits = set(limits) | set(flow.limits)
+    for task in flow.tasks.values():
+        _resolve_parameters(flow, task)
+        _check_options(flow, task, known_limits)
+    order(flow)  # raises CycleError
+
+
+def _resolve_parameters(flow: Flow, task: Task) -> None:
+    signature = inspect.signature(task.fn)
+    each = task.options.each
+    static = set(each) if isinstance(each, dict) else set()
+    for name, param in signature.parameters.items():
+        if param.kind in _VARIADIC:
+            continue
+        if name == CONTEXT_PARAM:
+            task.wants_context = True
+        elif name in flow.tasks and name != task.name:
+            task.inputs[name] = name
+        elif name in static:
+            continue
+        elif param.default is not inspect.Parameter.empty:
+            task.params[name] = param.default
+        else:
+            hint = _did_you_mean(name, [t for t in flow.tasks if t != task.name])
+            raise CollectError(
+                f"{flow.id}::{task.name}: parameter '{name}' names no task of the flow "
+                f"and has no default{hint}", where=f"{flow.id}::{task.name}")
+    after = []
+    for item in task.options.after:
+        name = item.name if isinstance(item, TaskDef) else item
+        if not isinstance(name, str) or name not in flow.tasks:
+            label = name if isinstance(name, str) else repr(item)
+            hint = _did_you_mean(str(label), list(flow.tasks))
+            raise CollectError(f"{flow.id}::{task.name}: after= names {label!r}, which is not "
+                               f"a task of the flow{hint}", where=f"{flow.id}::{task.name}")
+        after.append(name)
+    task.upstream = tuple(dict.fromkeys([*task.inputs.values(), *after]))
+    if isinstance(each, dict):
+        keys = list(each)
+        task.static_each = tuple(dict(zip(keys, combo))
+                                 for combo in itertools.product(*(each[k] for k in keys)))
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_options(flow: Flow, task: Task, known_limits: set[str]) -> None:
+    opts = task.options
+    where = f"{flow.id}::{task.name}"
+
+    def bad(option: str, value: Any, expected: str) -> CollectError:
+        return CollectError(f"{where}: bad option {option}={value!r}: {expected}", where=where)
+
+    if not isinstance(opts.retries, int) or isinstance(opts.retries, bool) or opts.retries < 0:
+        raise bad("retries", opts.retries, "expected a whole number >= 0")
+    if not _is_number(opts.retry_delay) or opts.retry_delay < 0:
+        raise bad("retry_delay", opts.retry_delay, "expected seconds >= 0")
+    if not _is_number(opts.retry_backoff) or opts.retry_backoff <= 0:
+        raise bad("retry_backoff", opts.retry_backoff, "expected a multiplier > 0")
+    if opts.timeout is not None and (not _is_number(opts.timeout) or opts.timeout <= 0):
+        raise bad("timeout", opts.timeout, "expected seconds > 0")
+    if opts.run_if not in RUN_IF:
+        raise bad("run_if", opts.run_if, "expected one of " + ", ".join(RUN_IF))
+    _check_each(task, bad)
+    for group in opts.limit:
+        if group not in known_limits:
+            known = ", ".join(sorted(known_limits)) or "none defined"
+            raise bad("limit", group, f"no such concurrency group (defined: {known}); "
+                      "define it in Flow(limits=...) or [tool.flowrun.limits]")
+    if opts.run_key is not None and not callable(opts.run_key):
+        raise bad("run_key", opts.run_key, "expected a callable returning a string")
+
+
+def _check_each(task: Task, bad: Any) -> None:
+    each = task.options.each
+    if each is None:
+        return
+    if isinstance(each, str):
+        if each not in task.inputs:
+            raise bad("each", each, "expected the name of a parameter that receives an "
+                      "upstream task's result")
+        return
+    if not isinstance(each, dict) or not each:
+        raise bad("each", each, "expected a parameter name or {param: [values]}")
+    names = inspect.signature(task.fn).parameters
+    for key, values in each.items():
+        if key not in names:
+            raise bad("each", key, "expected a parameter of the function")
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise bad("each", values, f"expected a list of values for '{key}'")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def order(flow: Flow) -> list[str]:
+    """Task names in an order where upstream comes first; raise ``CycleError``."""
+    indegree = {name: len(t.upstream) for name, t in flow.tasks.items()}
+    downstream: dict[str, list[str]] = {name: [] for name in flow.tasks}
+    for name, t in flow.tasks.items():
+        for up in t.upstream:
+            downstream[up].append(name)
+    ready = [name for name, n in indegree.items() if n == 0]
+    result: list[str] = []
+    while ready:
+        name = ready.pop(0)
+        result.append(name)
+        for down in downstream[name]:
+            indegree[down] -= 1
+            if indegree[down] == 0:
+                ready.append(down)
+    if len(result) < len(flow.tasks):
+        cycle = _find_cycle(flow, {n for n, d in indegree.items() if d > 0})
+        raise CycleError(f"{flow.id}: dependency cycle {' -> '.join(cycle)}", where=flow.id)
+    return result
+
+
+def _find_cycle(flow: Flow, suspects: set[str]) -> list[str]:
+    """Walk upstream edges inside ``suspects`` until a task repeats: that loop is a cycle."""
+    start = next(name for name in flow.tasks if name in suspects)
+    path: list[str] = []
+    seen: dict[str, int] = {}
+    node = start
+    while node not in seen:
+        seen[node] = len(path)
+        path.append(node)
+        node = next(up for up in flow.tasks[node].upstream if up in suspects)
+    loop = path[seen[node]:] + [node]
+    return list(reversed(loop))  # upstream first: a -> b means b depends on a
+
+
+# -- selection ---------------------------------------------------------------------------
+
+def upstream_closure(flow: Flow, names: Iterable[str]) -> set[str]:
+    """``names`` plus everything they need to run."""
+    wanted: set[str] = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name not in wanted:
+            wanted.add(name)
+            stack.extend(flow.tasks[name].upstream)
+    return wanted
+
+
+def select(flows: list[Flow], node_ids: dict[str, set[str] | None], keyword: str | None,
+           marker: str | None) -> tuple[list[Flow], int]:
+    """Keep the flows and tasks that the command line asks for, plus their upstream.
+
+    ``node_ids`` maps a flow id to the task names named on the command line (None: the
+    whole file). Returns the flows left (``flow.selected`` set) and how many tasks were
+    deselected.
+    """
+    k_pred = compile_expression(keyword) if keyword else None
+    m_pred = compile_expression(marker) if marker else None
+    kept: list[Flow] = []
+    deselected = 0
+    for flow in flows:
+        names = node_ids.get(flow.id) if node_ids else None
+        if names:
+            missing = sorted(set(names) - set(flow.tasks))
+            if missing:
+                raise UsageError(f"not found: {flow.id}::{missing[0]} (no such task)")
+        chosen = [n for n in flow.tasks if (not names or n in names)
+                  and _matches(flow, flow.tasks[n], k_pred, m_pred)]
+        selected = upstream_closure(flow, chosen)
+        deselected += len(flow.tasks) - len(selected)
+        if selected:
+            flow.selected = [n for n in flow.tasks if n in selected]
+            kept.append(flow)
+    return kept, deselected
+
+
+def _matches(flow: Flow, task: Task, k_pred: Any, m_pred: Any) -> bool:
+    if k_pred is not None:
+        words = [task.name.lower(), *(p.lower() for p in flow.id.split("/"))]
+        if flow.name:
+            words.append(flow.name.lower())
+        if not k_pred(lambda ident: any(ident.lower() in w for w in words)):
+            return False
+    if m_pred is not None:
+        tags = set(task.tags) | set(flow.tags)
+        if not m_pred(lambda ident: ident in tags):
+            return False
+    return True

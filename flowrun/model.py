@@ -1,0 +1,237 @@
+"""The plain data flowrun works on: task definitions, flows, statuses, ids.
+
+No I/O and no imports of the rest of flowrun, so every layer (and every plugin) can
+depend on it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# -- statuses (API section 3) --------------------------------------------------------
+
+PENDING, RUNNING = "pending", "running"
+SUCCEEDED, FAILED, SKIPPED, CACHED, CANCELLED = (
+    "succeeded", "failed", "skipped", "cached", "cancelled")
+TASK_STATUSES = (PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, CACHED, CANCELLED)
+FINAL_STATUSES = frozenset({SUCCEEDED, FAILED, SKIPPED, CACHED, CANCELLED})
+#: Statuses that leave a run green.
+OK_STATUSES = frozenset({SUCCEEDED, SKIPPED, CACHED})
+#: Statuses whose stored result a downstream task (or a resumed run) can use.
+HAS_RESULT = frozenset({SUCCEEDED, CACHED})
+
+INTERRUPTED = "interrupted"
+RUN_STATUSES = (RUNNING, SUCCEEDED, FAILED, INTERRUPTED)
+
+RUN_IF = ("succeeded", "done", "failed", "any_succeeded")
+
+#: The parameter name that receives the running task's context instead of a result.
+CONTEXT_PARAM = "context"
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """Everything ``@task(...)`` accepts besides the function (API section 2)."""
+
+    name: str | None = None
+    retries: int = 0
+    retry_delay: float = 0.0
+    retry_backoff: float = 1.0
+    timeout: float | None = None
+    tags: tuple[str, ...] = ()
+    each: str | dict[str, list] | None = None
+    after: tuple[Any, ...] = ()
+    run_if: str = "succeeded"
+    limit: tuple[str, ...] = ()
+    executor: str | None = None
+    hosts: tuple[str, ...] = ()
+    run_key: Callable[..., str] | None = None
+
+    def merged(self, overrides: dict[str, Any]) -> TaskOptions:
+        """A copy with ``overrides`` applied (later levels of the option hierarchy)."""
+        known = {k: v for k, v in overrides.items() if k in OVERRIDABLE_OPTIONS}
+        return dataclasses.replace(self, **known) if known else self
+
+
+#: Options a flow, the config file or the command line may set for every task.
+OVERRIDABLE_OPTIONS = ("retries", "retry_delay", "retry_backoff", "timeout", "executor")
+
+
+_created: list[TaskDef] | None = None  # see record_task_defs()
+
+
+def record_task_defs(log: list[TaskDef] | None) -> list[TaskDef] | None:
+    """Make every ``TaskDef`` created from now on append itself to ``log``.
+
+    Collection uses it to see tasks that a module defines twice under one name (the
+    second ``def`` would otherwise silently replace the first). Returns the previous log.
+    """
+    global _created
+    previous, _created = _created, log
+    return previous
+
+
+class TaskDef:
+    """A function decorated with ``@task``; calling it calls the plain function."""
+
+    def __init__(self, fn: Callable[..., Any], options: TaskOptions) -> None:
+        if _created is not None:
+            _created.append(self)
+        self.fn = fn
+        self.options = options
+        self.name = options.name or fn.__name__
+        self.signature = inspect.signature(fn)
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}>"
+
+
+@dataclass(eq=False)
+class Task:
+    """A task of a collected flow, its dependencies resolved.
+
+    ``inputs`` maps each parameter to the upstream task name feeding it; ``params``
+    maps flow-parameter names to their defaults; ``upstream`` is every task that must
+    finish first (inputs plus ``after``).
+    """
+
+    flow_id: str
+    name: str
+    fn: Callable[..., Any]
+    options: TaskOptions
+    inputs: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    upstream: tuple[str, ...] = ()
+    wants_context: bool = False
+    static_each: tuple[dict[str, Any], ...] = ()  # one dict per repeat of each={...}
+    source_hash: str = ""
+    task_type: str = "python"
+    task_params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return task_id(self.flow_id, self.name)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.options.tags
+
+
+class Flow:
+    """A flow: declared by ``flow = Flow(...)`` in a flow module (at most one), filled
+    with its tasks by collection.
+
+    Task options given here (``retries``, ``timeout``, ...) override the decorators'
+    for every task of the flow: the Flowy seed's option hierarchy.
+    """
+
+    def __init__(
+        self,
+        schedule: str | None = None,
+        *,
+        name: str | None = None,
+        tags: list[str] | tuple[str, ...] = (),
+        limits: dict[str, int] | None = None,
+        fail_fast: bool = False,
+        timezone: str | None = None,
+        catchup: str = "latest",
+        overlap: str = "skip",
+        partitions: Any = None,
+        **task_defaults: Any,
+    ) -> None:
+        self.schedule = schedule
+        self.name = name
+        self.tags = tuple(tags)
+        self.limits = dict(limits or {})
+        self.fail_fast = fail_fast
+        self.timezone = timezone
+        self.catchup = catchup
+        self.overlap = overlap
+        self.partitions = partitions
+        self.task_defaults = task_defaults
+        # Filled in by collection:
+        self.id = ""
+        self.path = ""
+        self.tasks: dict[str, Task] = {}
+        self.module: Any = None
+        self.selected: list[str] | None = None  # task names to run; None: all
+
+    @property
+    def selected_tasks(self) -> list[Task]:
+        names = self.tasks if self.selected is None else self.selected
+        return [self.tasks[name] for name in names]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Flow parameters (name -> default), first declaration wins."""
+        found: dict[str, Any] = {}
+        for task in self.tasks.values():
+            for name, default in task.params.items():
+                found.setdefault(name, default)
+        return found
+
+    def __repr__(self) -> str:
+        return f"<Flow {self.id or self.name or '?'} ({len(self.tasks)} tasks)>"
+
+
+@dataclass
+class Report:
+    """What happened to one task in one run, as reporters and the store see it."""
+
+    run_id: str
+    flow_id: str
+    task_id: str
+    status: str = PENDING
+    attempt: int = 0
+    queued: float | None = None
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None       # the user's traceback, flowrun's frames cut
+    summary: str | None = None     # one line: "ValueError: boom", "timed out after 2s"
+    reason: str | None = None      # why skipped / cancelled / cached
+    stdout: str = ""
+    stderr: str = ""
+    log: str = ""
+    result: bytes | None = None    # serialized result (see flowrun.results)
+    result_format: str | None = None
+    run_key: str | None = None
+    parent: str | None = None      # task id of the task that submit()-ed this one
+    will_retry: bool = False
+
+    @property
+    def duration(self) -> float:
+        if self.started is None or self.finished is None:
+            return 0.0
+        return self.finished - self.started
+
+
+@dataclass
+class Run:
+    """One run of one flow."""
+
+    id: str
+    flow_id: str
+    status: str = RUNNING
+    started: float = 0.0
+    finished: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    resumed_from: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def task_id(flow_id: str, name: str) -> str:
+    """``flows/flow_sales.py::clean``: the id the CLI, store and reporters share."""
+    return f"{flow_id}::{name}"
+
+
+def split_node_id(node_id: str) -> tuple[str, str | None]:
+    """``"a/flow_x.py::t"`` -> ``("a/flow_x.py", "t")``; a bare path -> ``(path, None)``."""
+    path, sep, rest = node_id.partition("::")
+    return path, (rest if sep else None)

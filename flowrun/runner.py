@@ -1,0 +1,148 @@
+"""One attempt of one task, wherever it runs: a thread, a worker process, a remote host.
+
+Executors ship a ``Call`` to where the work happens and run ``run_attempt`` there; it
+returns an ``Outcome`` with the status, the serialized result, the user's traceback
+(flowrun's frames cut, as pytest cuts its own) and the captured output.
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flowrun import capture, context, results
+from flowrun.errors import Skipped
+from flowrun.model import CONTEXT_PARAM, FAILED, SKIPPED, SUCCEEDED
+
+_FLOWRUN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_HIDDEN_DIRS: tuple[str, ...] = (_FLOWRUN_DIR,)
+try:  # pluggy's frames are machinery too
+    import pluggy
+
+    _HIDDEN_DIRS += (os.path.dirname(os.path.abspath(pluggy.__file__)) + os.sep,)
+except ImportError:  # pragma: no cover - pluggy is a dependency
+    pass
+
+
+@dataclass
+class Call:
+    """Everything needed to run one attempt, picklable except ``spawn`` and ``hook``."""
+
+    task_id: str
+    flow_id: str
+    run_id: str
+    attempt: int
+    fn: Callable[..., Any]
+    kwargs: dict[str, Any]
+    wants_context: bool = False
+    timeout: float | None = None
+    partition: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+    state: dict | None = None
+    spawn: Callable | None = None   # submit() support; in-process executors only
+    hook: Callable | None = None    # the flowrun_task_call hook, in-process only
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["spawn"] = state["hook"] = None
+        return state
+
+    def invoke(self) -> Any:
+        """Call the task's function (what the built-in ``flowrun_task_call`` does).
+
+        A submitted child carries its positional arguments under ``__args__``.
+        """
+        if "__args__" in self.kwargs:
+            kwargs = dict(self.kwargs)
+            return self.fn(*kwargs.pop("__args__"), **kwargs)
+        return self.fn(**self.kwargs)
+
+
+@dataclass
+class Outcome:
+    """What an attempt produced. ``value`` stays in the process that ran it."""
+
+    status: str = FAILED
+    value: Any = None
+    result: bytes | None = None
+    result_format: str | None = None
+    error: str | None = None
+    summary: str | None = None
+    reason: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    log: str = ""
+    started: float = 0.0
+    finished: float = 0.0
+    state_changes: dict | None = None
+    exception: BaseException | None = None  # in-process only: for submit() futures
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["value"] = state["exception"] = None
+        return state
+
+    def get_value(self) -> Any:
+        """The result, rebuilt from its serialized form when it crossed a process."""
+        if self.value is None and self.result is not None:
+            self.value = results.loads(self.result, self.result_format)
+        return self.value
+
+
+def run_attempt(call: Call) -> Outcome:
+    """Run ``call`` with its output captured; never raises for the user's errors."""
+    outcome = Outcome(started=time.time())
+    ctx = None
+    if call.wants_context:
+        ctx = context.Context(
+            run_id=call.run_id, flow_id=call.flow_id, task_id=call.task_id,
+            attempt=call.attempt, partition=call.partition, params=call.params,
+            state=call.state, spawn=call.spawn)
+        call.kwargs[CONTEXT_PARAM] = ctx
+    previous = context.set_current(ctx)
+    with capture.capturing() as captured:
+        try:
+            value = call.hook(call=call) if call.hook else call.invoke()
+            outcome.result, outcome.result_format = results.dumps(value)
+            outcome.value = value
+            outcome.status = SUCCEEDED
+            if ctx is not None:
+                outcome.state_changes = ctx.state.changes()
+        except Skipped as exc:
+            outcome.status, outcome.reason = SKIPPED, exc.reason
+        except results.UnpicklableResult as exc:
+            outcome.summary = outcome.error = str(exc)
+        except BaseException as exc:  # noqa: BLE001 - a task's SystemExit fails the task
+            outcome.error, outcome.summary = format_user_error(exc)
+            outcome.exception = exc
+        finally:
+            context.set_current(previous)
+            if ctx is not None:
+                call.kwargs.pop(CONTEXT_PARAM, None)
+    outcome.stdout, outcome.stderr, outcome.log = captured.stdout, captured.stderr, captured.log
+    outcome.finished = time.time()
+    return outcome
+
+
+def _is_user_frame(frame: traceback.FrameSummary) -> bool:
+    name = frame.filename
+    return not name.startswith(_HIDDEN_DIRS) and "importlib._bootstrap" not in name
+
+
+def _cut_own_frames(te: traceback.TracebackException) -> None:
+    kept = [f for f in te.stack if _is_user_frame(f)]
+    te.stack = traceback.StackSummary.from_list(kept or list(te.stack))
+    for chained in (te.__cause__, te.__context__):
+        if chained is not None:
+            _cut_own_frames(chained)
+
+
+def format_user_error(exc: BaseException) -> tuple[str, str]:
+    """The user's traceback without flowrun's frames, and its last line."""
+    te = traceback.TracebackException.from_exception(exc)
+    _cut_own_frames(te)
+    lines = list(te.format())
+    summary = "".join(te.format_exception_only()).strip().splitlines()[-1]
+    return "".join(lines), summary

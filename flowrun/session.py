@@ -1,0 +1,200 @@
+"""One invocation: configure -> collect -> select -> run -> unconfigure -> exit code."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from flowrun import capture, graph
+from flowrun.engine import Engine
+from flowrun.errors import CollectError, ExitCode, UsageError
+from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, split_node_id
+
+#: Folders never searched for flows (nor watched): tools', caches, environments.
+SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "build",
+                       "dist"})
+
+
+class Session:
+    """State of one invocation, as the ``flowrun_session_*`` hooks see it."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.hook = config.hook
+        self.flows: list[Flow] = []
+        self.errors: list[CollectError] = []
+        self.runs: list[Run] = []
+        self.deselected = 0
+        self.started = time.time()
+        self.storage: Any = None
+        self.interrupted = False
+
+    # -- collection -------------------------------------------------------------------
+
+    def collect(self, args: list[str]) -> None:
+        """Find flow files under ``args`` (or the configured flowpaths) and select."""
+        paths, node_ids = self._parse_args(args)
+        for path in _flow_files(paths):
+            self._collect_file(path)
+        overrides = self.config.task_overrides
+        for flow in self.flows:
+            for task in flow.tasks.values():
+                task.options = task.options.merged(overrides)
+        self.flows, self.deselected = graph.select(
+            self.flows, node_ids, self.config.getoption("keyword"),
+            self.config.getoption("markexpr"))
+        self.hook.flowrun_collection_modifyitems(config=self.config, flows=self.flows)
+        self.hook.flowrun_collection_finish(session=self)
+
+    def _parse_args(self, args: list[str]) -> tuple[list[str], dict[str, set[str] | None]]:
+        if not args:
+            return [p for p in self.config.flowpaths if os.path.exists(p)], {}
+        paths: list[str] = []
+        node_ids: dict[str, set[str] | None] = {}
+        for arg in args:
+            path, name = split_node_id(arg)
+            full = os.path.abspath(path)
+            if not os.path.exists(full):
+                raise UsageError(f"file or directory not found: {arg}")
+            paths.append(full)
+            if os.path.isfile(full):
+                flow_id = os.path.relpath(full, self.config.rootdir).replace(os.sep, "/")
+                names = node_ids.setdefault(flow_id, set())
+                if names is not None:
+                    if name is None:
+                        node_ids[flow_id] = None
+                    else:
+                        names.add(name)
+        return list(dict.fromkeys(paths)), {k: v for k, v in node_ids.items() if v}
+
+    def _collect_file(self, path: str) -> None:
+        try:
+            flows = self.hook.flowrun_collect_file(path=path, config=self.config) or []
+            for flow in flows:
+                graph.resolve(flow, self.config.limits)
+        except CollectError as exc:
+            self.errors.append(exc)
+            return
+        self.flows.extend(flows)
+
+    # -- running ----------------------------------------------------------------------
+
+    def run(self) -> ExitCode:
+        """Run the selected flows; the exit code pytest would give."""
+        if not self.flows:
+            return ExitCode.TASKS_FAILED if self.errors else ExitCode.NO_FLOWS_COLLECTED
+        params = self._flow_params()
+        executors = self._make_executors()
+        self.storage = self._make_storage()
+        engine = Engine(
+            hook=self.hook, storage=self.storage, executor_for=executors.__getitem__,
+            default_executor=self.config.executor, workers=self.config.workers,
+            limits=self.config.limits, fail_fast=bool(self.config.getoption("exitfirst")),
+            use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1)
+        capture.install()
+        try:
+            self.runs = engine.run([(flow, params[flow.id]) for flow in self.flows])
+        finally:
+            capture.uninstall()
+            for executor in executors.values():
+                executor.shutdown(wait=not engine.interrupts)
+        return self.exit_code()
+
+    def exit_code(self) -> ExitCode:
+        if any(run.status == INTERRUPTED for run in self.runs):
+            return ExitCode.INTERRUPTED
+        if self.errors or any(run.status not in OK_STATUSES for run in self.runs):
+            return ExitCode.TASKS_FAILED
+        return ExitCode.OK
+
+    def _flow_params(self) -> dict[str, dict[str, Any]]:
+        given = dict(_split_param(p) for p in self.config.getoption("param", ()) or ())
+        known = {name for flow in self.flows for name in flow.params}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            takes = ", ".join(sorted(known)) or "none"
+            raise UsageError(f"unknown flow parameter '{unknown[0]}' (the selected flows "
+                             f"take: {takes})")
+        return {flow.id: {name: _convert(given[name], default, name) if name in given
+                          else default for name, default in flow.params.items()}
+                for flow in self.flows}
+
+    def _make_executors(self) -> dict[str, Any]:
+        names = {self.config.executor} | {
+            t.options.executor for f in self.flows for t in f.selected_tasks
+            if t.options.executor}
+        executors = {}
+        for name in sorted(names):
+            executor = self.hook.flowrun_make_executor(name=name, config=self.config)
+            if executor is None:
+                known = sorted({n for names in self.hook.flowrun_executors(config=self.config)
+                                for n in names})
+                raise UsageError(f"unknown executor '{name}' (available: {', '.join(known)})")
+            executors[name] = executor
+        return executors
+
+    def _make_storage(self) -> Any:
+        return open_storage(self.config)
+
+    def close(self) -> None:
+        if self.storage is not None:
+            self.storage.close()
+            self.storage = None
+
+
+def open_storage(config: Any) -> Any:
+    """The store the config names, made by whichever plugin knows its URL."""
+    url = config.store_url
+    storage = config.hook.flowrun_make_storage(url=url, config=config)
+    if storage is None:
+        raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
+    return storage
+
+
+def _flow_files(paths: list[str]) -> list[str]:
+    files: list[str] = []
+    for path in paths:
+        if os.path.isfile(path):
+            files.append(path)
+            continue
+        for root, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not _skip_dir(root, d))
+            files.extend(os.path.join(root, n) for n in sorted(names))
+    return list(dict.fromkeys(files))
+
+
+def _skip_dir(root: str, name: str) -> bool:
+    return (name.startswith(".") or name in SKIP_DIRS
+            or os.path.exists(os.path.join(root, name, "pyvenv.cfg")))
+
+
+def _split_param(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"--param takes NAME=VALUE, not {text!r}")
+    return name.strip(), value
+
+
+def _convert(text: str, default: Any, name: str) -> Any:
+    """Turn ``--param`` text into the type of the parameter's default."""
+    kind = type(default)
+    try:
+        if kind is bool:
+            lowered = text.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if kind in (int, float):
+            return kind(text)
+        if kind in (list, dict, tuple):
+            value = json.loads(text)
+            if not isinstance(value, (list if kind is tuple else kind)):
+                raise ValueError(text)
+            return kind(value)
+    except ValueError:
+        raise UsageError(f"--param {name}={text!r}: expected a {kind.__name__} "
+                         f"like the default {default!r}") from None
+    return text

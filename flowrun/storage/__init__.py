@@ -1,0 +1,50 @@
+"""The storage interface: where runs, attempts, results and flow state are kept.
+
+A backend is made by a plugin's ``flowrun_make_storage(url, config)``. Writes of task
+reports are buffered and made durable by ``flush()``, in order, in one transaction: a
+report and the result it carries are stored together, so a task is never recorded
+``succeeded`` without its result.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from flowrun.model import Report, Run
+
+
+class Storage(Protocol):
+    url: str
+
+    def run_started(self, run: Run) -> None:
+        """Record a new run, durably, before its first task starts."""
+
+    def run_finished(self, run: Run) -> None:
+        """Flush pending reports, then record the run's final status, durably."""
+
+    def record(self, report: Report) -> None:
+        """Buffer the current state of one attempt (a later record of it replaces it)."""
+
+    def record_state(self, flow_id: str, changes: dict[str, Any]) -> None:
+        """Buffer changes to a flow's state: ``{key: (blob, format) or None}``."""
+
+    def flush(self) -> None:
+        """Make everything buffered durable, in one transaction."""
+
+    def get_state(self, flow_id: str) -> dict[str, tuple[bytes | None, str | None]]:
+        """The flow's persistent state, serialized."""
+
+    def find_cached(self, task_id: str, run_key: str) -> Report | None:
+        """The newest succeeded attempt of ``task_id`` with ``run_key``, with its result."""
+
+    def get_run(self, run_id: str) -> Run:
+        """A run by id or unambiguous id prefix; raise ``StoreError`` if none or many."""
+
+    def list_runs(self, flow: str | None = None, status: str | None = None,
+                  limit: int | None = None) -> list[Run]:
+        """Runs, newest first."""
+
+    def attempts(self, run_id: str, with_results: bool = False) -> list[Report]:
+        """Every attempt of a run, in the order they were recorded."""
+
+    def close(self) -> None:
+        """Flush and release the store."""

@@ -1,0 +1,226 @@
+"""[plugin] The default store: one SQLite file (WAL) under ``.flowrun/``; also
+``memory:``, the same store on an in-memory database.
+
+Task reports are buffered and written in batches (one transaction per flush), which is
+what keeps per-task cost in microseconds; runs are written at once. The schema is
+versioned with ``PRAGMA user_version`` and created or migrated with sqlite-utils,
+imported only when a migration is due, so opening an up-to-date store stays cheap.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from typing import Any
+
+from flowrun.errors import StoreError
+from flowrun.hookspecs import hookimpl
+from flowrun.model import SUCCEEDED, Report, Run
+
+SCHEMA_VERSION = 1
+ATTEMPT_COLUMNS = (
+    "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
+    "summary", "reason", "stdout", "stderr", "log", "result", "result_format", "run_key",
+    "parent")
+_INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})")
+_NO_RESULT = ATTEMPT_COLUMNS.index("result")
+
+
+def _migrate_to_1(db: Any) -> None:
+    db["runs"].create({
+        "id": str, "flow": str, "status": str, "started": float, "finished": float,
+        "params": str, "resumed_from": str, "counts": str,
+    }, pk="id", not_null={"flow", "status"})
+    db["runs"].create_index(["flow", "started"])
+    db["attempts"].create({
+        "run_id": str, "task_id": str, "attempt": int, "status": str, "queued": float,
+        "started": float, "finished": float, "error": str, "summary": str, "reason": str,
+        "stdout": str, "stderr": str, "log": str, "result": bytes, "result_format": str,
+        "run_key": str, "parent": str,
+    }, pk=("run_id", "task_id", "attempt"), foreign_keys=[("run_id", "runs", "id")])
+    db["attempts"].create_index(["task_id", "run_key"])
+    db["state"].create({"flow": str, "key": str, "value": bytes, "format": str},
+                       pk=("flow", "key"))
+
+
+MIGRATIONS = (_migrate_to_1,)  # MIGRATIONS[n] takes the schema from version n to n+1
+
+
+class SqliteStorage:
+    def __init__(self, path: str, url: str | None = None) -> None:
+        self.path = path
+        self.url = url or f"sqlite:///{path}"
+        if path != ":memory:":
+            _make_private_dir(os.path.dirname(path))
+        try:
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                        timeout=30.0)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from None
+        if path != ":memory:":
+            os.chmod(path, 0o600)
+        self._pending: dict[tuple[str, str, int], tuple] = {}
+        self._state: list[tuple[str, str, Any]] = []
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"the store {self.path} was written by a newer flowrun "
+                             f"(schema {version}, this one knows {SCHEMA_VERSION})")
+        import sqlite_utils
+
+        db = sqlite_utils.Database(self.conn, execute_plugins=False)
+        with self._transaction():
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            for step in MIGRATIONS[version:]:
+                step(db)
+            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _transaction(self) -> Any:
+        return _Immediate(self.conn)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def run_started(self, run: Run) -> None:
+        with self._transaction():
+            self.conn.execute(
+                "INSERT INTO runs (id, flow, status, started, params, resumed_from) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (run.id, run.flow_id, run.status, run.started,
+                 json.dumps(run.params, default=repr), run.resumed_from))
+
+    def run_finished(self, run: Run) -> None:
+        self.flush()
+        with self._transaction():
+            self.conn.execute("UPDATE runs SET status=?, finished=?, counts=? WHERE id=?",
+                              (run.status, run.finished, json.dumps(run.counts), run.id))
+
+    def record(self, r: Report) -> None:
+        self._pending[(r.run_id, r.task_id, r.attempt)] = (
+            r.run_id, r.task_id, r.attempt, r.status, r.queued, r.started, r.finished,
+            r.error, r.summary, r.reason, r.stdout, r.stderr, r.log, r.result,
+            r.result_format, r.run_key, r.parent)
+
+    def record_state(self, flow_id: str, changes: dict[str, Any]) -> None:
+        self._state.extend((flow_id, key, value) for key, value in changes.items())
+
+    def flush(self) -> None:
+        if not self._pending and not self._state:
+            return
+        rows, self._pending = list(self._pending.values()), {}
+        state, self._state = self._state, []
+        with self._transaction():
+            self.conn.executemany(_INSERT_ATTEMPT, rows)
+            for flow, key, value in state:
+                if value is None:
+                    self.conn.execute("DELETE FROM state WHERE flow=? AND key=?", (flow, key))
+                else:
+                    self.conn.execute("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)",
+                                      (flow, key, value[0], value[1]))
+
+    def close(self) -> None:
+        self.flush()
+        self.conn.close()
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get_state(self, flow_id: str) -> dict[str, tuple[bytes | None, str | None]]:
+        rows = self.conn.execute("SELECT key, value, format FROM state WHERE flow=?",
+                                 (flow_id,))
+        return {key: (value, fmt) for key, value, fmt in rows}
+
+    def find_cached(self, task_id: str, run_key: str) -> Report | None:
+        self.flush()
+        row = self.conn.execute(
+            f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE task_id=? AND "
+            "run_key=? AND status=? ORDER BY finished DESC LIMIT 1",
+            (task_id, run_key, SUCCEEDED)).fetchone()
+        return _report(row) if row else None
+
+    def get_run(self, run_id: str) -> Run:
+        self.flush()
+        rows = self.conn.execute(
+            "SELECT * FROM runs WHERE id LIKE ? ORDER BY started DESC LIMIT 2",
+            (run_id.replace("%", "").replace("_", "") + "%",)).fetchall()
+        if not rows:
+            raise StoreError(f"no run {run_id!r} in the store {self.url}")
+        if len(rows) > 1 and rows[0][0] != run_id:
+            raise StoreError(f"run id {run_id!r} is ambiguous: it starts "
+                             f"{rows[0][0]} and {rows[1][0]}; give more characters")
+        return _run(rows[0])
+
+    def list_runs(self, flow: str | None = None, status: str | None = None,
+                  limit: int | None = None) -> list[Run]:
+        self.flush()
+        where, args = [], []
+        if flow:
+            where.append("flow=?")
+            args.append(flow)
+        if status:
+            where.append("status=?")
+            args.append(status)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY started DESC, rowid DESC" + (f" LIMIT {int(limit)}" if limit else "")
+        return [_run(row) for row in self.conn.execute(sql, args)]
+
+    def attempts(self, run_id: str, with_results: bool = False) -> list[Report]:
+        self.flush()
+        columns = ", ".join(c if with_results or c != "result" else "NULL"
+                            for c in ATTEMPT_COLUMNS)
+        rows = self.conn.execute(f"SELECT {columns} FROM attempts WHERE run_id=? "
+                                 "ORDER BY rowid", (run_id,))
+        return [_report(row) for row in rows]
+
+
+class _Immediate:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front, so two
+    processes never deadlock upgrading a read to a write."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        for delay in (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, None):
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or delay is None:
+                    raise StoreError(f"the store is busy: {exc}") from None
+                time.sleep(delay)  # busy_timeout already waited; back off and retry
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _report(row: tuple) -> Report:
+    return Report(**dict(zip(ATTEMPT_COLUMNS, row)), flow_id=row[1].partition("::")[0])
+
+
+def _run(row: sqlite3.Row | tuple) -> Run:
+    rid, flow, status, started, finished, params, resumed_from, counts = row
+    return Run(id=rid, flow_id=flow, status=status, started=started, finished=finished,
+               params=json.loads(params or "{}"), resumed_from=resumed_from,
+               counts=json.loads(counts or "{}"))
+
+
+def _make_private_dir(path: str) -> None:
+    if path and not os.path.isdir(path):
+        os.makedirs(path, mode=0o700, exist_ok=True)
+
+
+@hookimpl
+def flowrun_make_storage(url: str, config: Any) -> SqliteStorage | None:
+    if url.startswith("memory:"):
+        return SqliteStorage(":memory:", url=url)
+    if url.startswith("sqlite:///"):
+        return SqliteStorage(url[len("sqlite:///"):], url=url)
+    return None
