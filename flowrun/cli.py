@@ -8,7 +8,13 @@ from typing import Any, NoReturn
 
 from flowrun import __version__
 
-SUBCOMMANDS = ("history", "show", "logs")
+#: ``flowrun NAME ...`` -> "module:factory"; a factory takes the config factory and
+#: returns a click command. Anything else on the command line is a run.
+SUBCOMMANDS = {
+    "history": "flowrun.commands:make_history_command",
+    "show": "flowrun.commands:make_show_command",
+    "logs": "flowrun.commands:make_logs_command",
+}
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -64,6 +70,7 @@ class _ConfigFactory:
     def __init__(self, argv: list[str]) -> None:
         import os
 
+        self.argv = argv
         from flowrun.config import find_rootdir
         from flowrun.plugins import make_plugin_manager
 
@@ -92,6 +99,8 @@ def _read_ahead(argv: list[str], flag: str) -> list[str]:
 
 
 def _build(factory: _ConfigFactory) -> Any:
+    import importlib
+
     import click
 
     from flowrun import commands
@@ -104,6 +113,9 @@ def _build(factory: _ConfigFactory) -> Any:
     for option in factory.parser.options:
         run_command.params.append(option)
     cli.add_command(run_command)
-    for name in SUBCOMMANDS:
-        cli.add_command(getattr(commands, f"make_{name}_command")(factory))
+    wanted = factory.argv[0] if factory.argv and factory.argv[0] in SUBCOMMANDS else None
+    for name, target in SUBCOMMANDS.items():
+        if wanted in (None, name):  # import only the subcommand being run
+            module, _, attr = target.partition(":")
+            cli.add_command(getattr(importlib.import_module(module), attr)(factory), name)
     return cli

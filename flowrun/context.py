@@ -74,12 +74,14 @@ class Context:
 
     def __init__(self, *, run_id: str, flow_id: str, task_id: str, attempt: int,
                  partition: Any = None, params: dict[str, Any] | None = None,
+                 scheduled_for: float | None = None,
                  state: dict | None = None, spawn: Callable | None = None) -> None:
         self.run_id = run_id
         self.flow_id = flow_id
         self.task_id = task_id
         self.attempt = attempt
         self.partition = partition
+        self.scheduled_for = scheduled_for  # the cron slot (epoch seconds) under --due
         self.params = dict(params or {})
         self.state = State(state or {})
         self._spawn = spawn

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from flowrun import results
 from flowrun.model import (CANCELLED, FAILED, HAS_RESULT, INTERRUPTED, OK_STATUSES,
-                           PENDING, RUNNING, SKIPPED, SUCCEEDED, Flow, Report, Run, Task,
+                           PENDING, RUNNING, SKIPPED, SUCCEEDED, Report, Run, RunRequest, Task,
                            TaskDef, task_id)
 from flowrun.runner import Call, Outcome
 
@@ -60,10 +60,12 @@ class Node:
 class FlowRun:
     """The nodes and run record of one flow in this invocation."""
 
-    def __init__(self, flow: Flow, params: dict[str, Any], resumed_from: str | None) -> None:
-        self.flow = flow
+    def __init__(self, request: RunRequest) -> None:
+        self.flow = flow = request.flow
+        self.request = request
         self.run = Run(id=secrets.token_hex(6), flow_id=flow.id, started=time.time(),
-                       params=params, resumed_from=resumed_from)
+                       params=request.params, resumed_from=request.resumed_from,
+                       partition=request.partition, scheduled_for=request.scheduled_for)
         self.nodes: dict[str, Node] = {}
         self.unfinished = 0
         self.state: dict | None = None  # the flow's persistent state, loaded on demand
@@ -101,10 +103,10 @@ class Engine:
 
     # -- public -----------------------------------------------------------------------
 
-    def run(self, flows: list[tuple[Flow, dict[str, Any]]]) -> list[Run]:
-        """Run each (flow, params) pair as one run; return the runs, final."""
-        for flow, params in flows:
-            self._add_flow_run(flow, params)
+    def run(self, requests: list[RunRequest]) -> list[Run]:
+        """Run each request as one run; return the runs, final."""
+        for request in requests:
+            self._add_flow_run(request)
         restore = self._catch_interrupts()
         try:
             for fr in self.flow_runs:
@@ -117,8 +119,9 @@ class Engine:
 
     # -- building -----------------------------------------------------------------------
 
-    def _add_flow_run(self, flow: Flow, params: dict[str, Any]) -> None:
-        fr = FlowRun(flow, params, None)
+    def _add_flow_run(self, request: RunRequest) -> None:
+        fr = FlowRun(request)
+        flow = request.flow
         self.free_slots[id(fr)] = {**self.global_limits, **flow.limits}
         for task in flow.selected_tasks:
             fr.nodes[task.name] = Node(task, task.id, fr)
@@ -311,7 +314,8 @@ class Engine:
         call = Call(task_id=node.id, flow_id=task.flow_id, run_id=fr.run.id,
                     attempt=node.attempt, fn=task.fn, kwargs=self._kwargs(node),
                     wants_context=task.wants_context, timeout=task.options.timeout,
-                    params=fr.run.params)
+                    params=fr.run.params, partition=fr.run.partition,
+                    scheduled_for=fr.run.scheduled_for)
         executor = self.executor_for(task.options.executor or self.default_executor)
         if executor.in_process:
             call.spawn = self._spawner(node)
@@ -439,7 +443,7 @@ class Engine:
             down.waiting -= 1
             if down.waiting == 0 and down.status == PENDING:
                 self._decide(down)
-        if fr.unfinished == 0:
+        if fr.unfinished == 0 and fr.run.status == RUNNING:  # downstream may have done it
             self._finish_run(fr)
 
     def _instance_settled(self, node: Node) -> None:

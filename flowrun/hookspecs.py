@@ -18,7 +18,7 @@ import pluggy
 if TYPE_CHECKING:  # only for the annotations below
     from flowrun.config import Config, OptionParser
     from flowrun.executors import Executor
-    from flowrun.model import Flow, Report, Run
+    from flowrun.model import Flow, Report, Run, RunRequest
     from flowrun.runner import Call
     from flowrun.session import Session
     from flowrun.storage import Storage
@@ -90,6 +90,17 @@ def flowrun_task_types() -> dict[str, Any]:
 
 
 # -- the run's machinery ---------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def flowrun_make_requests(session: Session, params: dict[str, dict[str, Any]]
+                          ) -> list[RunRequest] | None:
+    """Return the runs to make from ``session.flows``, or None for the default (one run
+    per flow with ``params[flow.id]``). The first non-None answer wins.
+
+    This is how ``--due`` (scheduled slots), ``--resume`` (reused results) and
+    ``--backfill`` (partitions) turn selected flows into runs.
+    """
+
 
 @hookspec(firstresult=True)
 def flowrun_make_executor(name: str, config: Config) -> Executor | None:

@@ -203,6 +203,8 @@ class Report:
     result_format: str | None = None
     run_key: str | None = None
     parent: str | None = None      # task id of the task that submit()-ed this one
+    result_ref: str | None = None  # where a large result lives outside the database
+    source_hash: str | None = None  # hash of the task's code when it ran
     will_retry: bool = False
 
     @property
@@ -224,6 +226,24 @@ class Run:
     params: dict[str, Any] = field(default_factory=dict)
     resumed_from: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    partition: str | None = None       # the partition key (Microflow's partitions)
+    scheduled_for: float | None = None  # the cron slot this run is for (--due)
+
+
+@dataclass(eq=False)
+class RunRequest:
+    """What the session asks the engine for: one run of one flow.
+
+    ``reuse`` maps task names to stored reports whose results are taken as they are
+    (``--resume``); ``partition`` and ``scheduled_for`` reach tasks through ``context``.
+    """
+
+    flow: Flow
+    params: dict[str, Any] = field(default_factory=dict)
+    partition: str | None = None
+    scheduled_for: float | None = None
+    resumed_from: str | None = None
+    reuse: dict[str, Report] = field(default_factory=dict)
 
 
 def task_id(flow_id: str, name: str) -> str:

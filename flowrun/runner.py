@@ -39,6 +39,7 @@ class Call:
     wants_context: bool = False
     timeout: float | None = None
     partition: Any = None
+    scheduled_for: float | None = None
     params: dict[str, Any] = field(default_factory=dict)
     state: dict | None = None
     spawn: Callable | None = None   # submit() support; in-process executors only
@@ -99,6 +100,7 @@ def run_attempt(call: Call) -> Outcome:
         ctx = context.Context(
             run_id=call.run_id, flow_id=call.flow_id, task_id=call.task_id,
             attempt=call.attempt, partition=call.partition, params=call.params,
+            scheduled_for=call.scheduled_for,
             state=call.state, spawn=call.spawn)
         call.kwargs[CONTEXT_PARAM] = ctx
     previous = context.set_current(ctx)

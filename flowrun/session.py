@@ -9,7 +9,7 @@ from typing import Any
 from flowrun import capture, graph
 from flowrun.engine import Engine
 from flowrun.errors import CollectError, ExitCode, UsageError
-from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, split_node_id
+from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "build",
@@ -94,12 +94,20 @@ class Session:
             use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1)
         capture.install()
         try:
-            self.runs = engine.run([(flow, params[flow.id]) for flow in self.flows])
+            self.runs = engine.run(self.requests(params))
         finally:
             capture.uninstall()
             for executor in executors.values():
                 executor.shutdown(wait=not engine.interrupts)
         return self.exit_code()
+
+    def requests(self, params: dict[str, dict[str, Any]]) -> list[RunRequest]:
+        """The runs to make: one per selected flow, unless a plugin's
+        ``flowrun_make_requests`` (schedules, resume, backfill) says otherwise."""
+        requests = self.hook.flowrun_make_requests(session=self, params=params)
+        if requests is not None:
+            return requests
+        return [RunRequest(flow, params[flow.id]) for flow in self.flows]
 
     def exit_code(self) -> ExitCode:
         if any(run.status == INTERRUPTED for run in self.runs):

@@ -18,11 +18,13 @@ from flowrun.errors import StoreError
 from flowrun.hookspecs import hookimpl
 from flowrun.model import SUCCEEDED, Report, Run
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ATTEMPT_COLUMNS = (
     "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
     "summary", "reason", "stdout", "stderr", "log", "result", "result_format", "run_key",
-    "parent")
+    "parent", "result_ref", "source_hash")
+RUN_COLUMNS = ("id", "flow", "status", "started", "finished", "params", "resumed_from",
+               "counts", "partition", "scheduled_for")
 _INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
                    f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})")
 _NO_RESULT = ATTEMPT_COLUMNS.index("result")
@@ -45,7 +47,16 @@ def _migrate_to_1(db: Any) -> None:
                        pk=("flow", "key"))
 
 
-MIGRATIONS = (_migrate_to_1,)  # MIGRATIONS[n] takes the schema from version n to n+1
+def _migrate_to_2(db: Any) -> None:
+    """Partitions and cron slots on runs; out-of-band results and code hashes on
+    attempts (for --resume and watch mode to see what changed)."""
+    db["runs"].add_column("partition", str)
+    db["runs"].add_column("scheduled_for", float)
+    db["attempts"].add_column("result_ref", str)
+    db["attempts"].add_column("source_hash", str)
+
+
+MIGRATIONS = (_migrate_to_1, _migrate_to_2)  # MIGRATIONS[n] takes the schema from version n to n+1
 
 
 class SqliteStorage:
@@ -92,10 +103,11 @@ class SqliteStorage:
     def run_started(self, run: Run) -> None:
         with self._transaction():
             self.conn.execute(
-                "INSERT INTO runs (id, flow, status, started, params, resumed_from) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, flow, status, started, params, resumed_from, "
+                "partition, scheduled_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.id, run.flow_id, run.status, run.started,
-                 json.dumps(run.params, default=repr), run.resumed_from))
+                 json.dumps(run.params, default=repr), run.resumed_from, run.partition,
+                 run.scheduled_for))
 
     def run_finished(self, run: Run) -> None:
         self.flush()
@@ -107,7 +119,7 @@ class SqliteStorage:
         self._pending[(r.run_id, r.task_id, r.attempt)] = (
             r.run_id, r.task_id, r.attempt, r.status, r.queued, r.started, r.finished,
             r.error, r.summary, r.reason, r.stdout, r.stderr, r.log, r.result,
-            r.result_format, r.run_key, r.parent)
+            r.result_format, r.run_key, r.parent, r.result_ref, r.source_hash)
 
     def record_state(self, flow_id: str, changes: dict[str, Any]) -> None:
         self._state.extend((flow_id, key, value) for key, value in changes.items())
@@ -148,7 +160,8 @@ class SqliteStorage:
     def get_run(self, run_id: str) -> Run:
         self.flush()
         rows = self.conn.execute(
-            "SELECT * FROM runs WHERE id LIKE ? ORDER BY started DESC LIMIT 2",
+            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id LIKE ? "
+            "ORDER BY started DESC LIMIT 2",
             (run_id.replace("%", "").replace("_", "") + "%",)).fetchall()
         if not rows:
             raise StoreError(f"no run {run_id!r} in the store {self.url}")
@@ -167,7 +180,8 @@ class SqliteStorage:
         if status:
             where.append("status=?")
             args.append(status)
-        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs" + (
+            " WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY started DESC, rowid DESC" + (f" LIMIT {int(limit)}" if limit else "")
         return [_run(row) for row in self.conn.execute(sql, args)]
 
@@ -205,11 +219,13 @@ def _report(row: tuple) -> Report:
     return Report(**dict(zip(ATTEMPT_COLUMNS, row)), flow_id=row[1].partition("::")[0])
 
 
-def _run(row: sqlite3.Row | tuple) -> Run:
-    rid, flow, status, started, finished, params, resumed_from, counts = row
+def _run(row: tuple) -> Run:
+    rid, flow, status, started, finished, params, resumed_from, counts, partition, \
+        scheduled_for = row
     return Run(id=rid, flow_id=flow, status=status, started=started, finished=finished,
                params=json.loads(params or "{}"), resumed_from=resumed_from,
-               counts=json.loads(counts or "{}"))
+               counts=json.loads(counts or "{}"), partition=partition,
+               scheduled_for=scheduled_for)
 
 
 def _make_private_dir(path: str) -> None:
