@@ -34,8 +34,7 @@ def run(argv: list[str]) -> int:
     try:
         config_factory = _ConfigFactory(argv)
         command = _build(config_factory)
-        args = argv if argv[:1] and argv[0] in SUBCOMMANDS else ["run", *argv]
-        result = command.main(args=args, prog_name="flowrun", standalone_mode=False)
+        result = command.main(args=argv, prog_name="flowrun", standalone_mode=False)
         return int(result or 0)
     except click.exceptions.Exit as exc:  # --help
         return exc.exit_code
@@ -99,23 +98,24 @@ def _read_ahead(argv: list[str], flag: str) -> list[str]:
 
 
 def _build(factory: _ConfigFactory) -> Any:
+    """The run command itself (so usage lines read ``flowrun [OPTIONS]``), or a group
+    holding just the subcommand being run (imported only then)."""
     import importlib
 
     import click
 
-    from flowrun import commands
+    if not (factory.argv and factory.argv[0] in SUBCOMMANDS):
+        from flowrun.commands import make_run_command
+
+        command = make_run_command(factory)
+        command.params.extend(factory.parser.options)
+        return command
 
     @click.group(context_settings={"help_option_names": ["-h", "--help"]})
     def cli() -> None:
         """flowrun: pytest, for workflows."""
 
-    run_command = commands.make_run_command(factory)
-    for option in factory.parser.options:
-        run_command.params.append(option)
-    cli.add_command(run_command)
-    wanted = factory.argv[0] if factory.argv and factory.argv[0] in SUBCOMMANDS else None
-    for name, target in SUBCOMMANDS.items():
-        if wanted in (None, name):  # import only the subcommand being run
-            module, _, attr = target.partition(":")
-            cli.add_command(getattr(importlib.import_module(module), attr)(factory), name)
+    name = factory.argv[0]
+    module, _, attr = SUBCOMMANDS[name].partition(":")
+    cli.add_command(getattr(importlib.import_module(module), attr)(factory), name)
     return cli

@@ -22,10 +22,11 @@ from concurrent.futures import Future
 from typing import Any, Callable
 
 from flowrun import results
-from flowrun.model import (CANCELLED, FAILED, HAS_RESULT, INTERRUPTED, OK_STATUSES,
+from flowrun.model import (CACHED, CANCELLED, FAILED, HAS_RESULT, INTERRUPTED, OK_STATUSES,
                            PENDING, RUNNING, SKIPPED, SUCCEEDED, Report, Run, RunRequest, Task,
                            TaskDef, task_id)
 from flowrun.runner import Call, Outcome
+from flowrun.source import task_source_hash
 
 FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is durable
 FLUSH_BATCH = 2000  # ...or this many buffered records, whichever comes first
@@ -36,7 +37,7 @@ class Node:
 
     __slots__ = ("task", "id", "flow_run", "report", "status", "waiting", "downstream",
                  "upstream", "attempt", "value", "token", "group", "index", "extra",
-                 "instances", "done_instances")
+                 "instances", "done_instances", "reused")
 
     def __init__(self, task: Task, node_id: str, flow_run: FlowRun) -> None:
         self.task = task
@@ -55,6 +56,7 @@ class Node:
         self.extra: dict[str, Any] = {}  # kwargs an instance or child sets itself
         self.instances: list[Node] | None = None
         self.done_instances = 0
+        self.reused = False  # settled from a previous run's stored result (--resume)
 
 
 class FlowRun:
@@ -140,9 +142,8 @@ class Engine:
         self.hook.flowrun_run_start(run=fr.run)
         if not fr.nodes:
             self._finish_run(fr)
-        for node in list(fr.nodes.values()):
-            if node.waiting == 0 and node.status == PENDING:
-                self._decide(node)
+        for node in [n for n in fr.nodes.values() if not n.upstream]:
+            self._decide(node)  # the rest is decided as its upstream settles
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -219,6 +220,9 @@ class Engine:
         """All upstream is final: run the node, or settle it by its ``run_if``."""
         if self.stopping:
             return self._settle(node, CANCELLED, self._stop_reason())
+        stored = node.flow_run.request.reuse.get(node.task.name)
+        if stored is not None and node.group is None and all(u.reused for u in node.upstream):
+            return self._reuse(node, stored)
         verdict = _run_if_verdict(node)
         if verdict is not None:
             return self._settle(node, *verdict)
@@ -252,6 +256,15 @@ class Engine:
             node.value = []
             self._settle(node, SUCCEEDED, None)
 
+    def _reuse(self, node: Node, stored: Report) -> None:
+        """Take a previous run's result instead of running (``--resume``)."""
+        node.reused = True
+        node.value = results.loads(stored.result, stored.result_format)
+        report = node.report
+        report.result, report.result_format = stored.result, stored.result_format
+        report.source_hash, report.run_key = stored.source_hash, stored.run_key
+        self._settle(node, CACHED, f"result reused from run {stored.run_id}")
+
     def _use_cached(self, node: Node) -> bool:
         try:
             key = str(node.task.options.run_key(**self._kwargs(node, with_context=False)))
@@ -267,7 +280,7 @@ class Engine:
             return False
         node.value = results.loads(hit.result, hit.result_format)
         node.report.result, node.report.result_format = hit.result, hit.result_format
-        self._settle(node, "cached", f"run_key {key!r} succeeded in run {hit.run_id}")
+        self._settle(node, CACHED, f"run_key {key!r} succeeded in run {hit.run_id}")
         return True
 
     # -- starting ----------------------------------------------------------------------
@@ -311,6 +324,9 @@ class Engine:
         report.status, report.attempt = RUNNING, node.attempt
         report.queued = time.time()
         report.started = report.finished = None
+        if not task.source_hash:
+            task.source_hash = task_source_hash(task.fn)
+        report.source_hash = task.source_hash
         call = Call(task_id=node.id, flow_id=task.flow_id, run_id=fr.run.id,
                     attempt=node.attempt, fn=task.fn, kwargs=self._kwargs(node),
                     wants_context=task.wants_context, timeout=task.options.timeout,

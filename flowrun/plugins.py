@@ -19,6 +19,7 @@ from flowrun.hookspecs import PROJECT
 BUILTINS = (
     ("runner", "flowrun.runner_plugin"),
     ("python", "flowrun.collect"),
+    ("resume", "flowrun.resume"),
     ("thread", "flowrun.executors.thread"),
     ("sqlite", "flowrun.storage.sqlite"),
     ("terminal", "flowrun.reporters.terminal"),
@@ -47,6 +48,8 @@ def make_plugin_manager(plugin_args: Iterable[str], rootdir: str,
         if not pm.is_blocked(name):
             pm.register(importlib.import_module(module), name)
     pm.load_setuptools_entrypoints(PROJECT)
+    if (ini_plugins or load) and rootdir not in sys.path:
+        sys.path.insert(0, rootdir)  # so a project's own plugin modules import by name
     for name in [*ini_plugins, *load]:
         _load_named(pm, name)
     _load_flowconf(pm, rootdir)

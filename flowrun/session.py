@@ -28,7 +28,7 @@ class Session:
         self.deselected = 0
         self.started = time.time()
         self.storage: Any = None
-        self.interrupted = False
+        self.notes: list[str] = []  # what plugins want the user told (e.g. resume)
 
     # -- collection -------------------------------------------------------------------
 

@@ -36,8 +36,10 @@ STORE = os.path.join(".flowrun", "flowrun.db")
 class Result:
     """The outcome of one ``flowrun`` invocation, and the store it wrote."""
 
-    def __init__(self, exit_code: int, stdout: str, stderr: str, store: Path) -> None:
+    def __init__(self, exit_code: int, stdout: str, stderr: str, store: Path,
+                 first_run: int = 0) -> None:
         self.exit_code = exit_code
+        self.first_run = first_run  # runs with a rowid below this came from earlier calls
         self.stdout = stdout
         self.stderr = stderr
         self.output = stdout + stderr
@@ -91,12 +93,16 @@ class Result:
                 "error": row[7] or "", "reason": row[8] or ""}
 
     def statuses(self) -> dict[str, str]:
-        """task id -> status, for the newest run of each flow."""
+        """task id -> final status, for the runs this invocation made."""
         rows = self._query(
             "SELECT a.task_id, a.status FROM attempts a JOIN runs r ON a.run_id = r.id "
-            "WHERE r.rowid IN (SELECT MAX(rowid) FROM runs GROUP BY flow) "
-            "ORDER BY a.rowid")
+            "WHERE r.rowid >= ? ORDER BY r.rowid, a.rowid", self.first_run)
         return dict(rows)
+
+    def new_runs(self) -> list[dict[str, Any]]:
+        """The runs this invocation made."""
+        rows = self._query("SELECT rowid FROM runs ORDER BY rowid")
+        return [run for run, (rowid,) in zip(self.runs(), rows) if rowid >= self.first_run]
 
 
 class Project:
@@ -120,6 +126,7 @@ class Project:
         """Run ``flowrun ARGS`` in this process, in the project directory."""
         from flowrun.cli import run
 
+        first_run = self._next_run_rowid()
         out, err = io.StringIO(), io.StringIO()
         saved_modules, saved_path = dict(sys.modules), list(sys.path)
         saved_cwd = os.getcwd()
@@ -132,7 +139,16 @@ class Project:
                 os.chdir(saved_cwd)
                 sys.path[:] = saved_path
                 self._forget_project_modules(set(sys.modules) - set(saved_modules))
-        return Result(int(code), out.getvalue(), err.getvalue(), self.store)
+        return Result(int(code), out.getvalue(), err.getvalue(), self.store, first_run)
+
+    def _next_run_rowid(self) -> int:
+        if not self.store.exists():
+            return 0
+        with contextlib.closing(sqlite3.connect(self.store)) as conn:
+            try:
+                return (conn.execute("SELECT MAX(rowid) FROM runs").fetchone()[0] or 0) + 1
+            except sqlite3.OperationalError:  # no schema yet
+                return 0
 
     def _forget_project_modules(self, names: set[str]) -> None:
         """Drop the modules this run imported from the project (flows, helpers,
@@ -155,6 +171,7 @@ class Project:
     def run_subprocess(self, *args: str, env: dict[str, str] | None = None,
                        timeout: float = 120) -> Result:
         """Run ``flowrun ARGS`` as a real process and wait for it."""
+        first_run = self._next_run_rowid()
         proc = self.popen(*args, env=env)
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
@@ -163,7 +180,7 @@ class Project:
             stdout, stderr = proc.communicate()
             raise AssertionError(f"flowrun {' '.join(args)} did not finish in {timeout}s:\n"
                                  f"{stdout}{stderr}") from None
-        return Result(proc.returncode, stdout, stderr, self.store)
+        return Result(proc.returncode, stdout, stderr, self.store, first_run)
 
 
 @contextlib.contextmanager

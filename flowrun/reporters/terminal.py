@@ -20,7 +20,7 @@ WORDS = {SUCCEEDED: "SUCCEEDED", FAILED: "FAILED", SKIPPED: "SKIPPED", CACHED: "
          CANCELLED: "CANCELLED"}
 COLORS = {SUCCEEDED: "32", CACHED: "32", FAILED: "31", SKIPPED: "33", CANCELLED: "33",
           "error": "31", "interrupted": "31"}
-ORDER = (FAILED, "error", SUCCEEDED, SKIPPED, CACHED, CANCELLED)
+ORDER = (FAILED, SUCCEEDED, SKIPPED, CACHED, CANCELLED, "error")
 
 
 @hookimpl
@@ -77,6 +77,7 @@ class TerminalReporter:
     @hookimpl
     def flowrun_session_start(self, session: Any) -> None:
         self.start = time.time()
+        self.session = session
         if self.verbosity < 0:
             return
         self.sep("=", "flowrun session starts", bold=True)
@@ -127,6 +128,18 @@ class TerminalReporter:
                     parts.append("tags " + ", ".join(task.tags))
                 self.write(f"  <Task {task.name}" + (f" ({'; '.join(parts)})" if parts
                                                       else "") + ">")
+
+    @hookimpl
+    def flowrun_run_start(self, run: Run) -> None:
+        self._show_notes()
+
+    def _show_notes(self) -> None:
+        """Print what plugins noted for the user (e.g. what ``--resume`` reuses), once."""
+        session = getattr(self, "session", None)
+        notes = session.notes if session is not None else []
+        for note in notes[getattr(self, "notes_shown", 0):]:
+            self.write(note)
+        self.notes_shown = len(notes)
 
     @hookimpl
     def flowrun_task_start(self, task: Report) -> None:
@@ -194,6 +207,7 @@ class TerminalReporter:
     @hookimpl
     def flowrun_session_finish(self, session: Any, exit_code: int) -> None:
         self._clear_live()
+        self._show_notes()
         if self.config.getoption("collectonly"):
             return
         if session.errors:

@@ -1,0 +1,86 @@
+"""[plugin] ``flowrun --resume [RUN]``: continue the latest unfinished run of each
+selected flow (or RUN) as a new, linked run. Tasks that succeeded (or were reused)
+there keep their stored results; failed, cancelled and never-finished tasks run again,
+and so does every task whose code changed since, and everything downstream of them.
+
+"Unfinished" is a run that failed, was interrupted, or is still marked running because
+its process died (``kill -9``, a reboot).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flowrun.errors import UsageError
+from flowrun.hookspecs import hookimpl
+from flowrun.model import HAS_RESULT, SUCCEEDED, Report, Run, RunRequest
+from flowrun.source import task_source_hash
+
+LAST = "last"
+
+
+@hookimpl
+def flowrun_addoption(parser: Any) -> None:
+    parser.addoption("--resume", "resume", is_flag=False, flag_value=LAST, default=None,
+                     metavar="[RUN]", help="Rerun the last failed run (or RUN), reusing "
+                     "what succeeded.")
+
+
+@hookimpl
+def flowrun_make_requests(session: Any, params: dict[str, dict[str, Any]]
+                          ) -> list[RunRequest] | None:
+    wanted = session.config.getoption("resume")
+    if not wanted:
+        return None
+    storage = session.storage
+    by_flow = {flow.id: flow for flow in session.flows}
+    if wanted != LAST:
+        run = storage.get_run(wanted)
+        if run.flow_id not in by_flow:
+            raise UsageError(f"run {run.id} is of {run.flow_id}, which is not selected")
+        previous = {run.flow_id: run}
+    else:
+        previous = {fid: _last_unfinished(storage, fid) for fid in by_flow}
+    requests = []
+    for flow in session.flows:
+        run = previous.get(flow.id)
+        if run is None:
+            session.notes.append(f"{flow.id}: nothing to resume (its last run succeeded)")
+            continue
+        requests.append(_request(session, flow, run, params[flow.id]))
+    return requests
+
+
+def _last_unfinished(storage: Any, flow_id: str) -> Run | None:
+    runs = storage.list_runs(flow=flow_id, limit=1)
+    if not runs:
+        return None
+    return None if runs[0].status == SUCCEEDED else runs[0]
+
+
+def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> RunRequest:
+    given = {k for k, _, _ in (p.partition("=") for p in session.config.getoption("param")
+                               or ())}
+    params = {name: (defaults[name] if name in given or name not in run.params
+                     else run.params[name]) for name in defaults}
+    final: dict[str, Report] = {}
+    for report in session.storage.attempts(run.id, with_results=True):
+        final[report.task_id] = report  # the newest attempt of each task wins
+    reuse: dict[str, Report] = {}
+    changed = []
+    for task in flow.tasks.values():
+        stored = final.get(task.id)
+        if stored is None or stored.status not in HAS_RESULT:
+            continue
+        if stored.source_hash and stored.source_hash != task_source_hash(task.fn):
+            changed.append(task.name)
+            continue
+        if any(params.get(p) != run.params.get(p, d) for p, d in task.params.items()):
+            continue
+        reuse[task.name] = stored
+    note = f"{flow.id}: resuming run {run.id} ({run.status}): {len(reuse)} task result" \
+           f"{'s' * (len(reuse) != 1)} reused"
+    if changed:
+        note += f"; code changed, running again: {', '.join(changed)}"
+    session.notes.append(note)
+    return RunRequest(flow, params, partition=run.partition,
+                      scheduled_for=run.scheduled_for, resumed_from=run.id, reuse=reuse)
