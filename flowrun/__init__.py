@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Flow", "task", "skip", "submit", "hookimpl", "Context", "__version__"]
+__all__ = ["Flow", "task", "skip", "submit", "run_flow", "hookimpl", "Context", "__version__"]
 
 _LAZY = {
     "Flow": "flowrun.model",
     "task": "flowrun.api",
     "skip": "flowrun.api",
     "submit": "flowrun.api",
+    "run_flow": "flowrun.api",
     "hookimpl": "flowrun.hookspecs",
     "Context": "flowrun.context",
 }

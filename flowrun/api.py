@@ -66,3 +66,18 @@ def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("flowrun.submit() works only inside a running task "
                            "on an executor that supports child tasks")
     return ctx._spawn(fn, args, kwargs)
+
+
+def run_flow(target: Any, **params: Any) -> dict[str, Any]:
+    """From inside a running task, run another flow as a nested group of this run.
+
+    ``target`` is a flow file path (relative to the rootdir, or to the calling flow's
+    folder) or an imported flow module. Waits for it and returns ``{task name:
+    result}``; raises if one of its tasks failed.
+    """
+    ctx = context.current()
+    if ctx is None or ctx._spawn is None:
+        raise RuntimeError("flowrun.run_flow() works only inside a running task "
+                           "on an executor that supports child tasks")
+    target = getattr(target, "__file__", target)
+    return ctx._spawn(target, (), params, subflow=True).result()

@@ -70,7 +70,9 @@ class State(MutableMapping):
 
 
 class Context:
-    """The value of a task parameter named ``context``."""
+    """The value of a task parameter named ``context``; also what ``submit()`` and
+    ``skip()`` find for the running task. The logger and state are made on first use,
+    so a context costs next to nothing when a task does not look at it."""
 
     def __init__(self, *, run_id: str, flow_id: str, task_id: str, attempt: int,
                  partition: Any = None, params: dict[str, Any] | None = None,
@@ -82,14 +84,29 @@ class Context:
         self.attempt = attempt
         self.partition = partition
         self.scheduled_for = scheduled_for  # the cron slot (epoch seconds) under --due
-        self.params = dict(params or {})
-        self.state = State(state or {})
+        self.params = params or {}
+        self._stored_state = state
+        self._state: State | None = None
         self._spawn = spawn
-        self.logger = logging.getLogger(f"{TASK_LOGGER}.{task_id.rpartition('::')[2]}")
 
     @property
     def task_name(self) -> str:
         return self.task_id.rpartition("::")[2]
+
+    @property
+    def logger(self) -> logging.Logger:
+        """A logger whose records are captured with the task's output."""
+        return logging.getLogger(f"{TASK_LOGGER}.{self.task_name}")
+
+    @property
+    def state(self) -> State:
+        """The flow's persistent state; this task's writes are kept if it succeeds."""
+        if self._state is None:
+            self._state = State(self._stored_state or {})
+        return self._state
+
+    def state_changes(self) -> dict | None:
+        return self._state.changes() if self._state is not None else None
 
     def __repr__(self) -> str:
         return f"<Context {self.task_id} attempt {self.attempt} run {self.run_id}>"

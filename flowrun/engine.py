@@ -22,8 +22,8 @@ from concurrent.futures import Future
 from typing import Any, Callable
 
 from flowrun import results
-from flowrun.model import (CACHED, CANCELLED, FAILED, HAS_RESULT, INTERRUPTED, OK_STATUSES,
-                           PENDING, RUNNING, SKIPPED, SUCCEEDED, Report, Run, RunRequest, Task,
+from flowrun.model import (CACHED, CANCELLED, CONTEXT_PARAM, FAILED, HAS_RESULT, INTERRUPTED, OK_STATUSES,
+                           PENDING, RUNNING, SKIPPED, SUCCEEDED, Flow, Report, Run, RunRequest, Task,
                            TaskDef, task_id)
 from flowrun.runner import Call, Outcome
 from flowrun.source import task_source_hash
@@ -78,8 +78,10 @@ class Engine:
 
     def __init__(self, *, hook: Any, storage: Any, executor_for: Callable[[str], Any],
                  default_executor: str, workers: int, limits: dict[str, int],
-                 fail_fast: bool = False, use_call_hook: bool = False) -> None:
+                 fail_fast: bool = False, use_call_hook: bool = False,
+                 load_flow: Callable[[str, str], Flow] | None = None) -> None:
         self.hook = hook
+        self.load_flow = load_flow  # (target, calling flow id) -> a resolved Flow
         self.storage = storage
         self.executor_for = executor_for
         self.default_executor = default_executor
@@ -101,6 +103,7 @@ class Engine:
         self.next_flush = 0.0
         self.free_slots: dict[int, dict[str, int]] = {}
         self.child_futures: dict[Node, Future] = {}
+        self.subflows: dict[Node, _Subflow] = {}
         self.child_counts: dict[tuple[str, str], int] = {}
 
     # -- public -----------------------------------------------------------------------
@@ -201,6 +204,8 @@ class Engine:
                 self._attempt_finished(node, outcome)
         elif kind == "spawn":
             self._spawn_child(*event[1:])
+        elif kind == "subflow":
+            self._start_subflow(*event[1:])
         elif kind == "block":
             self.capacity += event[1]
         elif kind == "interrupt":
@@ -455,6 +460,8 @@ class Engine:
             self._instance_settled(node)
         if node in self.child_futures:
             self._resolve_future(node, exception)
+        if node in self.subflows:
+            self.subflows.pop(node).settled(node)
         for down in node.downstream:
             down.waiting -= 1
             if down.waiting == 0 and down.status == PENDING:
@@ -546,13 +553,59 @@ class Engine:
     # -- children (submit) ------------------------------------------------------------
 
     def _spawner(self, parent: Node) -> Callable:
+        """What ``submit()`` and ``run_flow()`` call from the task's thread: both only
+        post an event; the scheduler thread does the work."""
         put = self.events.put
 
-        def spawn(fn: Callable, args: tuple, kwargs: dict) -> Future:
+        def spawn(fn: Callable, args: tuple, kwargs: dict, subflow: bool = False) -> Future:
             future = _ChildFuture(put)
-            put(("spawn", parent, fn, args, kwargs, future))
+            if subflow:
+                put(("subflow", parent, fn, kwargs, future))
+            else:
+                put(("spawn", parent, fn, args, kwargs, future))
             return future
         return spawn
+
+    def _start_subflow(self, parent: Node, target: Any, params: dict, future: Future) -> None:
+        """``run_flow()``: the other flow's tasks join this run as a nested group
+        ``parent::flow_x::task``."""
+        try:
+            if self.load_flow is None:
+                raise RuntimeError("run_flow() needs a session that can load flows")
+            flow = self.load_flow(target, parent.task.flow_id)
+            unknown = sorted(set(params) - set(flow.params))
+            if unknown:
+                raise TypeError(f"run_flow({flow.id!r}): unknown parameter '{unknown[0]}' "
+                                f"(it takes: {', '.join(flow.params) or 'none'})")
+        except Exception as exc:  # noqa: BLE001 - goes to the caller's result()
+            future.set_exception(exc)
+            return
+        fr = parent.flow_run
+        stem = flow.id.rpartition("/")[2].removesuffix(".py")
+        prefix = f"{parent.task.name}::{stem}"
+        group = _Subflow(flow.id, future)
+        nodes: dict[str, Node] = {}
+        for task in flow.tasks.values():
+            renamed = dataclasses.replace(
+                task, flow_id=parent.task.flow_id, name=f"{prefix}::{task.name}",
+                inputs={p: f"{prefix}::{up}" for p, up in task.inputs.items()},
+                upstream=tuple(f"{prefix}::{up}" for up in task.upstream))
+            node = nodes[task.name] = Node(renamed, task_id(renamed.flow_id, renamed.name), fr)
+            node.extra = {name: params.get(name, default) for name, default in task.params.items()}
+            node.report.parent = parent.id
+            fr.nodes[renamed.name] = node
+            group.add(node, task.name)
+            self.subflows[node] = group
+        for node in nodes.values():
+            node.upstream = [fr.nodes[up] for up in node.task.upstream]
+            for up in node.upstream:
+                up.downstream.append(node)
+            node.waiting = len(node.upstream)
+        fr.unfinished += len(nodes)
+        if not nodes:
+            return group.finish()
+        for node in [n for n in nodes.values() if not n.upstream]:
+            self._decide(node)
 
     def _spawn_child(self, parent: Node, fn: Callable, args: tuple, kwargs: dict,
                      future: Future) -> None:
@@ -567,7 +620,7 @@ class Engine:
         key = (parent.id, name)
         index = self.child_counts[key] = self.child_counts.get(key, -1) + 1
         task = Task(flow_id=parent.task.flow_id, name=f"{parent.task.name}::{name}[{index}]",
-                    fn=fn, options=options)
+                    fn=fn, options=options, wants_context=_takes_context(fn))
         child = Node(task, task_id(task.flow_id, task.name), fr)
         child.extra = {"__args__": args, **kwargs}
         child.report.parent = parent.id
@@ -588,6 +641,35 @@ class Engine:
             future.set_exception(ChildTaskError(
                 f"child task {node.id} {node.status}: "
                 f"{node.report.summary or node.report.reason or ''}".rstrip(": ")))
+
+
+class _Subflow:
+    """Tracks the tasks of one ``run_flow()`` call and answers its future."""
+
+    def __init__(self, flow_id: str, future: Future) -> None:
+        self.flow_id = flow_id
+        self.future = future
+        self.names: dict[Node, str] = {}
+        self.left = 0
+
+    def add(self, node: Node, name: str) -> None:
+        self.names[node] = name
+        self.left += 1
+
+    def settled(self, node: Node) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.finish()
+
+    def finish(self) -> None:
+        bad = [n for n in self.names if n.status not in OK_STATUSES]
+        if bad:
+            first = bad[0]
+            self.future.set_exception(ChildTaskError(
+                f"subflow {self.flow_id} failed: {first.id} {first.status}"
+                + (f": {first.report.summary}" if first.report.summary else "")))
+        else:
+            self.future.set_result({name: n.value for n, name in self.names.items()})
 
 
 class ChildTaskError(Exception):
@@ -611,6 +693,14 @@ class _ChildFuture(Future):
             return super().result(timeout)
         finally:
             self._put(("block", -1))
+
+
+def _takes_context(fn: Callable) -> bool:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    return CONTEXT_PARAM in names
 
 
 def _run_if_verdict(node: Node) -> tuple[str, str] | None:

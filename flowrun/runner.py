@@ -96,13 +96,13 @@ def run_attempt(call: Call) -> Outcome:
     """Run ``call`` with its output captured; never raises for the user's errors."""
     outcome = Outcome(started=time.time())
     ctx = None
-    if call.wants_context:
+    if call.wants_context or call.spawn is not None:
         ctx = context.Context(
             run_id=call.run_id, flow_id=call.flow_id, task_id=call.task_id,
             attempt=call.attempt, partition=call.partition, params=call.params,
-            scheduled_for=call.scheduled_for,
-            state=call.state, spawn=call.spawn)
-        call.kwargs[CONTEXT_PARAM] = ctx
+            scheduled_for=call.scheduled_for, state=call.state, spawn=call.spawn)
+        if call.wants_context:
+            call.kwargs[CONTEXT_PARAM] = ctx
     previous = context.set_current(ctx)
     with capture.capturing() as captured:
         try:
@@ -111,7 +111,7 @@ def run_attempt(call: Call) -> Outcome:
             outcome.value = value
             outcome.status = SUCCEEDED
             if ctx is not None:
-                outcome.state_changes = ctx.state.changes()
+                outcome.state_changes = ctx.state_changes()
         except Skipped as exc:
             outcome.status, outcome.reason = SKIPPED, exc.reason
         except results.UnpicklableResult as exc:
@@ -121,7 +121,7 @@ def run_attempt(call: Call) -> Outcome:
             outcome.exception = exc
         finally:
             context.set_current(previous)
-            if ctx is not None:
+            if call.wants_context:
                 call.kwargs.pop(CONTEXT_PARAM, None)
     outcome.stdout, outcome.stderr, outcome.log = captured.stdout, captured.stderr, captured.log
     outcome.finished = time.time()
@@ -135,7 +135,7 @@ def _is_user_frame(frame: traceback.FrameSummary) -> bool:
 
 def _cut_own_frames(te: traceback.TracebackException) -> None:
     kept = [f for f in te.stack if _is_user_frame(f)]
-    te.stack = traceback.StackSummary.from_list(kept or list(te.stack))
+    te.stack = traceback.StackSummary.from_list(kept)
     for chained in (te.__cause__, te.__context__):
         if chained is not None:
             _cut_own_frames(chained)

@@ -91,7 +91,8 @@ class Session:
             hook=self.hook, storage=self.storage, executor_for=executors.__getitem__,
             default_executor=self.config.executor, workers=self.config.workers,
             limits=self.config.limits, fail_fast=bool(self.config.getoption("exitfirst")),
-            use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1)
+            use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
+            load_flow=self.load_subflow)
         capture.install()
         try:
             self.runs = engine.run(self.requests(params))
@@ -115,6 +116,25 @@ class Session:
         if self.errors or any(run.status not in OK_STATUSES for run in self.runs):
             return ExitCode.TASKS_FAILED
         return ExitCode.OK
+
+    def load_subflow(self, target: str, caller_flow_id: str) -> Flow:
+        """The flow ``run_flow(target)`` names: a path relative to the rootdir or to the
+        calling flow's folder. Raises ``CollectError`` for anything else."""
+        caller_dir = os.path.dirname(os.path.join(self.config.rootdir, caller_flow_id))
+        candidates = [target] if os.path.isabs(target) else [
+            os.path.join(self.config.rootdir, target), os.path.join(caller_dir, target)]
+        path = next((os.path.abspath(c) for c in candidates if os.path.isfile(c)), None)
+        if path is None:
+            raise CollectError(f"run_flow: no flow file {target!r} (looked in "
+                               f"{' and '.join(dict.fromkeys(candidates))})")
+        flows = self.hook.flowrun_collect_file(path=path, config=self.config)
+        if not flows:
+            raise CollectError(f"run_flow: {target!r} is not a flow file")
+        flow = flows[0]
+        graph.resolve(flow, self.config.limits)
+        for task in flow.tasks.values():
+            task.options = task.options.merged(self.config.task_overrides)
+        return flow
 
     def _flow_params(self) -> dict[str, dict[str, Any]]:
         given = dict(_split_param(p) for p in self.config.getoption("param", ()) or ())
