@@ -135,13 +135,17 @@ def make_show_command(factory: Any) -> click.Command:
         click.echo(f"run {run.id}  {run.flow_id}  {run.status}  started {_time(run.started)}"
                    f"  took {total:.2f}s" + (f"  resumed from {run.resumed_from}"
                                               if run.resumed_from else ""))
-        rows = [("TASK", "STATUS", "ATTEMPTS", "QUEUED", "START", "END", "DURATION", "SHARE")]
+        critical = critical_path(list(final.values()))
+        rows = [("", "TASK", "STATUS", "ATTEMPTS", "QUEUED", "START", "END", "DURATION",
+                 "SHARE")]
         for a in final.values():
             share = f"{100 * a.duration / total:.0f}%" if total > 0 and a.started else "-"
-            rows.append((a.task_id.partition("::")[2], a.status, str(a.attempt),
-                         _clock(a.queued), _clock(a.started), _clock(a.finished),
-                         f"{a.duration:.3f}s" if a.started else "-", share))
+            rows.append(("*" if a.task_id in critical else "", a.task_id.partition("::")[2],
+                         a.status, str(a.attempt), _clock(a.queued), _clock(a.started),
+                         _clock(a.finished), f"{a.duration:.3f}s" if a.started else "-", share))
         _table(rows)
+        if critical:
+            click.echo("* critical path: the chain of tasks that set the run's length")
         return 0
 
     return show
@@ -176,6 +180,24 @@ def make_logs_command(factory: Any) -> click.Command:
         return 0
 
     return logs
+
+
+def critical_path(reports: list[Any]) -> set[str]:
+    """Task ids on the critical path, found from times alone (the store keeps no
+    edges): start from the task that finished last and step back to the task whose end
+    released it, i.e. the latest finish at or before its queue time."""
+    timed = [r for r in reports if r.started and r.finished]
+    if not timed:
+        return set()
+    current = max(timed, key=lambda r: r.finished)
+    path = {current.task_id}
+    while True:
+        released_at = (current.queued or current.started) + 1e-3
+        before = [r for r in timed if r.finished <= released_at and r.task_id not in path]
+        if not before:
+            return path
+        current = max(before, key=lambda r: r.finished)
+        path.add(current.task_id)
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:

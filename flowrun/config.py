@@ -116,6 +116,16 @@ class Config:
         return dict(limits)
 
     @property
+    def max_result_size(self) -> int | None:
+        """Bytes a stored result may take; a larger one fails its task (None: no limit)."""
+        value = self.ini.get("max_result_size")
+        if value is None:
+            return None
+        if not isinstance(value, int) or value <= 0:
+            raise UsageError(f"{self.inifile}: max_result_size must be a number of bytes > 0")
+        return value
+
+    @property
     def store_url(self) -> str:
         """``--store``, then ``FLOWRUN_STORE``, then the config file, then the default."""
         url = self.options.get("store") or os.environ.get("FLOWRUN_STORE") \

@@ -79,9 +79,11 @@ class Engine:
     def __init__(self, *, hook: Any, storage: Any, executor_for: Callable[[str], Any],
                  default_executor: str, workers: int, limits: dict[str, int],
                  fail_fast: bool = False, use_call_hook: bool = False,
-                 load_flow: Callable[[str, str], Flow] | None = None) -> None:
+                 load_flow: Callable[[str, str], Flow] | None = None,
+                 max_result_size: int | None = None) -> None:
         self.hook = hook
         self.load_flow = load_flow  # (target, calling flow id) -> a resolved Flow
+        self.max_result_size = max_result_size
         self.storage = storage
         self.executor_for = executor_for
         self.default_executor = default_executor
@@ -390,6 +392,11 @@ class Engine:
     def _attempt_finished(self, node: Node, outcome: Outcome) -> None:
         self.running -= 1
         self._release_slots(node)
+        if outcome.status == SUCCEEDED and self._too_large(outcome):
+            outcome.error = outcome.summary = (
+                f"result is {_size(len(outcome.result or b''))}, over max_result_size "
+                f"{_size(self.max_result_size or 0)}")
+            outcome.status, outcome.result, outcome.value = FAILED, None, None
         report = node.report
         report.started, report.finished = outcome.started, outcome.finished
         report.stdout, report.stderr, report.log = outcome.stdout, outcome.stderr, outcome.log
@@ -402,6 +409,10 @@ class Engine:
         elif outcome.status == FAILED and self._retry(node, outcome):
             return
         self._settle(node, outcome.status, outcome.reason, exception=outcome.exception)
+
+    def _too_large(self, outcome: Outcome) -> bool:
+        limit = self.max_result_size
+        return bool(limit and outcome.result is not None and len(outcome.result) > limit)
 
     def _retry(self, node: Node, outcome: Outcome) -> bool:
         opts = node.task.options
@@ -693,6 +704,14 @@ class _ChildFuture(Future):
             return super().result(timeout)
         finally:
             self._put(("block", -1))
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB"):
+        if n < 1024 or unit == "MiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
 
 
 def _takes_context(fn: Callable) -> bool:

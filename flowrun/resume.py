@@ -62,9 +62,7 @@ def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> Run
                                or ())}
     params = {name: (defaults[name] if name in given or name not in run.params
                      else run.params[name]) for name in defaults}
-    final: dict[str, Report] = {}
-    for report in session.storage.attempts(run.id, with_results=True):
-        final[report.task_id] = report  # the newest attempt of each task wins
+    final = _final_reports(session.storage, run)
     reuse: dict[str, Report] = {}
     changed = []
     for task in flow.tasks.values():
@@ -84,3 +82,22 @@ def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> Run
     session.notes.append(note)
     return RunRequest(flow, params, partition=run.partition,
                       scheduled_for=run.scheduled_for, resumed_from=run.id, reuse=reuse)
+
+
+def _final_reports(storage: Any, run: Run, depth: int = 50) -> dict[str, Report]:
+    """The newest record of each task along the chain of resumed runs.
+
+    A run killed before it flushed may lack rows for tasks it reused; the run it
+    resumed from then still knows them. A task's newest row wins, whatever its status.
+    """
+    final: dict[str, Report] = {}
+    current: Run | None = run
+    while current is not None and depth > 0:
+        newest: dict[str, Report] = {}
+        for report in storage.attempts(current.id, with_results=True):
+            newest[report.task_id] = report  # the last attempt of each task in this run
+        for task_id, report in newest.items():
+            final.setdefault(task_id, report)
+        current = storage.get_run(current.resumed_from) if current.resumed_from else None
+        depth -= 1
+    return final

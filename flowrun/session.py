@@ -92,7 +92,7 @@ class Session:
             default_executor=self.config.executor, workers=self.config.workers,
             limits=self.config.limits, fail_fast=bool(self.config.getoption("exitfirst")),
             use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
-            load_flow=self.load_subflow)
+            load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
         capture.install()
         try:
             self.runs = engine.run(self.requests(params))

@@ -8,6 +8,7 @@ imported only when a migration is due, so opening an up-to-date store stays chea
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -59,10 +60,18 @@ def _migrate_to_2(db: Any) -> None:
 MIGRATIONS = (_migrate_to_1, _migrate_to_2)  # MIGRATIONS[n] takes the schema from version n to n+1
 
 
+#: Results larger than this many bytes live in files under ``.flowrun/results/``.
+DEFAULT_FILE_THRESHOLD = 64 * 1024
+
+
 class SqliteStorage:
-    def __init__(self, path: str, url: str | None = None) -> None:
+    def __init__(self, path: str, url: str | None = None,
+                 file_threshold: int = DEFAULT_FILE_THRESHOLD) -> None:
         self.path = path
         self.url = url or f"sqlite:///{path}"
+        self.file_threshold = file_threshold
+        self.results_dir = os.path.join(os.path.dirname(os.path.abspath(path)), "results") \
+            if path != ":memory:" else None
         if path != ":memory:":
             _make_private_dir(os.path.dirname(path))
         try:
@@ -116,10 +125,37 @@ class SqliteStorage:
                               (run.status, run.finished, json.dumps(run.counts), run.id))
 
     def record(self, r: Report) -> None:
+        result = r.result
+        if result is not None and self.results_dir and len(result) > self.file_threshold:
+            r.result_ref = self._write_result_file(result)  # before the row that names it
+            result = None
         self._pending[(r.run_id, r.task_id, r.attempt)] = (
             r.run_id, r.task_id, r.attempt, r.status, r.queued, r.started, r.finished,
-            r.error, r.summary, r.reason, r.stdout, r.stderr, r.log, r.result,
+            r.error, r.summary, r.reason, r.stdout, r.stderr, r.log, result,
             r.result_format, r.run_key, r.parent, r.result_ref, r.source_hash)
+
+    def _write_result_file(self, blob: bytes) -> str:
+        """Store a large result once, named by its content (the jumbo fields of the
+        simpleflow seed); written and synced before the database refers to it."""
+        digest = hashlib.blake2b(blob, digest_size=20).hexdigest()
+        ref = f"{digest[:2]}/{digest[2:]}"
+        target = os.path.join(self.results_dir, ref)
+        if not os.path.exists(target):
+            _make_private_dir(os.path.dirname(target))
+            temp = f"{target}.{os.getpid()}.tmp"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                _write_all(fd, blob)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, target)
+        return ref
+
+    def _load_result_file(self, report: Report) -> None:
+        if report.result_ref and report.result is None and self.results_dir:
+            with open(os.path.join(self.results_dir, report.result_ref), "rb") as handle:
+                report.result = handle.read()
 
     def record_state(self, flow_id: str, changes: dict[str, Any]) -> None:
         self._state.extend((flow_id, key, value) for key, value in changes.items())
@@ -155,7 +191,11 @@ class SqliteStorage:
             f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE task_id=? AND "
             "run_key=? AND status=? ORDER BY finished DESC LIMIT 1",
             (task_id, run_key, SUCCEEDED)).fetchone()
-        return _report(row) if row else None
+        if not row:
+            return None
+        report = _report(row)
+        self._load_result_file(report)
+        return report
 
     def get_run(self, run_id: str) -> Run:
         self.flush()
@@ -191,7 +231,11 @@ class SqliteStorage:
                             for c in ATTEMPT_COLUMNS)
         rows = self.conn.execute(f"SELECT {columns} FROM attempts WHERE run_id=? "
                                  "ORDER BY rowid", (run_id,))
-        return [_report(row) for row in rows]
+        reports = [_report(row) for row in rows]
+        if with_results:
+            for report in reports:
+                self._load_result_file(report)
+        return reports
 
 
 class _Immediate:
@@ -228,6 +272,12 @@ def _run(row: tuple) -> Run:
                scheduled_for=scheduled_for)
 
 
+def _write_all(fd: int, blob: bytes) -> None:
+    view = memoryview(blob)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _make_private_dir(path: str) -> None:
     if path and not os.path.isdir(path):
         os.makedirs(path, mode=0o700, exist_ok=True)
@@ -235,8 +285,10 @@ def _make_private_dir(path: str) -> None:
 
 @hookimpl
 def flowrun_make_storage(url: str, config: Any) -> SqliteStorage | None:
+    threshold = int(config.ini.get("result_file_threshold", DEFAULT_FILE_THRESHOLD)) \
+        if config is not None else DEFAULT_FILE_THRESHOLD
     if url.startswith("memory:"):
         return SqliteStorage(":memory:", url=url)
     if url.startswith("sqlite:///"):
-        return SqliteStorage(url[len("sqlite:///"):], url=url)
+        return SqliteStorage(url[len("sqlite:///"):], url=url, file_threshold=threshold)
     return None
