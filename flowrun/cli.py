@@ -22,8 +22,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
     sys.exit(run(sys.argv[1:] if argv is None else list(argv)))
 
 
-def run(argv: list[str]) -> int:
-    """Run the command line ``argv``; return the exit code (never raise)."""
+def run(argv: list[str], plugins: list[Any] = ()) -> int:
+    """Run the command line ``argv``; return the exit code (never raise).
+
+    ``plugins`` are extra plugin objects registered last (``flowrun.testing`` uses this
+    to stub tasks).
+    """
     if argv[:1] in (["--version"], ["-V"]):  # fast path: imports nothing else
         print(f"flowrun {__version__}")
         return 0
@@ -32,7 +36,7 @@ def run(argv: list[str]) -> int:
     from flowrun.errors import ExitCode, FlowrunError, UsageError
 
     try:
-        config_factory = _ConfigFactory(argv)
+        config_factory = _ConfigFactory(argv, plugins)
         command = _build(config_factory)
         result = command.main(args=argv, prog_name="flowrun", standalone_mode=False)
         return int(result or 0)
@@ -66,7 +70,7 @@ class _ConfigFactory:
     """Finds the rootdir and loads plugins before click parses anything, because
     plugins add options (``-p`` is read ahead, as pytest does)."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], plugins: list[Any] = ()) -> None:
         import os
 
         self.argv = argv
@@ -76,6 +80,8 @@ class _ConfigFactory:
         self.rootdir, self.inifile, self.ini = find_rootdir(os.getcwd())
         ini_plugins = self.ini.get("plugins", [])
         self.pm = make_plugin_manager(_read_ahead(argv, "-p"), self.rootdir, ini_plugins)
+        for plugin in plugins:
+            self.pm.register(plugin)
         from flowrun.config import OptionParser
 
         self.parser = OptionParser()
