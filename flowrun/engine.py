@@ -9,71 +9,30 @@ hooks it is given; it never imports a concrete one.
 """
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import itertools
 import queue
-import secrets
 import signal
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
 from typing import Any, Callable
 
 from flowrun import results
-from flowrun.model import (CACHED, CANCELLED, CONTEXT_PARAM, FAILED, HAS_RESULT, INTERRUPTED, OK_STATUSES,
-                           PENDING, RUNNING, SKIPPED, SUCCEEDED, Flow, Report, Run, RunRequest, Task,
-                           TaskDef, task_id)
+from flowrun.model import (CACHED, CANCELLED, FAILED, HAS_RESULT, INTERRUPTED,
+                           OK_STATUSES, PENDING, RUNNING, SKIPPED, SUCCEEDED, Flow, Report,
+                           Run, RunRequest)
+from flowrun.nodes import (FlowRun, Node, Slots, dumps_or_none, iterate, next_attempt,
+                           reported_nodes, run_if_verdict, size_text)
 from flowrun.runner import Call, Outcome
 from flowrun.source import task_source_hash
+from flowrun.spawning import Spawning
 
 FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is durable
 FLUSH_BATCH = 2000  # ...or this many buffered records, whichever comes first
 
 
-class Node:
-    """One unit of scheduling: a task, a mapped instance ``task[i]`` or a child task."""
-
-    __slots__ = ("task", "id", "flow_run", "report", "status", "waiting", "downstream",
-                 "upstream", "attempt", "value", "token", "group", "index", "extra",
-                 "instances", "done_instances", "reused")
-
-    def __init__(self, task: Task, node_id: str, flow_run: FlowRun) -> None:
-        self.task = task
-        self.id = node_id
-        self.flow_run = flow_run
-        self.report = Report(run_id=flow_run.run.id, flow_id=task.flow_id, task_id=node_id)
-        self.status = PENDING
-        self.waiting = 0
-        self.downstream: list[Node] = []
-        self.upstream: list[Node] = []
-        self.attempt = 0
-        self.value: Any = None
-        self.token: Any = None      # identifies the live attempt; stale outcomes are dropped
-        self.group: Node | None = None   # the mapped task this instance belongs to
-        self.index: int | None = None
-        self.extra: dict[str, Any] = {}  # kwargs an instance or child sets itself
-        self.instances: list[Node] | None = None
-        self.done_instances = 0
-        self.reused = False  # settled from a previous run's stored result (--resume)
-
-
-class FlowRun:
-    """The nodes and run record of one flow in this invocation."""
-
-    def __init__(self, request: RunRequest) -> None:
-        self.flow = flow = request.flow
-        self.request = request
-        self.run = Run(id=secrets.token_hex(6), flow_id=flow.id, started=time.time(),
-                       params=request.params, resumed_from=request.resumed_from,
-                       partition=request.partition, scheduled_for=request.scheduled_for)
-        self.nodes: dict[str, Node] = {}
-        self.unfinished = 0
-        self.state: dict | None = None  # the flow's persistent state, loaded on demand
-
-
-class Engine:
+class Engine(Spawning):
     """Runs flows; see ``run``."""
 
     def __init__(self, *, hook: Any, storage: Any, executor_for: Callable[[str], Any],
@@ -90,7 +49,7 @@ class Engine:
         self.capacity = workers
         self.fail_fast = fail_fast
         self.use_call_hook = use_call_hook
-        self.global_limits = dict(limits)
+        self.global_limits = dict(limits)  # [tool.flowrun.limits]; Flow(limits=) adds
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.ready: deque[Node] = deque()
         self.slot_waiters: list[Node] = []
@@ -103,10 +62,7 @@ class Engine:
         self.stopping: str | None = None  # why nothing new starts: "-x" or "interrupted"
         self.interrupts = 0
         self.next_flush = 0.0
-        self.free_slots: dict[int, dict[str, int]] = {}
-        self.child_futures: dict[Node, Future] = {}
-        self.subflows: dict[Node, _Subflow] = {}
-        self.child_counts: dict[tuple[str, str], int] = {}
+        self._init_spawning()
 
     # -- public -----------------------------------------------------------------------
 
@@ -127,9 +83,8 @@ class Engine:
     # -- building -----------------------------------------------------------------------
 
     def _add_flow_run(self, request: RunRequest) -> None:
-        fr = FlowRun(request)
+        fr = FlowRun(request, Slots({**self.global_limits, **request.flow.limits}))
         flow = request.flow
-        self.free_slots[id(fr)] = {**self.global_limits, **flow.limits}
         for task in flow.selected_tasks:
             fr.nodes[task.name] = Node(task, task.id, fr)
         for node in fr.nodes.values():
@@ -230,7 +185,7 @@ class Engine:
         stored = node.flow_run.request.reuse.get(node.task.name)
         if stored is not None and node.group is None and all(u.reused for u in node.upstream):
             return self._reuse(node, stored)
-        verdict = _run_if_verdict(node)
+        verdict = run_if_verdict(node)
         if verdict is not None:
             return self._settle(node, *verdict)
         each = node.task.options.each
@@ -246,7 +201,7 @@ class Engine:
         try:
             if isinstance(each, str):
                 upstream = node.flow_run.nodes[node.task.inputs[each]]
-                items = [{each: item} for item in _iterate(upstream, each)]
+                items = [{each: item} for item in iterate(upstream, each)]
             else:
                 items = [dict(combo) for combo in node.task.static_each]
         except TypeError as exc:
@@ -305,22 +260,13 @@ class Engine:
                 self._settle(ready.popleft(), CANCELLED, self._stop_reason())
 
     def _take_slots(self, node: Node) -> bool:
-        free = self.free_slots[id(node.flow_run)]
-        groups = node.task.options.limit
-        if any(free[g] <= 0 for g in groups):
-            return False
-        for g in groups:
-            free[g] -= 1
-        return True
+        return node.flow_run.slots.take(node.task.options.limit)
 
     def _release_slots(self, node: Node) -> None:
-        if not node.task.options.limit:
-            return
-        free = self.free_slots[id(node.flow_run)]
-        for g in node.task.options.limit:
-            free[g] += 1
-        waiters, self.slot_waiters = self.slot_waiters, []
-        self.ready.extendleft(reversed(waiters))
+        if node.task.options.limit:
+            node.flow_run.slots.give(node.task.options.limit)
+            waiters, self.slot_waiters = self.slot_waiters, []
+            self.ready.extendleft(reversed(waiters))
 
     def _start(self, node: Node) -> None:
         node.attempt += 1
@@ -394,8 +340,8 @@ class Engine:
         self._release_slots(node)
         if outcome.status == SUCCEEDED and self._too_large(outcome):
             outcome.error = outcome.summary = (
-                f"result is {_size(len(outcome.result or b''))}, over max_result_size "
-                f"{_size(self.max_result_size or 0)}")
+                f"result is {size_text(len(outcome.result or b''))}, over max_result_size "
+                f"{size_text(self.max_result_size or 0)}")
             outcome.status, outcome.result, outcome.value = FAILED, None, None
         report = node.report
         report.started, report.finished = outcome.started, outcome.finished
@@ -423,7 +369,7 @@ class Engine:
         self._record(report)
         self.hook.flowrun_task_finish(task=report)
         report.will_retry = False
-        node.report = _next_attempt(report)
+        node.report = next_attempt(report)
         node.status = PENDING
         delay = opts.retry_delay * opts.retry_backoff ** (node.attempt - 1)
         if delay > 0:
@@ -494,13 +440,13 @@ class Engine:
             self._settle(group, SKIPPED, "every instance was skipped")
         else:
             group.value = [n.value for n in group.instances]
-            group.report.result, group.report.result_format = _dumps_or_none(group.value)
+            group.report.result, group.report.result_format = dumps_or_none(group.value)
             self._settle(group, SUCCEEDED, None)
 
     def _finish_run(self, fr: FlowRun) -> None:
         run = fr.run
         counts: dict[str, int] = {}
-        for node in _reported_nodes(fr):
+        for node in reported_nodes(fr):
             counts[node.status] = counts.get(node.status, 0) + 1
         run.counts = counts
         if self.stopping == INTERRUPTED:
@@ -560,214 +506,3 @@ class Engine:
 
         previous = signal.signal(signal.SIGINT, on_sigint)
         return lambda: signal.signal(signal.SIGINT, previous)
-
-    # -- children (submit) ------------------------------------------------------------
-
-    def _spawner(self, parent: Node) -> Callable:
-        """What ``submit()`` and ``run_flow()`` call from the task's thread: both only
-        post an event; the scheduler thread does the work."""
-        put = self.events.put
-
-        def spawn(fn: Callable, args: tuple, kwargs: dict, subflow: bool = False) -> Future:
-            future = _ChildFuture(put)
-            if subflow:
-                put(("subflow", parent, fn, kwargs, future))
-            else:
-                put(("spawn", parent, fn, args, kwargs, future))
-            return future
-        return spawn
-
-    def _start_subflow(self, parent: Node, target: Any, params: dict, future: Future) -> None:
-        """``run_flow()``: the other flow's tasks join this run as a nested group
-        ``parent::flow_x::task``."""
-        try:
-            if self.load_flow is None:
-                raise RuntimeError("run_flow() needs a session that can load flows")
-            flow = self.load_flow(target, parent.task.flow_id)
-            unknown = sorted(set(params) - set(flow.params))
-            if unknown:
-                raise TypeError(f"run_flow({flow.id!r}): unknown parameter '{unknown[0]}' "
-                                f"(it takes: {', '.join(flow.params) or 'none'})")
-        except Exception as exc:  # noqa: BLE001 - goes to the caller's result()
-            future.set_exception(exc)
-            return
-        fr = parent.flow_run
-        stem = flow.id.rpartition("/")[2].removesuffix(".py")
-        prefix = f"{parent.task.name}::{stem}"
-        group = _Subflow(flow.id, future)
-        nodes: dict[str, Node] = {}
-        for task in flow.tasks.values():
-            renamed = dataclasses.replace(
-                task, flow_id=parent.task.flow_id, name=f"{prefix}::{task.name}",
-                inputs={p: f"{prefix}::{up}" for p, up in task.inputs.items()},
-                upstream=tuple(f"{prefix}::{up}" for up in task.upstream))
-            node = nodes[task.name] = Node(renamed, task_id(renamed.flow_id, renamed.name), fr)
-            node.extra = {name: params.get(name, default) for name, default in task.params.items()}
-            node.report.parent = parent.id
-            fr.nodes[renamed.name] = node
-            group.add(node, task.name)
-            self.subflows[node] = group
-        for node in nodes.values():
-            node.upstream = [fr.nodes[up] for up in node.task.upstream]
-            for up in node.upstream:
-                up.downstream.append(node)
-            node.waiting = len(node.upstream)
-        fr.unfinished += len(nodes)
-        if not nodes:
-            return group.finish()
-        for node in [n for n in nodes.values() if not n.upstream]:
-            self._decide(node)
-
-    def _spawn_child(self, parent: Node, fn: Callable, args: tuple, kwargs: dict,
-                     future: Future) -> None:
-        """A running task called ``submit()``: its child becomes a node of the run."""
-        fr = parent.flow_run
-        if isinstance(fn, TaskDef):
-            name, options, fn = fn.name, fn.options, fn.fn
-        else:
-            name, options = getattr(fn, "__name__", "call"), parent.task.options
-        options = dataclasses.replace(options, each=None, run_key=None, limit=(), after=(),
-                                      name=None)
-        key = (parent.id, name)
-        index = self.child_counts[key] = self.child_counts.get(key, -1) + 1
-        task = Task(flow_id=parent.task.flow_id, name=f"{parent.task.name}::{name}[{index}]",
-                    fn=fn, options=options, wants_context=_takes_context(fn))
-        child = Node(task, task_id(task.flow_id, task.name), fr)
-        child.extra = {"__args__": args, **kwargs}
-        child.report.parent = parent.id
-        fr.nodes[task.name] = child
-        fr.unfinished += 1
-        self.child_futures[child] = future
-        if self.stopping:
-            return self._settle(child, CANCELLED, self._stop_reason())
-        self.ready.append(child)
-
-    def _resolve_future(self, node: Node, exception: BaseException | None) -> None:
-        future = self.child_futures.pop(node)
-        if node.status in HAS_RESULT or node.status == SKIPPED:
-            future.set_result(node.value)
-        elif exception is not None:
-            future.set_exception(exception)
-        else:
-            future.set_exception(ChildTaskError(
-                f"child task {node.id} {node.status}: "
-                f"{node.report.summary or node.report.reason or ''}".rstrip(": ")))
-
-
-class _Subflow:
-    """Tracks the tasks of one ``run_flow()`` call and answers its future."""
-
-    def __init__(self, flow_id: str, future: Future) -> None:
-        self.flow_id = flow_id
-        self.future = future
-        self.names: dict[Node, str] = {}
-        self.left = 0
-
-    def add(self, node: Node, name: str) -> None:
-        self.names[node] = name
-        self.left += 1
-
-    def settled(self, node: Node) -> None:
-        self.left -= 1
-        if self.left == 0:
-            self.finish()
-
-    def finish(self) -> None:
-        bad = [n for n in self.names if n.status not in OK_STATUSES]
-        if bad:
-            first = bad[0]
-            self.future.set_exception(ChildTaskError(
-                f"subflow {self.flow_id} failed: {first.id} {first.status}"
-                + (f": {first.report.summary}" if first.report.summary else "")))
-        else:
-            self.future.set_result({name: n.value for n, name in self.names.items()})
-
-
-class ChildTaskError(Exception):
-    """What ``future.result()`` raises when a submitted child did not succeed."""
-
-
-class _ChildFuture(Future):
-    """A child task's future; waiting on it from a worker lends the worker's slot to
-    the children, so nested submits cannot starve the pool."""
-
-    def __init__(self, put: Callable) -> None:
-        super().__init__()
-        self._put = put
-        self.node: Node | None = None
-
-    def result(self, timeout: float | None = None) -> Any:
-        if self.done():
-            return super().result(0)
-        self._put(("block", 1))
-        try:
-            return super().result(timeout)
-        finally:
-            self._put(("block", -1))
-
-
-def _size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB"):
-        if n < 1024 or unit == "MiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def _takes_context(fn: Callable) -> bool:
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return False
-    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-    return CONTEXT_PARAM in names
-
-
-def _run_if_verdict(node: Node) -> tuple[str, str] | None:
-    """None if the node should run, else (status, reason) from its ``run_if``."""
-    if not node.upstream:
-        return None
-    rule = node.task.options.run_if
-    statuses = {up.status for up in node.upstream}
-    if rule == "done":
-        return None
-    if rule == "failed":
-        if statuses & {FAILED, CANCELLED}:
-            return None
-        return SKIPPED, "run_if='failed': no upstream task failed"
-    if rule == "any_succeeded":
-        if statuses & HAS_RESULT:
-            return None
-        return SKIPPED, "run_if='any_succeeded': no upstream task succeeded"
-    for up in node.upstream:
-        if up.status in (FAILED, CANCELLED):
-            return CANCELLED, f"upstream {up.task.name} {up.status}"
-    for up in node.upstream:
-        if up.status == SKIPPED:
-            return SKIPPED, f"upstream {up.task.name} skipped"
-    return None
-
-
-def _iterate(upstream: Node, param: str) -> list:
-    value = upstream.value
-    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"each='{param}' needs a list (or other iterable) from task "
-                        f"'{upstream.task.name}', got {type(value).__name__}")
-    return list(value)
-
-
-def _dumps_or_none(value: Any) -> tuple[bytes | None, str | None]:
-    try:
-        return results.dumps(value)
-    except results.UnpicklableResult:
-        return None, None
-
-
-def _next_attempt(report: Report) -> Report:
-    return Report(run_id=report.run_id, flow_id=report.flow_id, task_id=report.task_id,
-                  attempt=report.attempt, run_key=report.run_key, parent=report.parent)
-
-
-def _reported_nodes(fr: FlowRun) -> list[Node]:
-    """Nodes that count in summaries: instances instead of their mapped task."""
-    return [n for n in fr.nodes.values() if n.instances is None] + [
-        i for n in fr.nodes.values() if n.instances for i in n.instances]

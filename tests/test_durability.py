@@ -2,7 +2,6 @@
 processes on one store."""
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3

@@ -1,0 +1,140 @@
+"""The scheduler's bookkeeping: one ``Node`` per task, mapped instance or child, and
+the pure rules about them (``run_if``, fan-out input, what summaries count). No I/O."""
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any, Callable
+
+from flowrun import results
+from flowrun.model import (CANCELLED, CONTEXT_PARAM, FAILED, HAS_RESULT, PENDING,
+                           SKIPPED, Report, Run, RunRequest, Task)
+
+
+class Node:
+    """One unit of scheduling: a task, a mapped instance ``task[i]`` or a child task."""
+
+    __slots__ = ("task", "id", "flow_run", "report", "status", "waiting", "downstream",
+                 "upstream", "attempt", "value", "token", "group", "index", "extra",
+                 "instances", "done_instances", "reused")
+
+    def __init__(self, task: Task, node_id: str, flow_run: FlowRun) -> None:
+        self.task = task
+        self.id = node_id
+        self.flow_run = flow_run
+        self.report = Report(run_id=flow_run.run.id, flow_id=task.flow_id, task_id=node_id)
+        self.status = PENDING
+        self.waiting = 0
+        self.downstream: list[Node] = []
+        self.upstream: list[Node] = []
+        self.attempt = 0
+        self.value: Any = None
+        self.token: Any = None      # identifies the live attempt; stale outcomes are dropped
+        self.group: Node | None = None   # the mapped task this instance belongs to
+        self.index: int | None = None
+        self.extra: dict[str, Any] = {}  # kwargs an instance or child sets itself
+        self.instances: list[Node] | None = None
+        self.done_instances = 0
+        self.reused = False  # settled from a previous run's stored result (--resume)
+
+
+class FlowRun:
+    """The nodes and run record of one flow in this invocation."""
+
+    def __init__(self, request: RunRequest, slots: Slots) -> None:
+        self.flow = flow = request.flow
+        self.slots = slots
+        self.request = request
+        self.run = Run(id=secrets.token_hex(6), flow_id=flow.id, started=time.time(),
+                       params=request.params, resumed_from=request.resumed_from,
+                       partition=request.partition, scheduled_for=request.scheduled_for)
+        self.nodes: dict[str, Node] = {}
+        self.unfinished = 0
+        self.state: dict | None = None  # the flow's persistent state, loaded on demand
+
+
+class Slots:
+    """Free slots of each concurrency group of one flow run. A task takes a slot in
+    every group it names or in none (all or nothing), so overlapping groups cannot
+    deadlock."""
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        self.free = dict(limits)
+
+    def take(self, groups: tuple[str, ...]) -> bool:
+        if any(self.free[g] <= 0 for g in groups):
+            return False
+        for g in groups:
+            self.free[g] -= 1
+        return True
+
+    def give(self, groups: tuple[str, ...]) -> None:
+        for g in groups:
+            self.free[g] += 1
+
+
+def size_text(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB"):
+        if n < 1024 or unit == "MiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def takes_context(fn: Callable) -> bool:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    return CONTEXT_PARAM in names
+
+
+def run_if_verdict(node: Node) -> tuple[str, str] | None:
+    """None if the node should run, else (status, reason) from its ``run_if``."""
+    if not node.upstream:
+        return None
+    rule = node.task.options.run_if
+    statuses = {up.status for up in node.upstream}
+    if rule == "done":
+        return None
+    if rule == "failed":
+        if statuses & {FAILED, CANCELLED}:
+            return None
+        return SKIPPED, "run_if='failed': no upstream task failed"
+    if rule == "any_succeeded":
+        if statuses & HAS_RESULT:
+            return None
+        return SKIPPED, "run_if='any_succeeded': no upstream task succeeded"
+    for up in node.upstream:
+        if up.status in (FAILED, CANCELLED):
+            return CANCELLED, f"upstream {up.task.name} {up.status}"
+    for up in node.upstream:
+        if up.status == SKIPPED:
+            return SKIPPED, f"upstream {up.task.name} skipped"
+    return None
+
+
+def iterate(upstream: Node, param: str) -> list:
+    value = upstream.value
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"each='{param}' needs a list (or other iterable) from task "
+                        f"'{upstream.task.name}', got {type(value).__name__}")
+    return list(value)
+
+
+def dumps_or_none(value: Any) -> tuple[bytes | None, str | None]:
+    try:
+        return results.dumps(value)
+    except results.UnpicklableResult:
+        return None, None
+
+
+def next_attempt(report: Report) -> Report:
+    return Report(run_id=report.run_id, flow_id=report.flow_id, task_id=report.task_id,
+                  attempt=report.attempt, run_key=report.run_key, parent=report.parent)
+
+
+def reported_nodes(fr: FlowRun) -> list[Node]:
+    """Nodes that count in summaries: instances instead of their mapped task."""
+    return [n for n in fr.nodes.values() if n.instances is None] + [
+        i for n in fr.nodes.values() if n.instances for i in n.instances]

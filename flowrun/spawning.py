@@ -1,0 +1,165 @@
+"""``submit()`` children and ``run_flow()`` subflows, as part of the engine.
+
+Both are called from a task's thread and only post an event; the scheduler thread then
+adds the new nodes to the run, so they are recorded, retried and reported like any task.
+"""
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import Future
+from typing import Any, Callable
+
+from flowrun.model import (CANCELLED, HAS_RESULT, OK_STATUSES, SKIPPED, Task, TaskDef,
+                           task_id)
+from flowrun.nodes import Node, takes_context
+
+
+class Spawning:
+    """Engine methods for children and subflows (mixed into ``Engine``)."""
+
+    def _init_spawning(self) -> None:
+        self.child_futures: dict[Node, Future] = {}
+        self.subflows: dict[Node, _Subflow] = {}
+        self.child_counts: dict[tuple[str, str], int] = {}
+
+    def _spawner(self, parent: Node) -> Callable:
+        """What ``submit()`` and ``run_flow()`` call from the task's thread: both only
+        post an event; the scheduler thread does the work."""
+        put = self.events.put
+
+        def spawn(fn: Callable, args: tuple, kwargs: dict, subflow: bool = False) -> Future:
+            future = _ChildFuture(put)
+            if subflow:
+                put(("subflow", parent, fn, kwargs, future))
+            else:
+                put(("spawn", parent, fn, args, kwargs, future))
+            return future
+        return spawn
+
+    def _start_subflow(self, parent: Node, target: Any, params: dict, future: Future) -> None:
+        """``run_flow()``: the other flow's tasks join this run as a nested group
+        ``parent::flow_x::task``."""
+        try:
+            if self.load_flow is None:
+                raise RuntimeError("run_flow() needs a session that can load flows")
+            flow = self.load_flow(target, parent.task.flow_id)
+            unknown = sorted(set(params) - set(flow.params))
+            if unknown:
+                raise TypeError(f"run_flow({flow.id!r}): unknown parameter '{unknown[0]}' "
+                                f"(it takes: {', '.join(flow.params) or 'none'})")
+        except Exception as exc:  # noqa: BLE001 - goes to the caller's result()
+            future.set_exception(exc)
+            return
+        fr = parent.flow_run
+        stem = flow.id.rpartition("/")[2].removesuffix(".py")
+        prefix = f"{parent.task.name}::{stem}"
+        group = _Subflow(flow.id, future)
+        nodes: dict[str, Node] = {}
+        for task in flow.tasks.values():
+            renamed = dataclasses.replace(
+                task, flow_id=parent.task.flow_id, name=f"{prefix}::{task.name}",
+                inputs={p: f"{prefix}::{up}" for p, up in task.inputs.items()},
+                upstream=tuple(f"{prefix}::{up}" for up in task.upstream))
+            node = nodes[task.name] = Node(renamed, task_id(renamed.flow_id, renamed.name), fr)
+            node.extra = {name: params.get(name, default) for name, default in task.params.items()}
+            node.report.parent = parent.id
+            fr.nodes[renamed.name] = node
+            group.add(node, task.name)
+            self.subflows[node] = group
+        for node in nodes.values():
+            node.upstream = [fr.nodes[up] for up in node.task.upstream]
+            for up in node.upstream:
+                up.downstream.append(node)
+            node.waiting = len(node.upstream)
+        fr.unfinished += len(nodes)
+        if not nodes:
+            return group.finish()
+        for node in [n for n in nodes.values() if not n.upstream]:
+            self._decide(node)
+
+    def _spawn_child(self, parent: Node, fn: Callable, args: tuple, kwargs: dict,
+                     future: Future) -> None:
+        """A running task called ``submit()``: its child becomes a node of the run."""
+        fr = parent.flow_run
+        if isinstance(fn, TaskDef):
+            name, options, fn = fn.name, fn.options, fn.fn
+        else:
+            name, options = getattr(fn, "__name__", "call"), parent.task.options
+        options = dataclasses.replace(options, each=None, run_key=None, limit=(), after=(),
+                                      name=None)
+        key = (parent.id, name)
+        index = self.child_counts[key] = self.child_counts.get(key, -1) + 1
+        task = Task(flow_id=parent.task.flow_id, name=f"{parent.task.name}::{name}[{index}]",
+                    fn=fn, options=options, wants_context=takes_context(fn))
+        child = Node(task, task_id(task.flow_id, task.name), fr)
+        child.extra = {"__args__": args, **kwargs}
+        child.report.parent = parent.id
+        fr.nodes[task.name] = child
+        fr.unfinished += 1
+        self.child_futures[child] = future
+        if self.stopping:
+            return self._settle(child, CANCELLED, self._stop_reason())
+        self.ready.append(child)
+
+    def _resolve_future(self, node: Node, exception: BaseException | None) -> None:
+        future = self.child_futures.pop(node)
+        if node.status in HAS_RESULT or node.status == SKIPPED:
+            future.set_result(node.value)
+        elif exception is not None:
+            future.set_exception(exception)
+        else:
+            future.set_exception(ChildTaskError(
+                f"child task {node.id} {node.status}: "
+                f"{node.report.summary or node.report.reason or ''}".rstrip(": ")))
+
+
+class _Subflow:
+    """Tracks the tasks of one ``run_flow()`` call and answers its future."""
+
+    def __init__(self, flow_id: str, future: Future) -> None:
+        self.flow_id = flow_id
+        self.future = future
+        self.names: dict[Node, str] = {}
+        self.left = 0
+
+    def add(self, node: Node, name: str) -> None:
+        self.names[node] = name
+        self.left += 1
+
+    def settled(self, node: Node) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.finish()
+
+    def finish(self) -> None:
+        bad = [n for n in self.names if n.status not in OK_STATUSES]
+        if bad:
+            first = bad[0]
+            self.future.set_exception(ChildTaskError(
+                f"subflow {self.flow_id} failed: {first.id} {first.status}"
+                + (f": {first.report.summary}" if first.report.summary else "")))
+        else:
+            self.future.set_result({name: n.value for n, name in self.names.items()})
+
+
+class ChildTaskError(Exception):
+    """What ``future.result()`` raises when a submitted child did not succeed."""
+
+
+class _ChildFuture(Future):
+    """A child task's future; waiting on it from a worker lends the worker's slot to
+    the children, so nested submits cannot starve the pool."""
+
+    def __init__(self, put: Callable) -> None:
+        super().__init__()
+        self._put = put
+        self.node: Node | None = None
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self.done():
+            return super().result(0)
+        self._put(("block", 1))
+        try:
+            return super().result(timeout)
+        finally:
+            self._put(("block", -1))
