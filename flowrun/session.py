@@ -94,9 +94,11 @@ class Session:
             use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
             load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
         capture.install()
+        restore_level = _apply_log_level()
         try:
             self.runs = engine.run(self.requests(params))
         finally:
+            restore_level()
             capture.uninstall()
             for executor in executors.values():
                 executor.shutdown(wait=not engine.interrupts)
@@ -178,6 +180,24 @@ def open_storage(config: Any) -> Any:
     if storage is None:
         raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
     return storage
+
+
+def _apply_log_level() -> Any:
+    """``FLOWRUN_LOG_LEVEL=DEBUG`` (or the simpleflow seed's ``LOG_LEVEL``) sets the root
+    logger's level, which decides which records tasks' captured logs keep. Returns
+    what puts the old level back."""
+    import logging
+
+    root = logging.getLogger()
+    previous = root.level
+    level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
+    if level:
+        try:
+            root.setLevel(level.upper())
+        except ValueError:
+            raise UsageError(f"unknown log level {level!r} (DEBUG, INFO, WARNING, "
+                             "ERROR, CRITICAL)") from None
+    return lambda: root.setLevel(previous)
 
 
 def _flow_files(paths: list[str]) -> list[str]:

@@ -212,3 +212,16 @@ def test_ctrl_c_interrupts_the_run_with_exit_2(project):
     assert result.status("flows/flow_slow.py::first") == "succeeded"  # it was let finish
     assert result.status("flows/flow_slow.py::second") == "cancelled"
     assert "interrupted" in out.splitlines()[-1]
+
+
+def test_log_level_from_the_environment(project):
+    project.write("flows/flow_l.py", """
+        import logging
+        from flowrun import task
+        @task
+        def chatty():
+            logging.getLogger("etl").debug("debug detail")
+            raise RuntimeError("x")
+    """)
+    assert "debug detail" not in project.run().output
+    assert "debug detail" in project.run(env={"FLOWRUN_LOG_LEVEL": "debug"}).output
