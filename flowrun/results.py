@@ -1,8 +1,11 @@
 """How a task's result is turned into bytes for the store and back.
 
-Plain data (str, numbers, bools, None, lists and str-keyed dicts of them) is stored as
-JSON so it stays readable with any SQLite client; anything else with pickle, falling
-back to cloudpickle for what plain pickle refuses (lambdas, local classes).
+Strings, numbers and booleans are stored as JSON, so the common small results stay
+readable with any SQLite client; everything else with pickle (protocol 5, C-fast),
+falling back to cloudpickle for what plain pickle refuses (lambdas, local classes).
+Containers are pickled rather than JSON-encoded on purpose: checking that a nested
+structure round-trips through JSON (no tuples, only string keys) cost more per task
+than all the rest of storing it (measured in tests/benchmarks/bench_results.py).
 """
 from __future__ import annotations
 
@@ -11,34 +14,19 @@ import pickle
 from typing import Any
 
 JSON, PICKLE = "json", "pickle"
-_SCALARS = (str, int, float, bool, type(None))
+_JSON_TYPES = (str, int, float, bool)
 
 
 class UnpicklableResult(Exception):
     """The task returned something that cannot be stored."""
 
 
-def _is_plain(value: Any, depth: int = 0) -> bool:
-    if isinstance(value, _SCALARS):
-        return type(value) in _SCALARS  # not subclasses such as IntEnum
-    if depth > 20:
-        return False
-    if type(value) is list:
-        return all(_is_plain(v, depth + 1) for v in value)
-    if type(value) is dict:
-        return all(type(k) is str and _is_plain(v, depth + 1) for k, v in value.items())
-    return False
-
-
 def dumps(value: Any) -> tuple[bytes | None, str | None]:
     """Serialize a result; ``(None, None)`` for None, the common no-op case."""
     if value is None:
         return None, None
-    if _is_plain(value):
-        try:
-            return json.dumps(value, allow_nan=True).encode(), JSON
-        except ValueError:  # a circular list or dict
-            pass
+    if type(value) in _JSON_TYPES:  # exact types: an IntEnum must come back an IntEnum
+        return json.dumps(value).encode(), JSON
     try:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), PICKLE
     except Exception:
