@@ -94,3 +94,12 @@ def test_collect_only_prints_the_tree_and_runs_nothing(project):
     assert "<Flow flows/flow_s.py tags=['daily']>" in result.output
     assert "  <Task clean (after extract; tags slow)>" in result.output
     assert result.runs() == []
+
+
+def test_collect_only_shows_collection_errors(project):
+    project.write("flows/flow_s.py", FLOW)
+    project.write("flows/flow_bad.py", "import nope_not_here\n")
+    result = project.run("--collect-only")
+    assert result.exit_code == 1
+    assert "ERROR collecting flows/flow_bad.py" in result.output
+    assert "4 tasks collected, 1 error in" in result.lines[-1]

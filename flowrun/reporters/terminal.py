@@ -208,10 +208,15 @@ class TerminalReporter:
     def flowrun_session_finish(self, session: Any, exit_code: int) -> None:
         self._clear_live()
         self._show_notes()
-        if self.config.getoption("collectonly"):
-            return
         if session.errors:
             self._errors_section(session.errors)
+        if self.config.getoption("collectonly"):
+            errors = f", {len(session.errors)} error{'s' * (len(session.errors) != 1)}" \
+                if session.errors else ""
+            text = f"{self.total} task{'s' * (self.total != 1)} collected{errors} in " \
+                   f"{time.time() - self.start:.2f}s"
+            self.sep("=", text, COLORS[FAILED] if session.errors else None)
+            return
         failed = [r for r in self.finished if r.status == FAILED]
         if failed:
             self._failures_section(failed)
