@@ -24,12 +24,11 @@ from flowrun.model import (CACHED, CANCELLED, FAILED, HAS_RESULT, INTERRUPTED,
                            Run, RunRequest)
 from flowrun.nodes import (FlowRun, Node, Slots, dumps_or_none, iterate, next_attempt,
                            reported_nodes, run_if_verdict, size_text)
-from flowrun.runner import Call, Outcome
+from flowrun.runner import Call, Outcome, format_user_error
 from flowrun.source import task_source_hash
 from flowrun.spawning import Spawning
 
 FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is durable
-FLUSH_BATCH = 2000  # ...or this many buffered records, whichever comes first
 
 
 class Engine(Spawning):
@@ -169,12 +168,11 @@ class Engine(Spawning):
             self._interrupted()
 
     def _record(self, report: Report) -> None:
+        """Buffer a report; it becomes durable within ``FLUSH_EVERY`` seconds (the store
+        also flushes by itself once its buffer is large)."""
         self.storage.record(report)
         if not self.storage_dirty:
             self.next_flush = time.monotonic() + FLUSH_EVERY
-        if len(getattr(self.storage, "_pending", ())) >= FLUSH_BATCH:
-            self.storage.flush()
-            self.next_flush = 0.0
 
     # -- deciding what runs -------------------------------------------------------------
 
@@ -229,10 +227,8 @@ class Engine(Spawning):
 
     def _use_cached(self, node: Node) -> bool:
         try:
-            key = str(node.task.options.run_key(**self._kwargs(node, with_context=False)))
+            key = str(node.task.options.run_key(**self._kwargs(node)))
         except Exception as exc:  # noqa: BLE001 - the user's run_key failed
-            from flowrun.runner import format_user_error
-
             error, summary = format_user_error(exc)
             self._settle(node, FAILED, None, error=error, summary=f"run_key: {summary}")
             return True
@@ -291,7 +287,7 @@ class Engine(Spawning):
             if self.use_call_hook:
                 call.hook = self.hook.flowrun_task_call
         if task.wants_context:
-            call.state = self._flow_state(fr)
+            call.state = dict(self._flow_state(fr))  # a snapshot: the thread reads it later
         token = object()
         node.token = token
         self.inflight[token] = node
@@ -304,7 +300,7 @@ class Engine(Spawning):
         self._record(report)
         self.hook.flowrun_task_start(task=report)
 
-    def _kwargs(self, node: Node, with_context: bool = True) -> dict[str, Any]:
+    def _kwargs(self, node: Node) -> dict[str, Any]:
         task = node.task
         kwargs = {name: node.flow_run.run.params.get(name, default)
                   for name, default in task.params.items()}

@@ -62,6 +62,8 @@ MIGRATIONS = (_migrate_to_1, _migrate_to_2)  # MIGRATIONS[n] takes the schema fr
 
 #: Results larger than this many bytes live in files under ``.flowrun/results/``.
 DEFAULT_FILE_THRESHOLD = 64 * 1024
+#: Buffered records written at once even before the engine's next timed flush.
+FLUSH_BATCH = 2000
 
 
 class SqliteStorage:
@@ -133,6 +135,8 @@ class SqliteStorage:
             r.run_id, r.task_id, r.attempt, r.status, r.queued, r.started, r.finished,
             r.error, r.summary, r.reason, r.stdout, r.stderr, r.log, result,
             r.result_format, r.run_key, r.parent, r.result_ref, r.source_hash)
+        if len(self._pending) >= FLUSH_BATCH:
+            self.flush()
 
     def _write_result_file(self, blob: bytes) -> str:
         """Store a large result once, named by its content (the jumbo fields of the
