@@ -52,7 +52,7 @@ class Spawning:
             return
         fr = parent.flow_run
         stem = flow.id.rpartition("/")[2].removesuffix(".py")
-        prefix = f"{parent.task.name}::{stem}"
+        prefix = f"{_local_name(parent)}::{stem}"
         group = _Subflow(flow.id, future)
         nodes: dict[str, Node] = {}
         for task in flow.tasks.values():
@@ -89,7 +89,7 @@ class Spawning:
                                       name=None)
         key = (parent.id, name)
         index = self.child_counts[key] = self.child_counts.get(key, -1) + 1
-        task = Task(flow_id=parent.task.flow_id, name=f"{parent.task.name}::{name}[{index}]",
+        task = Task(flow_id=parent.task.flow_id, name=f"{_local_name(parent)}::{name}[{index}]",
                     fn=fn, options=options, wants_context=takes_context(fn))
         child = Node(task, task_id(task.flow_id, task.name), fr)
         child.extra = {"__args__": args, **kwargs}
@@ -111,6 +111,11 @@ class Spawning:
             future.set_exception(ChildTaskError(
                 f"child task {node.id} {node.status}: "
                 f"{node.report.summary or node.report.reason or ''}".rstrip(": ")))
+
+
+def _local_name(node: Node) -> str:
+    """The node's id without its flow: ``task``, ``task[2]``, ``parent::child[0]``."""
+    return node.id.partition("::")[2]
 
 
 class _Subflow:

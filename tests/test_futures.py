@@ -121,3 +121,28 @@ def test_run_flow_failure_reaches_the_caller(project):
     assert "subflow flows/flow_sub.py failed: flows/flow_main.py::outer::flow_sub::breaks " \
            "failed: ValueError: inner" in result.output
     assert "run_flow: no flow file 'flows/flow_nope.py'" in result.output
+
+
+def test_a_repeated_group_of_steps_is_a_subflow_inside_each(project):
+    """Sequent's nested step containers with repeats."""
+    project.write("flows/steps/flow_step.py", """
+        from flowrun import task, submit
+        def shout(x): return x.upper()
+        @task
+        def fetch(region: str = "?"): return submit(shout, region).result()
+        @task
+        def store(fetch): return f"stored {fetch}"
+    """)
+    project.write("flows/flow_repeat.py", """
+        from flowrun import task, run_flow
+        @task(each={"region": ["eu", "us"]})
+        def per_region(region): return run_flow("steps/flow_step.py", region=region)["store"]
+        @task
+        def summary(per_region): return per_region
+    """)
+    result = project.run("flows/flow_repeat.py")
+    assert result.exit_code == 0, result.output
+    assert result.result("flows/flow_repeat.py::summary") == ["stored EU", "stored US"]
+    assert result.status("flows/flow_repeat.py::per_region[1]::flow_step::store") == "succeeded"
+    assert result.status(
+        "flows/flow_repeat.py::per_region[0]::flow_step::fetch::shout[0]") == "succeeded"
