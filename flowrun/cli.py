@@ -14,6 +14,8 @@ SUBCOMMANDS = {
     "history": "flowrun.commands:make_history_command",
     "show": "flowrun.commands:make_show_command",
     "logs": "flowrun.commands:make_logs_command",
+    "graph": "flowrun.graph_commands:make_graph_command",
+    "explain": "flowrun.explain:make_explain_command",
 }
 
 

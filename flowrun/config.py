@@ -85,6 +85,12 @@ class Config:
         return [value] if isinstance(value, str) else list(value)
 
     @property
+    def spec_files(self) -> list[str]:
+        """Patterns of spec flow files (flows as data, see flowrun.specs)."""
+        value = self.ini.get("spec_files", ["flow_*.json", "flow_*.yaml", "flow_*.yml"])
+        return [value] if isinstance(value, str) else list(value)
+
+    @property
     def flowpaths(self) -> list[str]:
         value = self.ini.get("flowpaths", ["."])
         value = [value] if isinstance(value, str) else list(value)

@@ -40,6 +40,9 @@ class Engine(Spawning):
                  load_flow: Callable[[str, str], Flow] | None = None,
                  max_result_size: int | None = None) -> None:
         self.hook = hook
+        # The per-task events cost a pluggy call each even with nobody listening.
+        self.task_start = _listened(hook.flowrun_task_start)
+        self.task_finish = _listened(hook.flowrun_task_finish)
         self.load_flow = load_flow  # (target, calling flow id) -> a resolved Flow
         self.max_result_size = max_result_size
         self.storage = storage
@@ -280,7 +283,7 @@ class Engine(Spawning):
                     attempt=node.attempt, fn=task.fn, kwargs=self._kwargs(node),
                     wants_context=task.wants_context, timeout=task.options.timeout,
                     params=fr.run.params, partition=fr.run.partition,
-                    scheduled_for=fr.run.scheduled_for)
+                    scheduled_for=fr.run.scheduled_for, hosts=task.options.hosts)
         executor = self.executor_for(task.options.executor or self.default_executor)
         if executor.in_process:
             call.spawn = self._spawner(node)
@@ -298,7 +301,7 @@ class Engine(Spawning):
             self._after(task.options.timeout,
                         lambda: self._timed_out(node, token, executor, handle))
         self._record(report)
-        self.hook.flowrun_task_start(task=report)
+        self.task_start(task=report)
 
     def _kwargs(self, node: Node) -> dict[str, Any]:
         task = node.task
@@ -363,7 +366,7 @@ class Engine(Spawning):
         report = node.report
         report.status, report.will_retry = FAILED, True
         self._record(report)
-        self.hook.flowrun_task_finish(task=report)
+        self.task_finish(task=report)
         report.will_retry = False
         node.report = next_attempt(report)
         node.status = PENDING
@@ -404,7 +407,7 @@ class Engine(Spawning):
             node.value = None
         self._record(report)  # a mapped task's own row holds the list of results
         if not node.instances:  # ...but reporters count its instances instead
-            self.hook.flowrun_task_finish(task=report)
+            self.task_finish(task=report)
         fr = node.flow_run
         fr.unfinished -= 1
         if status == FAILED and (self.fail_fast or fr.flow.fail_fast) and not self.stopping:
@@ -502,3 +505,8 @@ class Engine(Spawning):
 
         previous = signal.signal(signal.SIGINT, on_sigint)
         return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _listened(hook_caller: Any) -> Callable[..., Any]:
+    """The hook itself if a plugin implements it, else a no-op."""
+    return hook_caller if hook_caller.get_hookimpls() else (lambda **kwargs: None)

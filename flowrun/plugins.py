@@ -19,10 +19,15 @@ from flowrun.hookspecs import PROJECT
 BUILTINS = (
     ("runner", "flowrun.runner_plugin"),
     ("python", "flowrun.collect"),
+    ("specs", "flowrun.specs"),
     ("resume", "flowrun.resume"),
     ("thread", "flowrun.executors.thread"),
+    ("process", "flowrun.executors.process"),
+    ("ssh", "flowrun.executors.ssh"),
     ("sqlite", "flowrun.storage.sqlite"),
     ("terminal", "flowrun.reporters.terminal"),
+    ("junitxml", "flowrun.reporters.junitxml"),
+    ("json-report", "flowrun.reporters.json_report"),
 )
 LOCAL_PLUGIN = "flowconf.py"
 

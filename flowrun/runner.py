@@ -42,6 +42,7 @@ class Call:
     scheduled_for: float | None = None
     params: dict[str, Any] = field(default_factory=dict)
     state: dict | None = None
+    hosts: tuple = ()   # @task(hosts=...): where the SSH executor may run it
     spawn: Callable | None = None   # submit() support; in-process executors only
     hook: Callable | None = None    # the flowrun_task_call hook, in-process only
 

@@ -85,24 +85,32 @@ class Session:
         if not self.flows:
             return ExitCode.TASKS_FAILED if self.errors else ExitCode.NO_FLOWS_COLLECTED
         params = self._flow_params()
-        executors = self._make_executors()
         self.storage = self._make_storage()
-        engine = Engine(
-            hook=self.hook, storage=self.storage, executor_for=executors.__getitem__,
-            default_executor=self.config.executor, workers=self.config.workers,
-            limits=self.config.limits, fail_fast=bool(self.config.getoption("exitfirst")),
-            use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
-            load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
+        executors: dict[str, Any] = {}
+        engine = None
+        try:  # executors start workers and connections: always shut them down
+            self._make_executors(executors)
+            engine = Engine(
+                hook=self.hook, storage=self.storage, executor_for=executors.__getitem__,
+                default_executor=self.config.executor, workers=self.config.workers,
+                limits=self.config.limits,
+                fail_fast=bool(self.config.getoption("exitfirst")),
+                use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
+                load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
+            self.runs = self._run_engine(engine, params)
+        finally:
+            for executor in executors.values():
+                executor.shutdown(wait=not (engine and engine.interrupts))
+        return self.exit_code()
+
+    def _run_engine(self, engine: Engine, params: dict[str, dict[str, Any]]) -> list[Run]:
         capture.install()
         restore_level = _apply_log_level()
         try:
-            self.runs = engine.run(self.requests(params))
+            return engine.run(self.requests(params))
         finally:
             restore_level()
             capture.uninstall()
-            for executor in executors.values():
-                executor.shutdown(wait=not engine.interrupts)
-        return self.exit_code()
 
     def requests(self, params: dict[str, dict[str, Any]]) -> list[RunRequest]:
         """The runs to make: one per selected flow, unless a plugin's
@@ -150,19 +158,19 @@ class Session:
                           else default for name, default in flow.params.items()}
                 for flow in self.flows}
 
-    def _make_executors(self) -> dict[str, Any]:
+    def _make_executors(self, executors: dict[str, Any]) -> None:
+        """Make every executor the selected tasks name, into ``executors`` as they
+        come, so the caller can shut down those made before a failure."""
         names = {self.config.executor} | {
             t.options.executor for f in self.flows for t in f.selected_tasks
             if t.options.executor}
-        executors = {}
         for name in sorted(names):
             executor = self.hook.flowrun_make_executor(name=name, config=self.config)
             if executor is None:
-                known = sorted({n for names in self.hook.flowrun_executors(config=self.config)
-                                for n in names})
+                known = sorted({n for listed in self.hook.flowrun_executors(config=self.config)
+                                for n in listed})
                 raise UsageError(f"unknown executor '{name}' (available: {', '.join(known)})")
             executors[name] = executor
-        return executors
 
     def _make_storage(self) -> Any:
         return open_storage(self.config)

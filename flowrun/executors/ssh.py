@@ -1,0 +1,395 @@
+"""[plugin] The SSH executor: attempts run on other hosts, in persistent remote workers.
+
+The system OpenSSH client does the connecting, so ``~/.ssh/config``, agents and
+``known_hosts`` work as users expect. One master connection per host (ControlMaster,
+its socket in a private temp dir) carries every session; each slot of a host is a
+long-lived ``ssh HOST python3 -m flowrun.worker`` speaking the worker's frames, so an
+attempt costs a round trip, not a login. A remote worker kills its own process group
+when told to or when its session closes, so a timeout leaves nothing on the host.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowrun import __version__, worker
+from flowrun.errors import UsageError
+from flowrun.hookspecs import hookimpl
+from flowrun.model import FAILED
+from flowrun.runner import Call, Outcome
+
+NAME = "ssh"
+DOWN_FOR = 30.0  # seconds an unreachable host is tried only when no other host is free
+SSH_EXIT_ERROR = 255  # what ssh itself exits with when it cannot connect
+KEYS = {"hosts", "config", "python", "slots", "connect_timeout"}
+
+
+@dataclass
+class Settings:
+    hosts: list[tuple[str, int]]
+    config: str | None = None
+    python: str = "python3"
+    slots: int = 1
+    connect_timeout: int = 10
+
+
+@dataclass(eq=False)
+class Host:
+    name: str
+    slots: int
+    order: int
+    socket: str
+    busy: int = 0
+    idle: list = field(default_factory=list)
+    links: set = field(default_factory=set)
+    down_until: float = 0.0
+    master_pid: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Job:
+    __slots__ = ("call", "done", "cancelled", "link", "wire", "hosts")
+
+    def __init__(self, call: Call, done: Any) -> None:
+        self.call, self.done = call, done
+        self.cancelled = False
+        self.link: worker.Link | None = None
+        self.wire: tuple | None = None
+        self.hosts: list[Host] = []
+
+
+def failed(message: str) -> Outcome:
+    now = time.time()
+    return Outcome(status=FAILED, error=message, summary=message, started=now, finished=now)
+
+
+class SSHExecutor:
+    in_process = False
+
+    def __init__(self, settings: Settings, rootdir: str) -> None:
+        self.settings = settings
+        self.packer = worker.Packer(rootdir)
+        self.dir = tempfile.mkdtemp(prefix="flowrun-ssh-")
+        self.hosts: dict[str, Host] = {}
+        for name, slots in settings.hosts:
+            self._host(name, slots)
+        self.default_hosts = [name for name, _ in settings.hosts]
+        self.lock = threading.Lock()
+        self.queue: deque[Job] = deque()
+        self.avoid: dict[str, set[str]] = {}  # task id -> hosts an attempt failed on
+        self.closed = False
+        with self.lock:  # connect to every host now, while the run starts
+            for host in self.hosts.values():
+                host.idle.append(self._start_link(host))
+
+    def _host(self, name: str, slots: int | None = None) -> Host:
+        if name not in self.hosts:
+            order = len(self.hosts)
+            self.hosts[name] = Host(name, slots or self.settings.slots, order,
+                                    os.path.join(self.dir, str(order)))
+        return self.hosts[name]
+
+    def ssh(self, host: Host, *args: str) -> list[str]:
+        """The ssh command line for ``host`` through its master connection."""
+        base = ["ssh", "-T", "-o", "BatchMode=yes", "-o", f"ControlPath={host.socket}",
+                "-o", f"ConnectTimeout={self.settings.connect_timeout}",
+                "-o", "ServerAliveInterval=15"]
+        if self.settings.config:
+            base[1:1] = ["-F", self.settings.config]
+        return [*base, *args, host.name]
+
+    # -- the executor interface ---------------------------------------------------------
+
+    def submit(self, call: Call, done: Any) -> Job:
+        job = Job(call, done)
+        names = list(call.hosts) or self.default_hosts
+        if not names:
+            done(failed("no ssh host to run on: set [tool.flowrun.ssh] hosts = [...] "
+                        "or @task(hosts=[...])"))
+            return job
+        try:
+            job.wire = self.packer.pack(call)
+        except Exception as exc:  # noqa: BLE001 - e.g. a closure over a lock
+            done(failed(f"cannot send the task over ssh: {type(exc).__name__}: {exc}"))
+            return job
+        with self.lock:
+            job.hosts = [self._host(name) for name in names]
+            host = self._pick(job)
+            if host is None:
+                self.queue.append(job)
+            else:
+                self._assign(job, host)
+        return job
+
+    def cancel(self, handle: Job) -> None:
+        with self.lock:
+            handle.cancelled = True
+            link = handle.link
+            if link is None:
+                if handle in self.queue:
+                    self.queue.remove(handle)
+                return
+        if link.job is handle:
+            link.kill()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop every remote worker, then the master connections: nothing stays."""
+        with self.lock:
+            self.closed = True
+            self.queue.clear()
+            links = [link for host in self.hosts.values() for link in host.links]
+        for link in links:
+            link.kill()
+        for link in links:
+            link.wait(3.0)
+        for host in self.hosts.values():
+            self._stop_master(host)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- placing jobs (lock held) ---------------------------------------------------------
+
+    def _pick(self, job: Job) -> Host | None:
+        """The allowed host with the most free slots (ties: the order the hosts are
+        listed in); a retry avoids the hosts its task failed on, and hosts found
+        unreachable come last."""
+        free = [h for h in job.hosts if h.busy < h.slots]
+        if not free:
+            return None
+        avoid = self.avoid.get(job.call.task_id, ())
+        now = time.monotonic()
+
+        def shunned(h: Host) -> bool:
+            return h.name in avoid or h.down_until > now
+
+        best = min(free, key=lambda h: (shunned(h), h.busy - h.slots, job.hosts.index(h)))
+        if shunned(best) and any(not shunned(h) for h in job.hosts):
+            return None  # wait for a good host to free up rather than retry a bad one
+        return best
+
+    def _assign(self, job: Job, host: Host) -> None:
+        host.busy += 1
+        link = host.idle.pop() if host.idle else self._start_link(host)
+        job.link = link
+        link.send(job, *job.wire)
+
+    def _start_link(self, host: Host) -> worker.Link:
+        argv = self.ssh(host, "-o", "ControlMaster=no")
+        command = f"{self.settings.python} -m flowrun.worker --cwd {shlex.quote(os.getcwd())}"
+        level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
+        if level:
+            command += f" --log-level {shlex.quote(level)}"
+        argv.append(command)
+        link = worker.Link(argv, self._on_outcome, self._on_exit, keep_stderr=True,
+                           prepare=lambda: self._ensure_master(host), tag=host)
+        host.links.add(link)
+        return link
+
+    def _drain(self) -> None:
+        """Start queued jobs that now fit somewhere."""
+        for job in list(self.queue):
+            if job.cancelled:
+                self.queue.remove(job)
+                continue
+            host = self._pick(job)
+            if host is not None:
+                self.queue.remove(job)
+                self._assign(job, host)
+
+    # -- completions (reader threads) ---------------------------------------------------
+
+    def _on_outcome(self, link: worker.Link, job: Job | None, outcome: Outcome) -> None:
+        host: Host = link.tag
+        with self.lock:
+            if job is not None and outcome.status == FAILED:
+                self.avoid.setdefault(job.call.task_id, set()).add(host.name)
+            host.busy -= 1
+            if not link.killed and not self.closed:
+                host.idle.append(link)
+                self._drain()
+        if job is not None and not job.cancelled:
+            job.done(outcome)
+
+    def _on_exit(self, link: worker.Link, job: Job | None) -> None:
+        host: Host = link.tag
+        message, unreachable = self._exit_message(link, host)
+        with self.lock:
+            host.links.discard(link)
+            if link in host.idle:
+                host.idle.remove(link)
+            if unreachable:
+                host.down_until = time.monotonic() + DOWN_FOR
+            if job is not None:
+                host.busy -= 1
+                self.avoid.setdefault(job.call.task_id, set()).add(host.name)
+            if job is not None and link.ready and not unreachable and not self.closed:
+                host.idle.append(self._start_link(host))  # replace a killed worker
+            if not self.closed:
+                self._drain()
+        if job is not None and not job.cancelled:
+            job.done(failed(message))
+
+    def _exit_message(self, link: worker.Link, host: Host) -> tuple[str, bool]:
+        """One line for the attempt that was on ``link``; and whether the host is down."""
+        if link.error:
+            unreachable = "unreachable" in link.error
+            return (link.error if unreachable else f"ssh host '{host.name}': {link.error}",
+                    unreachable)
+        tail = link.stderr_tail()
+        code = link.proc.returncode if link.proc is not None else None
+        if not link.ready and code == SSH_EXIT_ERROR:
+            return f"ssh host '{host.name}' unreachable: {_detail(tail)}", True
+        if not link.ready:
+            return (f"ssh host '{host.name}': cannot start the flowrun worker "
+                    f"({tail or link.exit_reason()}); the host needs Python 3.11+ and "
+                    f"flowrun {__version__}", False)
+        if code == SSH_EXIT_ERROR and not self.closed:  # the connection may be gone
+            error = self._ensure_master(host)
+            if error:
+                return error, True
+        return f"worker on ssh host '{host.name}' died ({link.exit_reason()})", False
+
+    # -- master connections ---------------------------------------------------------------
+
+    def _ensure_master(self, host: Host) -> str | None:
+        """Start the host's master connection unless it runs; an error line or None."""
+        with host.lock:
+            if host.master_pid and self._check(host):
+                return None
+            if os.path.exists(host.socket):  # a dead master's socket blocks a new one
+                os.unlink(host.socket)
+            code, tail = self._start_master(host)
+            if code != 0 or not self._check(host):
+                return f"ssh host '{host.name}' unreachable: {_detail(tail)}"
+            return None
+
+    def _start_master(self, host: Host) -> tuple[int | None, str]:
+        """``ssh -M -N -f``: returns once logged in; (exit code, last line it wrote)."""
+        argv = self.ssh(host, "-o", "ControlMaster=yes", "-o", "ControlPersist=60",
+                        "-N", "-f")
+        with tempfile.TemporaryFile() as err:  # not a pipe: the master keeps it open
+            try:
+                code = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                      start_new_session=True, check=False,
+                                      timeout=self.settings.connect_timeout + 20).returncode
+            except subprocess.TimeoutExpired:
+                code = None
+            err.seek(0)
+            lines = err.read().decode("utf-8", "replace").strip().splitlines()
+        return code, (lines[-1] if lines else "no answer")
+
+    def _check(self, host: Host) -> bool:
+        """Whether the master runs (``ssh -O check``); remembers its pid."""
+        done = subprocess.run(self.ssh(host, "-O", "check"), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True)
+        found = done.stderr.partition("pid=")[2].partition(")")[0]
+        host.master_pid = int(found) if done.returncode == 0 and found.isdigit() else None
+        return host.master_pid is not None
+
+    def _stop_master(self, host: Host) -> None:
+        pid = host.master_pid
+        if pid is None:
+            return
+        subprocess.run(self.ssh(host, "-O", "exit"), stdin=subprocess.DEVNULL,
+                       capture_output=True)
+        deadline = time.monotonic() + 2.0
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if _alive(pid):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        host.master_pid = None
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie nobody reaped yet does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _detail(line: str) -> str:
+    """``ssh: connect to host 127.0.0.1 port 22: Connection refused`` -> the cause."""
+    return line.rpartition(": ")[2].strip() or line.strip() or "no answer"
+
+
+def read_settings(config: Any) -> Settings:
+    """``[tool.flowrun.ssh]``; a wrong value is one clear line (UsageError)."""
+    where = f"{config.inifile or 'config'}: [tool.flowrun.ssh]"
+    table = config.ini.get("ssh") or {}
+    if not isinstance(table, dict):
+        raise UsageError(f"{where} must be a table")
+    unknown = sorted(set(table) - KEYS)
+    if unknown:
+        known = ", ".join(sorted(KEYS))
+        raise UsageError(f"{where}: unknown key '{unknown[0]}' (known: {known})")
+    slots = table.get("slots", 1)
+    if not isinstance(slots, int) or slots < 1:
+        raise UsageError(f"{where}: slots must be a whole number >= 1")
+    hosts = [_host_entry(entry, slots, where) for entry in table.get("hosts", [])]
+    settings = Settings(hosts=hosts, python=str(table.get("python", "python3")), slots=slots,
+                        connect_timeout=int(table.get("connect_timeout", 10)))
+    if table.get("config"):
+        settings.config = _existing(config.rootdir, str(table["config"]), where)
+    options = config.options  # the command line wins over the config file
+    if options.get("ssh_hosts"):
+        settings.hosts = [(name, slots) for name in options["ssh_hosts"]]
+    if options.get("ssh_config"):
+        settings.config = _existing(os.getcwd(), options["ssh_config"], "--ssh-config")
+    if options.get("ssh_python"):
+        settings.python = options["ssh_python"]
+    return settings
+
+
+def _existing(base: str, path: str, where: str) -> str:
+    path = os.path.join(base, os.path.expanduser(path))
+    if not os.path.isfile(path):
+        raise UsageError(f"{where}: ssh config file not found: {path}")
+    return path
+
+
+def _host_entry(entry: Any, slots: int, where: str) -> tuple[str, int]:
+    if isinstance(entry, str) and entry:
+        return entry, slots
+    if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+        count = entry.get("slots", slots)
+        if isinstance(count, int) and count >= 1:
+            return entry["name"], count
+    raise UsageError(f"{where}: each host is a name or {{name = \"h1\", slots = 2}}, "
+                     f"not {entry!r}")
+
+
+@hookimpl
+def flowrun_addoption(parser: Any) -> None:
+    parser.addoption("--ssh-host", "ssh_hosts", multiple=True, metavar="HOST",
+                     help="A host for the ssh executor (repeatable; replaces the "
+                     "configured hosts).")
+    parser.addoption("--ssh-config", "ssh_config", default=None, metavar="FILE",
+                     help="An ssh_config file for the ssh executor (ssh -F).")
+    parser.addoption("--ssh-python", "ssh_python", default=None, metavar="CMD",
+                     help="The remote command that runs Python (default python3).")
+
+
+@hookimpl
+def flowrun_make_executor(name: str, config: Any) -> SSHExecutor | None:
+    if name != NAME:
+        return None
+    if shutil.which("ssh") is None:
+        raise UsageError("the ssh executor needs the OpenSSH client: no 'ssh' on PATH")
+    return SSHExecutor(read_settings(config), config.rootdir)
+
+
+@hookimpl
+def flowrun_executors() -> list[str]:
+    return [NAME]

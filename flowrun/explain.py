@@ -1,0 +1,195 @@
+"""``flowrun explain [SELECTION]``: for each task, what the next run would do with it
+(run it, reuse a cached result, or skip it) and why, read from the store without
+running anything: the run key seen before, code changed since the last success,
+parameters changed, upstream changed. Snakemake's and Luigi's most asked question.
+
+It mirrors the engine's rules: a task with a ``run_key`` is cached when a succeeded
+attempt has the same key; with ``--resume`` a task whose stored result is reused (and
+whose upstream is reused too) does not run; ``run_if='failed'`` tasks are skipped
+unless something upstream fails; everything else runs.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from flowrun import graph, results
+from flowrun.model import HAS_RESULT, Flow, Report, Run, Task
+from flowrun.source import task_source_hash
+
+RUN, CACHED, REUSE, SKIP, FAIL = "run", "cached", "reuse", "skip", "fail"
+HISTORY = 50  # runs of a flow searched for each task's last success
+
+
+@dataclass
+class Verdict:
+    task: str
+    verdict: str
+    reasons: list[str] = field(default_factory=list)
+    changed: bool = False   # code, parameters or upstream differ from the last success
+    value: Any = None       # the result a cached / reused task would pass on
+    known: bool = False     # ``value`` is known now (for downstream run keys)
+
+
+def make_explain_command(factory: Any) -> click.Command:
+    @click.command("explain")
+    @click.argument("args", nargs=-1, metavar="[PATH | NODEID]...")
+    @click.option("-k", "keyword", metavar="EXPR", help="Select tasks by name expression.")
+    @click.option("-m", "markexpr", metavar="EXPR", help="Select tasks by tag expression.")
+    @click.option("--param", multiple=True, metavar="K=V", help="Set a flow parameter.")
+    @click.option("--resume", is_flag=False, flag_value="last", default=None,
+                  metavar="[RUN]", help="Explain a --resume run instead.")
+    @click.option("--store", metavar="URL", help="Where runs are kept.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    def explain(args: tuple[str, ...], as_json: bool, **options: Any) -> int:
+        """What the next run would run, reuse or skip, and why."""
+        config = factory.make(options)
+        found, errors = explain_selection(config, list(args))
+        for error in errors:
+            click.echo(f"ERROR collecting {error.where}: {error}", err=True)
+        if as_json:
+            click.echo(json.dumps({fid: [{"task": v.task, "verdict": v.verdict,
+                                          "reasons": v.reasons} for v in verdicts]
+                                   for fid, verdicts in found.items()}, indent=2))
+            return 1 if errors else 0
+        for flow_id, verdicts in found.items():
+            click.echo(flow_id)
+            width = max((len(v.task) for v in verdicts), default=0)
+            for v in verdicts:
+                click.echo(f"  {v.task.ljust(width)}  {v.verdict.ljust(6)}  "
+                           f"{'; '.join(v.reasons)}".rstrip())
+        return 1 if errors else 0
+
+    return explain
+
+
+def explain_selection(config: Any, args: list[str]
+                      ) -> tuple[dict[str, list[Verdict]], list[Any]]:
+    """Collect and select as a run would, then judge every selected task; also the
+    files that failed to collect (a run would report them too)."""
+    from flowrun.session import Session, open_storage
+
+    session = Session(config)
+    session.collect(args)
+    params = session._flow_params()
+    session.storage = open_storage(config)
+    try:
+        reuse = {r.flow.id: r.reuse for r in session.requests(params)}
+        return {flow.id: explain_flow(flow, params[flow.id], reuse.get(flow.id, {}),
+                                      session.storage) for flow in session.flows}, \
+            session.errors
+    finally:
+        session.close()
+
+
+def explain_flow(flow: Flow, params: dict[str, Any], reuse: dict[str, Report],
+                 storage: Any) -> list[Verdict]:
+    history = _history(flow, storage)
+    verdicts: dict[str, Verdict] = {}
+    for name in graph.order(flow):
+        if flow.selected is not None and name not in flow.selected:
+            continue
+        task = flow.tasks[name]
+        ups = [verdicts[u] for u in task.upstream if u in verdicts]
+        verdicts[name] = _judge(task, ups, params, reuse.get(name), history, storage)
+    return list(verdicts.values())
+
+
+def _judge(task: Task, ups: list[Verdict], params: dict[str, Any], stored: Report | None,
+           history: dict[str, tuple[Report | None, Run | None, str | None]],
+           storage: Any) -> Verdict:
+    v = Verdict(task.name, RUN)
+    last, last_run, last_status = history.get(task.id, (None, None, None))
+    v.reasons, v.changed = _changes(task, ups, params, last, last_run, last_status)
+    if stored is not None and all(u.verdict == REUSE for u in ups):
+        v.verdict, v.known = REUSE, True
+        v.value = results.loads(stored.result, stored.result_format)
+        v.reasons = [f"--resume: result of run {stored.run_id} reused"]
+    elif task.options.run_if == "failed":
+        v.verdict = SKIP
+        v.reasons = ["run_if='failed': runs only if an upstream task fails"]
+    elif task.options.run_key is not None:
+        _judge_run_key(task, ups, params, v, storage)
+    elif not v.changed and last is not None:
+        v.reasons.append("no run_key, so it runs every time (set run_key= to reuse "
+                         "its result)")
+    return v
+
+
+def _changes(task: Task, ups: list[Verdict], params: dict[str, Any], last: Report | None,
+             last_run: Run | None, last_status: str | None) -> tuple[list[str], bool]:
+    """Why this task differs from its last success (or that it never had one)."""
+    if last is None:
+        if last_status is None:
+            return ["never ran"], True
+        return [f"never succeeded (last run: {last_status})"], True
+    reasons = []
+    now = task.source_hash or task_source_hash(task.fn)
+    if last.source_hash and now and last.source_hash != now:
+        reasons.append(f"code changed since last success (run {last.run_id})")
+    old_params = last_run.params if last_run else {}
+    for name, value in params.items():
+        if name in task.params and name in old_params and old_params[name] != value:
+            reasons.append(f"parameter {name} changed: {old_params[name]!r} -> {value!r}")
+    changed_ups = [u.task for u in ups if u.changed and u.verdict == RUN]
+    if changed_ups:
+        reasons.append(f"upstream changed: {', '.join(changed_ups)}")
+    if not reasons:
+        return [f"unchanged since last success (run {last.run_id})"], False
+    return reasons, True
+
+
+def _judge_run_key(task: Task, ups: list[Verdict], params: dict[str, Any], v: Verdict,
+                   storage: Any) -> None:
+    unknown = [u.task for u in ups if not u.known and u.task in task.inputs.values()]
+    if task.options.each is not None or unknown:
+        why = "each instance has its own run key" if task.options.each is not None else \
+            f"its run key depends on {', '.join(unknown)}, which runs first"
+        v.reasons = [f"decided at run time: {why} (cached if the key was seen)"]
+        return
+    by_name = {u.task: u.value for u in ups}
+    kwargs = {name: params.get(name, default) for name, default in task.params.items()}
+    kwargs.update({param: by_name.get(up) for param, up in task.inputs.items()})
+    try:
+        key = str(task.options.run_key(**kwargs))
+    except Exception as exc:  # noqa: BLE001 - the user's run_key; the run would fail it
+        v.verdict, v.reasons = FAIL, [f"run_key raised {type(exc).__name__}: {exc}"]
+        return
+    hit = storage.find_cached(task.id, key)
+    if hit is None:
+        v.reasons = [f"run key {key!r} not seen before"] + [
+            r for r in v.reasons if not r.startswith("unchanged")]
+        return
+    v.verdict, v.known, v.changed = CACHED, True, False
+    v.value = results.loads(hit.result, hit.result_format)
+    note = [f"run key {key!r} seen: succeeded in run {hit.run_id}"]
+    now = task.source_hash or task_source_hash(task.fn)
+    if hit.source_hash and now and hit.source_hash != now:
+        note.append("note: code changed since; the key alone decides, so the old "
+                    "result is reused")
+    v.reasons = note
+
+
+def _history(flow: Flow, storage: Any
+             ) -> dict[str, tuple[Report | None, Run | None, str | None]]:
+    """Task id -> (last successful attempt, its run, the status in the newest run)."""
+    found: dict[str, tuple[Report | None, Run | None, str | None]] = {}
+    wanted = {t.id for t in flow.tasks.values()}
+    for run in storage.list_runs(flow=flow.id, limit=HISTORY):
+        newest: dict[str, Report] = {}
+        for report in storage.attempts(run.id):
+            newest[report.task_id] = report
+        for task_id, report in newest.items():
+            if task_id not in wanted:
+                continue
+            last, last_run, status = found.get(task_id, (None, None, None))
+            status = status or report.status
+            if last is None and report.status in HAS_RESULT:
+                last, last_run = report, run
+            found[task_id] = (last, last_run, status)
+        if all(found.get(t, (None,))[0] is not None for t in wanted):
+            break
+    return found

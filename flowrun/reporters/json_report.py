@@ -1,0 +1,105 @@
+"""[plugin] ``--report-json PATH``: one JSON document per invocation, for scripts and
+dashboards: every run with its parameters and status, every task with its status,
+times, error and each attempt, files that failed to collect, and the exit code.
+
+The shape is versioned by ``"version"`` (``SCHEMA_VERSION``) and documented in the
+README; a change that renames or removes a field bumps it. The reporter registers
+itself only when the option is given.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from flowrun.hookspecs import hookimpl
+from flowrun.model import Report, Run
+
+PLUGIN_NAME = "json-report-writer"
+SCHEMA_VERSION = 1
+
+
+@hookimpl
+def flowrun_addoption(parser: Any) -> None:
+    parser.addoption("--report-json", "report_json", metavar="PATH",
+                     help="Write a JSON report of the runs to PATH.")
+
+
+@hookimpl
+def flowrun_configure(config: Any) -> None:
+    path = config.getoption("report_json")
+    if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(JsonReport(str(path)), PLUGIN_NAME)
+
+
+def _attempt(r: Report) -> dict[str, Any]:
+    return {"attempt": r.attempt, "status": r.status, "started": r.started,
+            "finished": r.finished, "duration": round(r.duration, 6),
+            "summary": r.summary, "error": r.error}
+
+
+def _task(r: Report, earlier: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": r.task_id, "name": r.task_id.partition("::")[2], "status": r.status,
+        "attempts": [*earlier, _attempt(r)] if r.attempt else earlier,
+        "queued": r.queued, "started": r.started, "finished": r.finished,
+        "duration": round(r.duration, 6), "reason": r.reason, "summary": r.summary,
+        "error": r.error, "run_key": r.run_key, "parent": r.parent,
+        "stdout": r.stdout, "stderr": r.stderr, "log": r.log,
+    }
+
+
+def _run(run: Run, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": run.id, "flow": run.flow_id, "status": run.status, "started": run.started,
+        "finished": run.finished,
+        "duration": round(run.finished - run.started, 6) if run.finished else None,
+        "params": run.params, "resumed_from": run.resumed_from,
+        "partition": run.partition, "scheduled_for": run.scheduled_for,
+        "counts": run.counts, "tasks": tasks,
+    }
+
+
+class JsonReport:
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(path)
+        self.started = time.time()
+        self.runs: dict[str, Run] = {}
+        self.tasks: dict[str, list[dict[str, Any]]] = {}
+        self.earlier: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    @hookimpl
+    def flowrun_run_start(self, run: Run) -> None:
+        self.runs[run.id] = run
+        self.tasks.setdefault(run.id, [])
+
+    @hookimpl
+    def flowrun_task_finish(self, task: Report) -> None:
+        key = (task.run_id, task.task_id)
+        if task.will_retry:  # snapshot now: the engine reuses the object
+            self.earlier.setdefault(key, []).append(_attempt(task))
+            return
+        entry = _task(task, self.earlier.pop(key, []))
+        self.tasks.setdefault(task.run_id, []).append(entry)
+
+    @hookimpl
+    def flowrun_session_finish(self, session: Any, exit_code: int) -> None:
+        from flowrun import __version__
+
+        runs = [_run(run, self.tasks.get(run_id, [])) for run_id, run in self.runs.items()]
+        summary: dict[str, int] = {}
+        for run in runs:
+            for task in run["tasks"]:
+                summary[task["status"]] = summary.get(task["status"], 0) + 1
+        document = {
+            "version": SCHEMA_VERSION, "flowrun": __version__, "created": self.started,
+            "duration": round(time.time() - self.started, 6), "exit_code": exit_code,
+            "summary": summary, "runs": runs,
+            "collect_errors": [{"where": getattr(e, "where", ""), "message": str(e),
+                                "detail": getattr(e, "detail", "")} for e in session.errors],
+        }
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        with open(self.path, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, default=repr)
+            handle.write("\n")
