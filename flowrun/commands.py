@@ -14,6 +14,8 @@ Other commands:
   flowrun history [FLOW]   past runs, newest first
   flowrun show RUN         one run: every task's status, attempts and times
   flowrun logs RUN [TASK]  captured output of a run or one task
+  flowrun graph FLOW       the flow's graph: text, dot, mermaid, json, svg
+  flowrun explain [SEL]    what the next run would run, reuse or skip, and why
 """
 
 
