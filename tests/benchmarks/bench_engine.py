@@ -44,8 +44,12 @@ def build(shape: str, n: int) -> Flow:
 
 
 def run_engine(shape: str, n: int, hook, store_dir: str) -> float:
-    flow = build(shape, n)
-    storage = SqliteStorage(os.path.join(store_dir, f"{shape}-{n}-{time.time_ns()}.db"))
+    return run_flow_once(build(shape, n), hook, store_dir)
+
+
+def run_flow_once(flow: Flow, hook, store_dir: str) -> float:
+    """Seconds to run ``flow`` through the engine with a fresh SQLite store."""
+    storage = SqliteStorage(os.path.join(store_dir, f"{time.time_ns()}.db"))
     executor = ThreadExecutor()
     engine = Engine(hook=hook, storage=storage, executor_for=lambda name: executor,
                     default_executor="thread", workers=WORKERS, limits={})

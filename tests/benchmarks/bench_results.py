@@ -11,13 +11,10 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from bench_engine import WORKERS, run_engine
+from bench_engine import WORKERS, run_engine, run_flow_once
 from flowrun import submit
-from flowrun.engine import Engine
-from flowrun.executors.thread import ThreadExecutor
-from flowrun.model import Flow, RunRequest, Task, TaskOptions
+from flowrun.model import Flow, Task, TaskOptions
 from flowrun.plugins import make_plugin_manager
-from flowrun.storage.sqlite import SqliteStorage
 
 CHILDREN = 10_000
 BIG = 5 * 2**20
@@ -37,16 +34,7 @@ def run_flow(tasks: dict, hook, store_dir: str) -> float:
     flow = Flow()
     flow.id = flow.path = "bench/flow_x.py"
     flow.tasks = tasks
-    storage = SqliteStorage(os.path.join(store_dir, f"{time.time_ns()}.db"))
-    executor = ThreadExecutor()
-    engine = Engine(hook=hook, storage=storage, executor_for=lambda name: executor,
-                    default_executor="thread", workers=WORKERS, limits={})
-    start = time.perf_counter()
-    runs = engine.run([RunRequest(flow)])
-    storage.close()
-    elapsed = time.perf_counter() - start
-    assert runs[0].status == "succeeded"
-    return elapsed
+    return run_flow_once(flow, hook, store_dir)
 
 
 def bare_submit() -> float:
