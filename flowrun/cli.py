@@ -16,6 +16,9 @@ SUBCOMMANDS = {
     "logs": "flowrun.commands:make_logs_command",
     "graph": "flowrun.graph_commands:make_graph_command",
     "explain": "flowrun.explain:make_explain_command",
+    "schedule": "flowrun.schedule_commands:make_schedule_command",
+    "cron": "flowrun.schedule_commands:make_cron_command",
+    "partitions": "flowrun.schedule_commands:make_partitions_command",
 }
 
 

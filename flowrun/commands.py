@@ -16,6 +16,9 @@ Other commands:
   flowrun logs RUN [TASK]  captured output of a run or one task
   flowrun graph FLOW       the flow's graph: text, dot, mermaid, json, svg
   flowrun explain [SEL]    what the next run would run, reuse or skip, and why
+  flowrun schedule         scheduled flows: expression, last slot, next fire times
+  flowrun cron             the crontab line that runs `flowrun --due`
+  flowrun partitions FLOW  status of each partition of a partitioned flow
 """
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
-import signal
-import threading
 import time
 from collections import deque
 from typing import Any, Callable
@@ -22,8 +20,9 @@ from flowrun import results
 from flowrun.model import (CACHED, CANCELLED, FAILED, HAS_RESULT, INTERRUPTED,
                            OK_STATUSES, PENDING, RUNNING, SKIPPED, SUCCEEDED, Flow, Report,
                            Run, RunRequest)
-from flowrun.nodes import (FlowRun, Node, Slots, dumps_or_none, iterate, next_attempt,
-                           reported_nodes, run_if_verdict, size_text)
+from flowrun.interrupts import sigint_as_event
+from flowrun.nodes import (FlowRun, Node, RunOrder, Slots, dumps_or_none, iterate,
+                           next_attempt, reported_nodes, run_if_verdict, size_text)
 from flowrun.runner import Call, Outcome, format_user_error
 from flowrun.source import task_source_hash
 from flowrun.spawning import Spawning
@@ -61,6 +60,7 @@ class Engine(Spawning):
         self.seq = itertools.count()
         self.flow_runs: list[FlowRun] = []
         self.unfinished_runs = 0
+        self.order = RunOrder()
         self.stopping: str | None = None  # why nothing new starts: "-x" or "interrupted"
         self.interrupts = 0
         self.next_flush = 0.0
@@ -72,10 +72,8 @@ class Engine(Spawning):
         """Run each request as one run; return the runs, final."""
         for request in requests:
             self._add_flow_run(request)
-        restore = self._catch_interrupts()
+        restore = sigint_as_event(self.events.put, ("interrupt",))
         try:
-            for fr in self.flow_runs:
-                self._begin(fr)
             self._loop()
         finally:
             restore()
@@ -97,9 +95,15 @@ class Engine(Spawning):
             node.waiting = len(node.upstream)
         fr.unfinished = len(fr.nodes)
         self.flow_runs.append(fr)
+        self.unfinished_runs += 1
+        self.order.add(fr)
+
+    def _begin_runs(self) -> None:
+        while (fr := self.order.take()) is not None:
+            self._begin(fr)
 
     def _begin(self, fr: FlowRun) -> None:
-        self.unfinished_runs += 1
+        fr.run.started = time.time()  # a queued run starts late
         self.storage.run_started(fr.run)
         self.hook.flowrun_run_start(run=fr.run)
         if not fr.nodes:
@@ -112,9 +116,12 @@ class Engine(Spawning):
     def _loop(self) -> None:
         events = self.events
         while self.unfinished_runs:
+            self._begin_runs()
             self._start_ready()
             if not self.unfinished_runs:
                 break
+            if self.order.startable:
+                continue  # a run finished while starting tasks: begin the next one
             try:
                 event = events.get(timeout=self._wait_time())
             except queue.Empty:
@@ -311,6 +318,8 @@ class Engine(Spawning):
         for param, upstream in task.inputs.items():
             kwargs[param] = nodes[upstream].value
         kwargs.update(node.extra)
+        if task.wants_partition:
+            kwargs["partition"] = node.flow_run.run.partition
         return kwargs
 
     def _flow_state(self, fr: FlowRun) -> dict:
@@ -459,6 +468,7 @@ class Engine(Spawning):
         self.next_flush = 0.0
         self.unfinished_runs -= 1
         self.hook.flowrun_run_finish(run=run)
+        self.order.finished(fr)
 
     # -- stopping ----------------------------------------------------------------------
 
@@ -493,18 +503,6 @@ class Engine(Spawning):
         timers, self.timers = self.timers, []
         for _, _, action in timers:
             action()  # _requeue sees self.stopping and settles the node as failed
-
-    def _catch_interrupts(self) -> Callable[[], None]:
-        """Turn SIGINT into an event, so Ctrl-C never tears the loop mid-update."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        put = self.events.put  # SimpleQueue.put is safe to call from a signal handler
-
-        def on_sigint(signum: int, frame: Any) -> None:
-            put(("interrupt",))
-
-        previous = signal.signal(signal.SIGINT, on_sigint)
-        return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def _listened(hook_caller: Any) -> Callable[..., Any]:

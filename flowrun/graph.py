@@ -8,6 +8,7 @@ import inspect
 import itertools
 from typing import Any, Iterable
 
+from flowrun import schedule
 from flowrun.errors import CollectError, CycleError, UsageError
 from flowrun.expression import compile_expression
 from flowrun.model import CONTEXT_PARAM, RUN_IF, Flow, Task, TaskDef
@@ -25,6 +26,7 @@ def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
         _resolve_parameters(flow, task)
         _check_options(flow, task, known_limits)
     order(flow)  # raises CycleError
+    schedule.check(flow)  # cron, timezone, catchup, overlap, partitions
 
 
 def _resolve_parameters(flow: Flow, task: Task) -> None:
@@ -36,6 +38,8 @@ def _resolve_parameters(flow: Flow, task: Task) -> None:
             continue
         if name == CONTEXT_PARAM:
             task.wants_context = True
+        elif name == "partition":  # the run's partition key (flowrun.schedule)
+            task.wants_partition = True
         elif name in flow.tasks and name != task.name:
             task.inputs[name] = name
         elif name in static:

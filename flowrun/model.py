@@ -110,6 +110,7 @@ class Task:
     params: dict[str, Any] = field(default_factory=dict)
     upstream: tuple[str, ...] = ()
     wants_context: bool = False
+    wants_partition: bool = False  # a parameter named ``partition`` gets the run's key
     static_each: tuple[dict[str, Any], ...] = ()  # one dict per repeat of each={...}
     source_hash: str = ""
     task_type: str = "python"
@@ -459,6 +460,8 @@ class RunRequest:
 
     ``reuse`` maps task names to stored reports whose results are taken as they are
     (``--resume``); ``partition`` and ``scheduled_for`` reach tasks through ``context``.
+    Requests naming the same ``queue`` run one after another, in list order (the
+    catch-up slots of one flow); the rest run side by side.
     """
 
     flow: Flow
@@ -467,6 +470,7 @@ class RunRequest:
     scheduled_for: float | None = None
     resumed_from: str | None = None
     reuse: dict[str, Report] = field(default_factory=dict)
+    queue: str | None = None
 
 
 def task_id(flow_id: str, name: str) -> str:

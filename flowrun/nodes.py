@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import deque
 from typing import Any, Callable
 
 from flowrun import results
@@ -51,6 +52,32 @@ class FlowRun:
         self.nodes: dict[str, Node] = {}
         self.unfinished = 0
         self.state: dict | None = None  # the flow's persistent state, loaded on demand
+
+
+class RunOrder:
+    """Which flow runs may begin: every one at once, except runs whose requests share a
+    ``queue``, which begin one after another in request order."""
+
+    def __init__(self) -> None:
+        self.startable: list[FlowRun] = []
+        self.waiting: dict[str, deque[FlowRun]] = {}
+
+    def add(self, fr: FlowRun) -> None:
+        name = fr.request.queue
+        if name is not None and name in self.waiting:
+            self.waiting[name].append(fr)
+            return
+        if name is not None:
+            self.waiting[name] = deque()
+        self.startable.append(fr)
+
+    def finished(self, fr: FlowRun) -> None:
+        waiting = self.waiting.get(fr.request.queue) if fr.request.queue else None
+        if waiting:
+            self.startable.append(waiting.popleft())
+
+    def take(self) -> FlowRun | None:
+        return self.startable.pop(0) if self.startable else None
 
 
 class Slots:

@@ -21,6 +21,7 @@ BUILTINS = (
     ("python", "flowrun.collect"),
     ("specs", "flowrun.specs"),
     ("resume", "flowrun.resume"),
+    ("scheduling", "flowrun.scheduling"),
     ("thread", "flowrun.executors.thread"),
     ("process", "flowrun.executors.process"),
     ("ssh", "flowrun.executors.ssh"),

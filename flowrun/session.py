@@ -86,6 +86,9 @@ class Session:
             return ExitCode.TASKS_FAILED if self.errors else ExitCode.NO_FLOWS_COLLECTED
         params = self._flow_params()
         self.storage = self._make_storage()
+        requests = self.requests(params)
+        if not requests:  # e.g. --due with nothing due: start no workers
+            return self.exit_code()
         executors: dict[str, Any] = {}
         engine = None
         try:  # executors start workers and connections: always shut them down
@@ -97,17 +100,17 @@ class Session:
                 fail_fast=bool(self.config.getoption("exitfirst")),
                 use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
                 load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
-            self.runs = self._run_engine(engine, params)
+            self.runs = self._run_engine(engine, requests)
         finally:
             for executor in executors.values():
                 executor.shutdown(wait=not (engine and engine.interrupts))
         return self.exit_code()
 
-    def _run_engine(self, engine: Engine, params: dict[str, dict[str, Any]]) -> list[Run]:
+    def _run_engine(self, engine: Engine, requests: list[RunRequest]) -> list[Run]:
         capture.install()
         restore_level = _apply_log_level()
         try:
-            return engine.run(self.requests(params))
+            return engine.run(requests)
         finally:
             restore_level()
             capture.uninstall()

@@ -25,7 +25,7 @@ PLUGIN_MODULES = ["collect.py", "resume.py", "runner_plugin.py", "executors/*.py
                   "watching.py"]
 ENGINE_ALLOWED = {"flowrun", "flowrun.model", "flowrun.graph", "flowrun.errors",
                   "flowrun.context", "flowrun.runner", "flowrun.results", "flowrun.source",
-                  "flowrun.nodes", "flowrun.spawning"}
+                  "flowrun.nodes", "flowrun.spawning", "flowrun.interrupts"}
 
 
 def flowrun_imports(path: Path) -> set[str]:

@@ -48,6 +48,9 @@ class TerminalReporter:
         self.running: dict[str, float] = {}
         self.live_shown = False
         self.last_live = 0.0
+        # --due: say nothing until a run starts (cron mails any output); see _release
+        self.held: list[str] | None = [] if config.getoption("due") and not \
+            config.getoption("collectonly") else None
 
     # -- writing ----------------------------------------------------------------------
 
@@ -56,8 +59,17 @@ class TerminalReporter:
         if self.color and (color or bold):
             codes = ";".join(c for c in ("1" if bold else "", color or "") if c)
             text = f"\x1b[{codes}m{text}\x1b[0m"
+        if self.held is not None:
+            self.held.append(text + "\n")
+            return
         self.out.write(text + "\n")
         self.out.flush()
+
+    def _release(self) -> None:
+        held, self.held = self.held, None
+        if held:
+            self.out.write("".join(held))
+            self.out.flush()
 
     def sep(self, char: str, title: str = "", color: str | None = None,
             bold: bool = False) -> None:
@@ -131,6 +143,7 @@ class TerminalReporter:
 
     @hookimpl
     def flowrun_run_start(self, run: Run) -> None:
+        self._release()
         self._show_notes()
 
     def _show_notes(self) -> None:
@@ -206,6 +219,9 @@ class TerminalReporter:
 
     @hookimpl
     def flowrun_session_finish(self, session: Any, exit_code: int) -> None:
+        if self.held is not None and exit_code == 0 and not session.runs:
+            return  # --due and nothing was due: not a word
+        self._release()
         self._clear_live()
         self._show_notes()
         if session.errors:

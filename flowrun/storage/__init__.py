@@ -47,4 +47,28 @@ class Storage(Protocol):
         """Every attempt of a run, in the order they were recorded."""
 
     def close(self) -> None:
-        """Flush and release the store."""
+        """Flush and release the store (and every lock ``lock_flow`` took)."""
+
+    # -- cron slots, for ``flowrun --due`` (see flowrun.scheduling) ----------------------
+
+    def lock_flow(self, flow_id: str) -> bool:
+        """Take the flow's lock without waiting; False if another process holds it. The
+        lock must die with the process (a killed ``--due`` cannot leave it held)."""
+
+    def unlock_flow(self, flow_id: str) -> None:
+        """Release the flow's lock (nothing if not held)."""
+
+    def last_slots(self, flow_id: str | None = None) -> dict[str, tuple[float, str, Any]]:
+        """flow id -> (newest recorded slot, its status, busy_seen), one cheap query."""
+
+    def claim_slots(self, flow_id: str, slots: list[float], skipped: list[float],
+                    now: float) -> list[float]:
+        """Atomically record ``slots`` as running and ``skipped`` as skipped; return the
+        slots this call claimed (each slot is claimed at most once, ever). Called while
+        holding ``lock_flow``: slots left running by a dead process become abandoned."""
+
+    def finish_slot(self, flow_id: str, slot: float, status: str, now: float) -> None:
+        """Record the final status of a claimed slot's run."""
+
+    def note_busy(self, flow_id: str, slot: float) -> None:
+        """Note on the flow's running slot that ``slot`` came due meanwhile."""

@@ -19,7 +19,7 @@ from flowrun.errors import StoreError
 from flowrun.hookspecs import hookimpl
 from flowrun.model import SUCCEEDED, Report, Run
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ATTEMPT_COLUMNS = (
     "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
     "summary", "reason", "stdout", "stderr", "log", "result", "result_format", "run_key",
@@ -57,7 +57,14 @@ def _migrate_to_2(db: Any) -> None:
     db["attempts"].add_column("source_hash", str)
 
 
-MIGRATIONS = (_migrate_to_1, _migrate_to_2)  # MIGRATIONS[n] takes the schema from version n to n+1
+def _migrate_to_3(db: Any) -> None:
+    """Cron slots claimed by ``--due``: one row per (flow, slot), so concurrent
+    invocations never run a slot twice (``INSERT OR IGNORE`` in ``BEGIN IMMEDIATE``)."""
+    db["slots"].create({"flow": str, "slot": float, "status": str, "claimed": float,
+                        "finished": float, "busy_seen": float}, pk=("flow", "slot"))
+
+
+MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3)  # MIGRATIONS[n] takes the schema from version n to n+1
 
 
 #: Results larger than this many bytes live in files under ``.flowrun/results/``.
@@ -89,6 +96,7 @@ class SqliteStorage:
             os.chmod(path, 0o600)
         self._pending: dict[tuple[str, str, int], tuple] = {}
         self._state: list[tuple[str, str, Any]] = []
+        self._locks: dict[str, int | None] = {}  # flow id -> flock'ed fd (None: memory)
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -180,7 +188,82 @@ class SqliteStorage:
 
     def close(self) -> None:
         self.flush()
+        for flow_id in list(self._locks):
+            self.unlock_flow(flow_id)
         self.conn.close()
+
+    # -- cron slots (--due) --------------------------------------------------------------
+
+    def lock_flow(self, flow_id: str) -> bool:
+        """Take the flow's lock without waiting (False: another process holds it).
+
+        A ``flock`` on a file beside the database, opened ``O_CLOEXEC`` so worker
+        processes never inherit it: the kernel drops it when this process dies, so a
+        killed ``--due`` cannot leave a flow locked."""
+        if flow_id in self._locks:
+            return True
+        if self.results_dir is None:  # memory: one process, nothing to share
+            self._locks[flow_id] = None
+            return True
+        import fcntl
+
+        folder = os.path.join(os.path.dirname(self.results_dir), "locks")
+        _make_private_dir(folder)
+        name = hashlib.blake2b(flow_id.encode(), digest_size=12).hexdigest() + ".lock"
+        fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                     0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._locks[flow_id] = fd
+        return True
+
+    def unlock_flow(self, flow_id: str) -> None:
+        fd = self._locks.pop(flow_id, None)
+        if fd is not None:
+            os.close(fd)  # closing the only descriptor releases the flock
+
+    def last_slots(self, flow_id: str | None = None) -> dict[str, tuple[float, str, Any]]:
+        """flow id -> (newest slot, its status, busy_seen) for every flow with slots."""
+        sql = ("SELECT flow, slot, status, busy_seen FROM slots s WHERE slot = "
+               "(SELECT MAX(slot) FROM slots WHERE flow = s.flow)")
+        rows = self.conn.execute(sql + " AND flow=?", (flow_id,)) if flow_id else \
+            self.conn.execute(sql)
+        return {flow: (slot, status, busy) for flow, slot, status, busy in rows}
+
+    def claim_slots(self, flow_id: str, slots: list[float], skipped: list[float],
+                    now: float) -> list[float]:
+        """Record ``slots`` as running and ``skipped`` as skipped, in one ``BEGIN
+        IMMEDIATE``; return the slots of ``slots`` this call inserted (a slot already
+        recorded is never claimed twice). Call while holding ``lock_flow``: slots still
+        marked running by a process that died become abandoned."""
+        claimed = []
+        with self._transaction():
+            self.conn.execute("UPDATE slots SET status='abandoned' WHERE flow=? AND "
+                              "status='running'", (flow_id,))
+            for slot, status in [*((s, "running") for s in slots),
+                                 *((s, "skipped") for s in skipped)]:
+                cursor = self.conn.execute(
+                    "INSERT OR IGNORE INTO slots (flow, slot, status, claimed) "
+                    "VALUES (?, ?, ?, ?)", (flow_id, slot, status, now))
+                if cursor.rowcount == 1 and status == "running":
+                    claimed.append(slot)
+        return claimed
+
+    def finish_slot(self, flow_id: str, slot: float, status: str, now: float) -> None:
+        """Mark a claimed slot ``status`` (its run's final status)."""
+        with self._transaction():
+            self.conn.execute("UPDATE slots SET status=?, finished=? WHERE flow=? AND "
+                              "slot=?", (status, now, flow_id, slot))
+
+    def note_busy(self, flow_id: str, slot: float) -> None:
+        """Another process holds the flow's lock while ``slot`` is due: note it on the
+        running slot, so ``overlap="skip"`` can skip it later."""
+        with self._transaction():
+            self.conn.execute("UPDATE slots SET busy_seen=MAX(COALESCE(busy_seen, 0), ?) "
+                              "WHERE flow=? AND status='running'", (slot, flow_id))
 
     # -- reads -------------------------------------------------------------------------
 
