@@ -1,8 +1,9 @@
 """[plugin] Python flow files: ``flow_*.py`` -> ``Flow`` objects.
 
 Modules are imported the way pytest imports test modules: the file's directory goes on
-``sys.path`` (so helpers beside it import), and each file gets a module name derived
-from its path, so two ``flow_x.py`` in different folders never clash.
+``sys.path`` (so helpers beside it import), then the rootdir (so the project's own
+packages import), and each file gets a module name derived from its path, so two
+``flow_x.py`` in different folders never clash.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def module_name_for(flow_id: str) -> str:
 def load_flow(path: str, rootdir: str) -> Flow:
     """Import one flow file and gather its flow and tasks; raise ``CollectError``."""
     flow_id = flow_id_for(path, rootdir)
-    module, created = _import(path, flow_id)
+    module, created = _import(path, flow_id, rootdir)
     found = [v for v in vars(module).values() if isinstance(v, Flow)]
     if len(set(map(id, found))) > 1:
         raise CollectError(f"{flow_id}: more than one Flow(...) in the module; "
@@ -57,10 +58,10 @@ def load_flow(path: str, rootdir: str) -> Flow:
     return flow
 
 
-def _import(path: str, flow_id: str) -> tuple[Any, list[TaskDef]]:
-    directory = os.path.dirname(path)
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
+def _import(path: str, flow_id: str, rootdir: str) -> tuple[Any, list[TaskDef]]:
+    for directory in (rootdir, os.path.dirname(path)):  # the flow's folder comes first
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
     name = module_name_for(flow_id)
     _ensure_parents(name)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -74,7 +75,10 @@ def _import(path: str, flow_id: str) -> tuple[Any, list[TaskDef]]:
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         detail = "".join(traceback.format_exception_only(exc))
-        raise CollectError(f"{flow_id}:{exc.lineno}: syntax error: {exc.msg}",
+        where = flow_id
+        if exc.filename and os.path.abspath(exc.filename) != os.path.abspath(path):
+            where = f"{flow_id}: in {os.path.relpath(exc.filename, rootdir)}"  # a helper's
+        raise CollectError(f"{where}:{exc.lineno}: syntax error: {exc.msg}",
                            where=flow_id, detail=detail) from None
     except BaseException as exc:  # noqa: BLE001 - anything the module raises
         sys.modules.pop(name, None)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from flowrun.errors import ExitCode
+from flowrun.errors import ExitCode, UsageError
 
 RUN_EPILOG = """\b
 Other commands:
@@ -38,6 +38,8 @@ def make_run_command(factory: Any) -> click.Command:
                   help="Retries for every task (overrides decorators and Flow()).")
     @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
                   help="Timeout for every task (overrides decorators and Flow()).")
+    @click.option("--watch", is_flag=True, default=None,
+                  help="Stay up; on every saved change rerun the affected flows.")
     @click.option("--collect-only", "collectonly", is_flag=True, default=None,
                   help="Show what would run, and run nothing.")
     @click.option("-v", "--verbose", count=True, help="More output (one line per task).")
@@ -49,6 +51,8 @@ def make_run_command(factory: Any) -> click.Command:
     def run(**options: Any) -> int:
         """Discover flow_*.py files, select tasks, run them, report like pytest."""
         config = factory.make(options)
+        if options["watch"]:
+            return watch_session(config, list(options["args"]), factory.argv)
         return run_session(config, list(options["args"]))
 
     return run
@@ -74,6 +78,19 @@ def run_session(config: Any, args: list[str]) -> int:
     finally:
         session.close()
         hook.flowrun_unconfigure(config=config)
+
+
+def watch_session(config: Any, args: list[str], argv: list[str]) -> int:
+    """``--watch``: checks the options once here, then every cycle is a fresh run."""
+    from flowrun.watch import watch
+
+    clash = [flag for option, flag in (("due", "--due"), ("resume", "--resume"),
+                                       ("backfill", "--backfill"),
+                                       ("collectonly", "--collect-only"))
+             if config.getoption(option)]
+    if clash:
+        raise UsageError(f"--watch cannot be combined with {' or '.join(clash)}")
+    return watch(config, args, [a for a in argv if a != "--watch"])
 
 
 def _store_option(fn: Any) -> Any:
@@ -169,8 +186,6 @@ def make_logs_command(factory: Any) -> click.Command:
                     if task is None or a.task_id == task
                     or a.task_id.partition("::")[2] == task]
         if task is not None and not attempts:
-            from flowrun.errors import UsageError
-
             raise UsageError(f"run {run.id} has no task {task!r}")
         for a in attempts:
             sections = [("stdout", a.stdout), ("stderr", a.stderr), ("log", a.log),

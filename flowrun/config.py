@@ -91,6 +91,12 @@ class Config:
         return [value] if isinstance(value, str) else list(value)
 
     @property
+    def watch_ignore(self) -> list[str]:
+        """Patterns (rootdir-relative, ``fnmatch``) whose changes ``--watch`` ignores."""
+        value = self.ini.get("watch_ignore", [])
+        return [value] if isinstance(value, str) else list(value)
+
+    @property
     def flowpaths(self) -> list[str]:
         value = self.ini.get("flowpaths", ["."])
         value = [value] if isinstance(value, str) else list(value)

@@ -12,8 +12,8 @@ from typing import Any
 
 from flowrun.errors import UsageError
 from flowrun.hookspecs import hookimpl
-from flowrun.model import HAS_RESULT, SUCCEEDED, Report, Run, RunRequest
-from flowrun.source import task_source_hash
+from flowrun.model import SUCCEEDED, Run, RunRequest
+from flowrun.reuse import reusable_results
 
 LAST = "last"
 
@@ -62,19 +62,7 @@ def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> Run
                                or ())}
     params = {name: (defaults[name] if name in given or name not in run.params
                      else run.params[name]) for name in defaults}
-    final = _final_reports(session.storage, run)
-    reuse: dict[str, Report] = {}
-    changed = []
-    for task in flow.tasks.values():
-        stored = final.get(task.id)
-        if stored is None or stored.status not in HAS_RESULT:
-            continue
-        if stored.source_hash and stored.source_hash != task_source_hash(task.fn):
-            changed.append(task.name)
-            continue
-        if any(params.get(p) != run.params.get(p, d) for p, d in task.params.items()):
-            continue
-        reuse[task.name] = stored
+    reuse, changed = reusable_results(session.storage, flow, run, params)
     note = f"{flow.id}: resuming run {run.id} ({run.status}): {len(reuse)} task result" \
            f"{'s' * (len(reuse) != 1)} reused"
     if changed:
@@ -82,22 +70,3 @@ def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> Run
     session.notes.append(note)
     return RunRequest(flow, params, partition=run.partition,
                       scheduled_for=run.scheduled_for, resumed_from=run.id, reuse=reuse)
-
-
-def _final_reports(storage: Any, run: Run, depth: int = 50) -> dict[str, Report]:
-    """The newest record of each task along the chain of resumed runs.
-
-    A run killed before it flushed may lack rows for tasks it reused; the run it
-    resumed from then still knows them. A task's newest row wins, whatever its status.
-    """
-    final: dict[str, Report] = {}
-    current: Run | None = run
-    while current is not None and depth > 0:
-        newest: dict[str, Report] = {}
-        for report in storage.attempts(current.id, with_results=True):
-            newest[report.task_id] = report  # the last attempt of each task in this run
-        for task_id, report in newest.items():
-            final.setdefault(task_id, report)
-        current = storage.get_run(current.resumed_from) if current.resumed_from else None
-        depth -= 1
-    return final

@@ -35,7 +35,7 @@ class Session:
     def collect(self, args: list[str]) -> None:
         """Find flow files under ``args`` (or the configured flowpaths) and select."""
         paths, node_ids = self._parse_args(args)
-        for path in _flow_files(paths):
+        for path in find_files(paths):
             self._collect_file(path)
         overrides = self.config.task_overrides
         for flow in self.flows:
@@ -211,19 +211,22 @@ def _apply_log_level() -> Any:
     return lambda: root.setLevel(previous)
 
 
-def _flow_files(paths: list[str]) -> list[str]:
+def find_files(paths: list[str]) -> list[str]:
+    """Every file under ``paths`` (files as given), skipping tools' and environments'
+    folders, in a stable order."""
     files: list[str] = []
     for path in paths:
         if os.path.isfile(path):
             files.append(path)
             continue
         for root, dirs, names in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not _skip_dir(root, d))
+            dirs[:] = sorted(d for d in dirs if not skip_dir(root, d))
             files.extend(os.path.join(root, n) for n in sorted(names))
     return list(dict.fromkeys(files))
 
 
-def _skip_dir(root: str, name: str) -> bool:
+def skip_dir(root: str, name: str) -> bool:
+    """Folders never searched for flows nor watched: hidden, caches, environments."""
     return (name.startswith(".") or name in SKIP_DIRS
             or os.path.exists(os.path.join(root, name, "pyvenv.cfg")))
 

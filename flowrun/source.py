@@ -36,3 +36,24 @@ def _feed(digest: Any, code: types.CodeType) -> None:
             _feed(digest, const)
         else:
             digest.update(repr(const).encode())
+
+
+def module_fingerprint(path: str, task_functions: set[str]) -> str | None:
+    """The fingerprint of a flow file minus the bodies of its top-level task functions:
+    equal fingerprints mean only task bodies changed, so the tasks whose own hash is
+    unchanged may keep their results. None when the file cannot be read or parsed."""
+    import ast
+
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read()
+        if not path.endswith(".py"):  # a spec flow: data, any change counts
+            return hashlib.blake2b(text, digest_size=12).hexdigest()
+        tree = ast.parse(text, path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                node.name in task_functions:
+            node.body = []
+    return hashlib.blake2b(ast.dump(tree).encode(), digest_size=12).hexdigest()

@@ -18,11 +18,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "flowrun"
 PLUGIN_ALLOWED = {"flowrun", "flowrun.model", "flowrun.errors", "flowrun.hookspecs",
                   "flowrun.api", "flowrun.context", "flowrun.runner", "flowrun.results",
                   "flowrun.capture", "flowrun.source", "flowrun.executors",
-                  "flowrun.storage", "flowrun.schedule",
+                  "flowrun.storage", "flowrun.schedule", "flowrun.reuse",
                   "flowrun.worker"}  # the wire protocol shared by process and SSH workers
 PLUGIN_MODULES = ["collect.py", "resume.py", "runner_plugin.py", "executors/*.py",
                   "storage/*.py", "reporters/*.py", "specs.py", "scheduling.py",
-                  "watching.py"]
+                  "watch_cycle.py", "reuse.py"]
 ENGINE_ALLOWED = {"flowrun", "flowrun.model", "flowrun.graph", "flowrun.errors",
                   "flowrun.context", "flowrun.runner", "flowrun.results", "flowrun.source",
                   "flowrun.nodes", "flowrun.spawning", "flowrun.interrupts"}

@@ -51,6 +51,8 @@ class TerminalReporter:
         # --due: say nothing until a run starts (cron mails any output); see _release
         self.held: list[str] | None = [] if config.getoption("due") and not \
             config.getoption("collectonly") else None
+        # a --watch cycle: the watcher's line says what changed and reruns; no header
+        self.compact = bool(config.getoption("watch_cycle"))
 
     # -- writing ----------------------------------------------------------------------
 
@@ -90,7 +92,7 @@ class TerminalReporter:
     def flowrun_session_start(self, session: Any) -> None:
         self.start = time.time()
         self.session = session
-        if self.verbosity < 0:
+        if self.verbosity < 0 or self.compact:
             return
         self.sep("=", "flowrun session starts", bold=True)
         import platform
@@ -109,7 +111,7 @@ class TerminalReporter:
         self.known = {t.id for f in session.flows for t in f.selected_tasks}
         self.mapped = {t.id for f in session.flows for t in f.selected_tasks
                        if t.options.each is not None}
-        if self.verbosity < 0:
+        if self.verbosity < 0 or self.compact:
             return
         flows = len(session.flows)
         text = f"collected {self.total} task{'s' * (self.total != 1)} in {flows} " \

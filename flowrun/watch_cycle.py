@@ -1,0 +1,102 @@
+"""[plugin] One watch-mode cycle, inside the fresh ``flowrun`` process the watcher
+hands it to: collect only the flow files the change affects, rerun only the changed
+tasks of a flow when nothing but task bodies changed, and tell the watcher what ran.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from flowrun.hookspecs import hookimpl
+from flowrun.model import RunRequest
+from flowrun.reuse import reusable_results
+from flowrun.source import module_fingerprint
+
+#: Options that make their own runs: a cycle under them reruns whole flows.
+OWN_REQUESTS = ("resume", "due", "partition", "backfill")
+
+
+class WatchCycle:
+    """``files``: the flow files to collect (None: all). ``previous``: flow id ->
+    ``{"run": id, "module": fingerprint}`` for flows whose own file is the only change
+    since that run. ``report_path``: where the cycle's runs are written, as JSON."""
+
+    def __init__(self, files: list[str] | None, previous: dict[str, dict[str, str]],
+                 report_path: str) -> None:
+        self.files = None if files is None else {os.path.abspath(f) for f in files}
+        self.previous = previous
+        self.report_path = report_path
+        self.collecting = True
+        self.flows: dict[str, dict[str, Any]] = {}
+
+    @hookimpl(tryfirst=True)
+    def flowrun_configure(self, config: Any) -> None:
+        config.options["watch_cycle"] = True  # reporters: one cycle of a watch
+
+    @hookimpl(tryfirst=True)
+    def flowrun_collect_file(self, path: str, config: Any) -> list | None:
+        if self.collecting and self.files is not None and \
+                os.path.abspath(path) not in self.files:
+            return []  # unaffected: not even imported
+        return None
+
+    @hookimpl
+    def flowrun_collection_finish(self, session: Any) -> None:
+        self.collecting = False  # run_flow() may still load any flow file
+        for flow in session.flows:
+            names = {t.fn.__name__ for t in flow.tasks.values()
+                     if getattr(t.fn, "__module__", None) == getattr(flow.module, "__name__", "")}
+            self.flows[flow.id] = {"path": flow.path,
+                                   "module": module_fingerprint(flow.path, names)}
+
+    @hookimpl
+    def flowrun_make_requests(self, session: Any, params: dict[str, dict[str, Any]]
+                              ) -> list[RunRequest] | None:
+        if not self.previous or any(session.config.getoption(o) for o in OWN_REQUESTS):
+            return None
+        return [self._request(session, flow, params[flow.id]) for flow in session.flows]
+
+    def _request(self, session: Any, flow: Any, params: dict[str, Any]) -> RunRequest:
+        before = self.previous.get(flow.id)
+        if not before or before["module"] != self.flows[flow.id]["module"]:
+            return RunRequest(flow, params)
+        try:
+            run = session.storage.get_run(before["run"])
+        except Exception:  # noqa: BLE001 - the store was reset meanwhile: run it all
+            return RunRequest(flow, params)
+        reuse, changed = reusable_results(session.storage, flow, run, params)
+        if not changed:  # saved without a code change: the user wants it run again
+            return RunRequest(flow, params)
+        reuse = _upstream_reused(flow, reuse)
+        if reuse:
+            session.notes.append(
+                f"{flow.id}: only task code changed ({', '.join(changed) or 'none'}): "
+                f"{len(reuse)} of {len(flow.tasks)} tasks reuse results of run {run.id}")
+        return RunRequest(flow, params, reuse=reuse)
+
+    @hookimpl
+    def flowrun_run_finish(self, run: Any) -> None:
+        entry = self.flows.setdefault(run.flow_id, {})
+        entry.update(run=run.id, status=run.status)
+
+    @hookimpl
+    def flowrun_session_finish(self, session: Any, exit_code: int) -> None:
+        report = {"flows": self.flows, "exit_code": exit_code,
+                  "errors": [getattr(e, "where", None) for e in session.errors]}
+        temporary = self.report_path + ".tmp"
+        with open(temporary, "w") as fh:
+            json.dump(report, fh)
+        os.replace(temporary, self.report_path)
+
+
+def _upstream_reused(flow: Any, reuse: dict[str, Any]) -> dict[str, Any]:
+    """Only what the engine will reuse: a task whose upstream is all reused too."""
+    kept = dict(reuse)
+    while True:
+        dropped = [name for name in kept
+                   if any(up not in kept for up in flow.tasks[name].upstream)]
+        if not dropped:
+            return kept
+        for name in dropped:
+            del kept[name]

@@ -1,0 +1,40 @@
+"""A warm ``flowrun`` process for watch mode (``python -m flowrun.watch_spare``).
+
+It imports flowrun and what a run needs ahead of time, then waits for one cycle's
+request on stdin (one JSON line: argv, files, previous, report) and runs it. User code
+is imported only after the request came, so every cycle sees the files as they are.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+
+#: What a run imports, loaded while the spare waits (not user code, not plugins).
+WARM = ("click", "pluggy", "sqlite3", "importlib.metadata", "flowrun.cli",
+        "flowrun.commands", "flowrun.config", "flowrun.plugins", "flowrun.session",
+        "flowrun.engine", "flowrun.collect", "flowrun.storage.sqlite",
+        "flowrun.executors.thread", "flowrun.reporters.terminal", "flowrun.scheduling",
+        "flowrun.resume", "flowrun.specs", "flowrun.runner_plugin", "flowrun.watch_cycle")
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # waiting: Ctrl-C is the watcher's
+    import importlib
+
+    for name in WARM:
+        importlib.import_module(name)
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0  # the watcher ended
+    request = json.loads(line)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from flowrun.cli import run
+    from flowrun.watch_cycle import WatchCycle
+
+    cycle = WatchCycle(request["files"], request["previous"], request["report"])
+    return run(request["argv"], plugins=[cycle])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
