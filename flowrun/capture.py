@@ -81,6 +81,15 @@ def install() -> None:
         logging.getLogger().addHandler(_handler)
 
 
+def ensure_installed() -> None:
+    """Install for the rest of this process unless already installed (a worker of
+    another engine, e.g. Dask, running attempts with ``run_attempt``)."""
+    with _lock:
+        if _installed:
+            return
+    install()
+
+
 def uninstall() -> None:
     """Undo one ``install()``; the last one puts the real streams back."""
     global _installed

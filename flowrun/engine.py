@@ -286,12 +286,13 @@ class Engine(Spawning):
         if not task.source_hash:
             task.source_hash = task_source_hash(task.fn)
         report.source_hash = task.source_hash
+        executor = self.executor_for(task.options.executor or self.default_executor)
         call = Call(task_id=node.id, flow_id=task.flow_id, run_id=fr.run.id,
-                    attempt=node.attempt, fn=task.fn, kwargs=self._kwargs(node),
+                    attempt=node.attempt, fn=task.fn,
+                    kwargs=self._kwargs(node, getattr(executor, "accepts_ref", None)),
                     wants_context=task.wants_context, timeout=task.options.timeout,
                     params=fr.run.params, partition=fr.run.partition,
                     scheduled_for=fr.run.scheduled_for, hosts=task.options.hosts)
-        executor = self.executor_for(task.options.executor or self.default_executor)
         if executor.in_process:
             call.spawn = self._spawner(node)
             if self.use_call_hook:
@@ -310,13 +311,18 @@ class Engine(Spawning):
         self._record(report)
         self.task_start(task=report)
 
-    def _kwargs(self, node: Node) -> dict[str, Any]:
+    def _kwargs(self, node: Node, accepts_ref: Callable[[Any], bool] | None = None
+                ) -> dict[str, Any]:
+        """The task's arguments; an upstream result its executor keeps (``Outcome.ref``)
+        goes by reference when the executor running this task ``accepts_ref`` it."""
         task = node.task
         kwargs = {name: node.flow_run.run.params.get(name, default)
                   for name, default in task.params.items()}
         nodes = node.flow_run.nodes
         for param, upstream in task.inputs.items():
-            kwargs[param] = nodes[upstream].value
+            up = nodes[upstream]
+            kwargs[param] = up.ref if up.ref is not None and accepts_ref is not None \
+                and accepts_ref(up.ref) else up.value
         kwargs.update(node.extra)
         if task.wants_partition:
             kwargs["partition"] = node.flow_run.run.partition
@@ -331,11 +337,10 @@ class Engine(Spawning):
         if self.inflight.get(token) is not node:
             return
         del self.inflight[token]
-        executor.cancel(handle)
-        timeout = node.task.options.timeout
-        message = f"timed out after {timeout:g}s"
-        if executor.in_process:
-            message += " (the thread could not be stopped and was abandoned)"
+        note = executor.cancel(handle)
+        message = f"timed out after {node.task.options.timeout:g}s"
+        if note:
+            message += f" ({note})"
         now = time.time()
         outcome = Outcome(status=FAILED, error=message, summary=message,
                           started=node.report.queued or now, finished=now)
@@ -356,7 +361,10 @@ class Engine(Spawning):
         report.stdout, report.stderr, report.log = outcome.stdout, outcome.stderr, outcome.log
         report.error, report.summary, report.reason = outcome.error, outcome.summary, outcome.reason
         if outcome.status == SUCCEEDED:
-            node.value = outcome.get_value()
+            if outcome.ref is not None:
+                node.ref, node.pending = outcome.ref, outcome
+            else:
+                node.value = outcome.get_value()
             report.result, report.result_format = outcome.result, outcome.result_format
             if outcome.state_changes:
                 self._apply_state(node.flow_run, outcome.state_changes)

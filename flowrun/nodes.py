@@ -16,8 +16,8 @@ class Node:
     """One unit of scheduling: a task, a mapped instance ``task[i]`` or a child task."""
 
     __slots__ = ("task", "id", "flow_run", "report", "status", "waiting", "downstream",
-                 "upstream", "attempt", "value", "token", "group", "index", "extra",
-                 "instances", "done_instances", "reused")
+                 "upstream", "attempt", "_value", "pending", "ref", "token", "group",
+                 "index", "extra", "instances", "done_instances", "reused")
 
     def __init__(self, task: Task, node_id: str, flow_run: FlowRun) -> None:
         self.task = task
@@ -29,7 +29,9 @@ class Node:
         self.downstream: list[Node] = []
         self.upstream: list[Node] = []
         self.attempt = 0
-        self.value: Any = None
+        self._value: Any = None
+        self.pending: Any = None  # an Outcome whose result is decoded when first needed
+        self.ref: Any = None  # where an executor keeps the result (Outcome.ref)
         self.token: Any = None      # identifies the live attempt; stale outcomes are dropped
         self.group: Node | None = None   # the mapped task this instance belongs to
         self.index: int | None = None
@@ -37,6 +39,18 @@ class Node:
         self.instances: list[Node] | None = None
         self.done_instances = 0
         self.reused = False  # settled from a previous run's stored result (--resume)
+
+    @property
+    def value(self) -> Any:
+        """The task's result; one kept by reference is decoded only when asked for."""
+        if self.pending is not None:
+            outcome, self.pending = self.pending, None
+            self._value = outcome.get_value()
+        return self._value
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        self._value, self.pending = value, None
 
 
 class FlowRun:

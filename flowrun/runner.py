@@ -80,10 +80,13 @@ class Outcome:
     finished: float = 0.0
     state_changes: dict | None = None
     exception: BaseException | None = None  # in-process only: for submit() futures
+    #: Where the executor keeps the result (a Dask future, ...): passed instead of the
+    #: value to downstream tasks whose executor ``accepts_ref`` it; never pickled.
+    ref: Any = None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["value"] = state["exception"] = None
+        state["value"] = state["exception"] = state["ref"] = None
         return state
 
     def get_value(self) -> Any:

@@ -95,7 +95,7 @@ class Session:
             self._make_executors(executors)
             engine = Engine(
                 hook=self.hook, storage=self.storage, executor_for=executors.__getitem__,
-                default_executor=self.config.executor, workers=self.config.workers,
+                default_executor=self.config.executor, workers=self._workers(executors),
                 limits=self.config.limits,
                 fail_fast=bool(self.config.getoption("exitfirst")),
                 use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
@@ -160,6 +160,14 @@ class Session:
         return {flow.id: {name: _convert(given[name], default, name) if name in given
                           else default for name, default in flow.params.items()}
                 for flow in self.flows}
+
+    def _workers(self, executors: dict[str, Any]) -> int:
+        """``-n`` if given; else the default, raised to what an executor says it can
+        run at once (``slots``: a Dask cluster's threads)."""
+        if self.config.getoption("workers") is not None:
+            return self.config.workers
+        return max([self.config.workers,
+                    *(getattr(e, "slots", 0) or 0 for e in executors.values())])
 
     def _make_executors(self, executors: dict[str, Any]) -> None:
         """Make every executor the selected tasks name, into ``executors`` as they

@@ -6,6 +6,7 @@ match: each entry gives the extra command-line arguments (and config) that selec
 """
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import pytest
@@ -18,6 +19,8 @@ EXECUTORS: dict[str, list[str]] = {
     "thread": [],
     "process": ["--executor", "process"],
 }
+if importlib.util.find_spec("flowrun_dask") is not None:  # plugins/flowrun-dask installed
+    EXECUTORS["dask"] = ["--executor", "dask"]
 if sshd.why_unavailable() is None:
     EXECUTORS["ssh"] = []  # filled by the ssh_executor_args fixture (sshd starts lazily)
 

@@ -62,8 +62,9 @@ class ThreadExecutor:
             with lock:
                 self._idle += 1
 
-    def cancel(self, handle: _Job) -> None:
+    def cancel(self, handle: _Job) -> str:
         handle.cancelled = True  # a running thread is abandoned; its outcome is dropped
+        return "the thread could not be stopped and was abandoned"
 
     def shutdown(self, wait: bool = True) -> None:
         # The engine has already waited for every attempt it still cares about; the
