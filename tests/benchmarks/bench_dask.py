@@ -56,7 +56,7 @@ def main() -> None:
     store_dir = tempfile.mkdtemp(prefix="flowrun-bench-dask-")
     hook = make_plugin_manager(["no:terminal"], store_dir).hook
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
         executor = DaskExecutor(os.getcwd(), cluster.scheduler_address,
                                 {"timeout": 10})
         client = Client(cluster, set_as_default=False)

@@ -91,12 +91,12 @@ class DaskExecutor:
 
                 # a worker that dies fails its attempt at once: flowrun's retries decide
                 with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-                    self.cluster = LocalCluster(dashboard_address=None,  # flowrun reports
-                                                silence_logs=logging.CRITICAL, **settings)
+                    self.cluster = LocalCluster(  # any free port: never "8787 in use"
+                        dashboard_address=":0", silence_logs=logging.CRITICAL, **settings)
                 self.client = Client(self.cluster, set_as_default=False, timeout=timeout)
-        except (OSError, TimeoutError) as exc:
-            where = address or "a LocalCluster"
-            raise FlowrunError(f"dask executor: cannot reach {where}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, a failed start
+            where = f"reach {address}" if address else "start a LocalCluster"
+            raise FlowrunError(f"dask executor: cannot {where}: {exc}") from None
         from distributed import as_completed
 
         # Outcomes come back through one as_completed, fetched on the client's event

@@ -59,7 +59,7 @@ def test_results_go_worker_to_worker_never_through_flowrun(project, tmp_path):
 @pytest.fixture(scope="module")
 def cluster():
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as running:
+                                  dashboard_address=":0") as running:
         yield running
 
 
