@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowrun.errors import UsageError
+from flowrun.stash import Stash
 
 CONFIG_FILES = ("flowrun.toml", "pyproject.toml")
 DEFAULT_STORE_PATH = os.path.join(".flowrun", "flowrun.db")
@@ -69,6 +70,8 @@ class Config:
         self.options = options
         self.pluginmanager = pluginmanager
         self.hook = pluginmanager.hook if pluginmanager is not None else None
+        #: Where plugins share state with one another (see ``flowrun.stash``).
+        self.stash = Stash()
 
     def getoption(self, name: str, default: Any = None) -> Any:
         """The command-line value if given, else the config file's, else ``default``."""
@@ -86,7 +89,7 @@ class Config:
 
     @property
     def spec_files(self) -> list[str]:
-        """Patterns of spec flow files (flows as data, see flowrun.specs)."""
+        """Patterns of spec flow files (flows as data, see flowrun.collect.specs)."""
         value = self.ini.get("spec_files", ["flow_*.json", "flow_*.yaml", "flow_*.yml"])
         return [value] if isinstance(value, str) else list(value)
 

@@ -1,7 +1,8 @@
 """Every error flowrun raises on purpose, and pytest's exit codes.
 
 Errors are raised where they are detected and turned into output only by the CLI and
-the reporters, so each one carries a message a user can act on.
+the reporters, so each one carries a message a user can act on, and the exit code the
+command ends with (as click's exceptions carry theirs).
 """
 from __future__ import annotations
 
@@ -20,20 +21,47 @@ class ExitCode(enum.IntEnum):
 
 
 class FlowrunError(Exception):
-    """A problem flowrun explains in one line; never shown with flowrun's traceback."""
+    """A problem flowrun explains in one line; never shown with flowrun's traceback.
+
+    ``exit_code`` is what the command exits with when this error ends it: 1 (the
+    command could not do what was asked) unless a subclass says otherwise.
+    """
+
+    exit_code: ExitCode = ExitCode.TASKS_FAILED
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail  # printed above the one line: the user's traceback, say
 
 
 class UsageError(FlowrunError):
     """The command line, the config or a plugin name is wrong (exit 4)."""
 
+    exit_code = ExitCode.USAGE_ERROR
+
+
+class ConfigError(UsageError):
+    """A config file or a config key is wrong; the message names the file and the key."""
+
+
+class PluginError(UsageError):
+    """A plugin (``flowconf.py``, ``-p NAME``, an entry point) failed to load or broke a
+    hook's contract; the message names the plugin and the hook."""
+
 
 class CollectError(FlowrunError):
-    """A flow file cannot become a flow. ``where`` names the file (and task)."""
+    """A flow file cannot become a flow. ``where`` names the file (and task).
+
+    In a run it is reported like a failed pytest collection and other files still run
+    (the run exits 1); a command that needs that one flow (``graph``, ``explain``)
+    stops with exit 4.
+    """
+
+    exit_code = ExitCode.USAGE_ERROR
 
     def __init__(self, message: str, where: str = "", detail: str = "") -> None:
-        super().__init__(message)
+        super().__init__(message, detail)
         self.where = where
-        self.detail = detail  # the user's traceback or a longer explanation
 
 
 class CycleError(CollectError):
@@ -41,7 +69,13 @@ class CycleError(CollectError):
 
 
 class StoreError(FlowrunError):
-    """The store cannot be opened or does not know what was asked for."""
+    """The store cannot be opened or written, or does not know what was asked for
+    (no such run): exit 1, the command could not do its work."""
+
+
+class ExecutorError(FlowrunError):
+    """An executor cannot start (a Dask cluster that does not come up): exit 1.
+    A wrong setting (no SSH hosts, an unknown alias) is a ``UsageError`` instead."""
 
 
 class Skipped(BaseException):

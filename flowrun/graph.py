@@ -8,10 +8,10 @@ import inspect
 import itertools
 from typing import Any, Iterable
 
-from flowrun import schedule
 from flowrun.errors import CollectError, CycleError, UsageError
 from flowrun.expression import compile_expression
 from flowrun.model import CONTEXT_PARAM, RUN_IF, Flow, Task, TaskDef
+from flowrun.schedules import cron as schedule
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
@@ -38,7 +38,7 @@ def _resolve_parameters(flow: Flow, task: Task) -> None:
             continue
         if name == CONTEXT_PARAM:
             task.wants_context = True
-        elif name == "partition":  # the run's partition key (flowrun.schedule)
+        elif name == "partition":  # the run's partition key (flowrun.schedules.cron)
             task.wants_partition = True
         elif name in flow.tasks and name != task.name:
             task.inputs[name] = name

@@ -17,11 +17,11 @@ import pluggy
 
 if TYPE_CHECKING:  # only for the annotations below
     from flowrun.config import Config, OptionParser
-    from flowrun.executors import Executor
+    from flowrun.executors.attempt import Call
+    from flowrun.executors.interface import Executor
     from flowrun.model import Flow, Report, Run, RunRequest
-    from flowrun.runner import Call
     from flowrun.session import Session
-    from flowrun.storage import Storage
+    from flowrun.storage.interface import Storage
 
 PROJECT = "flowrun"
 hookspec = pluggy.HookspecMarker(PROJECT)

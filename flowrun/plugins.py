@@ -12,16 +12,16 @@ from typing import Iterable
 import pluggy
 
 from flowrun import hookspecs
-from flowrun.errors import CollectError, UsageError
+from flowrun.errors import PluginError, UsageError
 from flowrun.hookspecs import PROJECT
 
 #: Built-in plugins: (name for -p no:NAME, module).
 BUILTINS = (
-    ("runner", "flowrun.runner_plugin"),
-    ("python", "flowrun.collect"),
-    ("specs", "flowrun.specs"),
+    ("runner", "flowrun.executors.task_call"),
+    ("python", "flowrun.collect.python"),
+    ("specs", "flowrun.collect.specs"),
     ("resume", "flowrun.resume"),
-    ("scheduling", "flowrun.scheduling"),
+    ("scheduling", "flowrun.schedules.due"),
     ("thread", "flowrun.executors.thread"),
     ("process", "flowrun.executors.process"),
     ("ssh", "flowrun.executors.ssh"),
@@ -88,10 +88,10 @@ def _load_flowconf(pm: pluggy.PluginManager, rootdir: str) -> None:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - the user's code; shown without our frames
-        from flowrun.runner import format_user_error
+        from flowrun.executors.attempt import format_user_error
 
         detail, summary = format_user_error(exc)
-        raise CollectError(f"{LOCAL_PLUGIN}: error while importing: {summary}",
-                           where=LOCAL_PLUGIN, detail=detail) from None
+        raise PluginError(f"{LOCAL_PLUGIN}: error while importing: {summary}",
+                          detail=detail) from None
     sys.modules["flowconf"] = module
     pm.register(module, "flowconf")

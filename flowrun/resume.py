@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowrun.errors import UsageError
-from flowrun.hookspecs import hookimpl
-from flowrun.model import SUCCEEDED, Run, RunRequest
+from flowrun.plugin import (
+    SUCCEEDED,
+    Run,
+    RunRequest,
+    UsageError,
+    claim_request_mode,
+    hookimpl,
+)
 from flowrun.reuse import reusable_results
 
 LAST = "last"
@@ -23,6 +28,12 @@ def flowrun_addoption(parser: Any) -> None:
     parser.addoption("--resume", "resume", is_flag=False, flag_value=LAST, default=None,
                      metavar="[RUN]", help="Rerun the last failed run (or RUN), reusing "
                      "what succeeded.")
+
+
+@hookimpl
+def flowrun_configure(config: Any) -> None:
+    if config.getoption("resume"):
+        claim_request_mode(config, "--resume")
 
 
 @hookimpl

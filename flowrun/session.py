@@ -6,9 +6,10 @@ import os
 import time
 from typing import Any
 
-from flowrun import capture, graph
-from flowrun.engine import Engine
+from flowrun import graph
+from flowrun.engine.loop import Engine
 from flowrun.errors import CollectError, ExitCode, UsageError
+from flowrun.executors import capture
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.

@@ -133,7 +133,7 @@ class Project:
         suffixes such as ``"flow_sales.py::extract"``) to functions that replace those
         tasks' functions for this run only.
         """
-        from flowrun.cli import run
+        from flowrun.cli.main import run
 
         args = (*args, *(f"--param={k}={v}" for k, v in (params or {}).items()))
         plugins = [_Stubs(stubs)] if stubs else []

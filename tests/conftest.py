@@ -10,7 +10,6 @@ import importlib.util
 import sys
 
 import pytest
-
 import sshd
 
 #: name -> extra command-line arguments. Executors whose tests need a service (sshd,

@@ -11,7 +11,8 @@ import uuid
 import pytest
 from sshd import wait_until_gone
 
-from flowrun import worker
+from flowrun.executors.link import Link
+from flowrun.executors.wire import Packer
 
 PROCESS = ("--executor", "process")
 
@@ -140,12 +141,12 @@ def test_ctrl_c_twice_stops_the_workers(project):
 def test_the_worker_skips_what_comes_before_its_ready_marker():
     """Shell rc files print; the coordinator reads frames only after the marker."""
     noisy = ("print('welcome to the host'); import runpy; "
-             "runpy.run_module('flowrun.worker', run_name='__main__')")
+             "runpy.run_module('flowrun.executors.worker', run_name='__main__')")
     outcomes = []
-    link = worker.Link([sys.executable, "-c", noisy], lambda lk, job, o: outcomes.append(o),
+    link = Link([sys.executable, "-c", noisy], lambda lk, job, o: outcomes.append(o),
                        lambda lk, job: None)
-    packer = worker.Packer(os.getcwd())
-    from flowrun.runner import Call
+    packer = Packer(os.getcwd())
+    from flowrun.executors.attempt import Call
 
     call = Call(task_id="t", flow_id="f", run_id="r", attempt=1, fn=divmod,
                 kwargs={"__args__": (7, 2)})
@@ -164,7 +165,7 @@ def test_the_worker_skips_what_comes_before_its_ready_marker():
 def test_a_worker_of_another_version_is_refused_with_a_clear_line():
     fake = "print('FLOWRUN-WORKER-READY 0.0.1 3.11', flush=True); import time; time.sleep(30)"
     ended = []
-    link = worker.Link([sys.executable, "-c", fake], lambda *a: None,
+    link = Link([sys.executable, "-c", fake], lambda *a: None,
                        lambda lk, job: ended.append(lk.error))
     link.wait(10)
     assert ended and "the worker has flowrun 0.0.1" in ended[0]

@@ -2,7 +2,7 @@
 
 A small supervisor rather than ``ProcessPoolExecutor``: that pool cannot stop a running
 task, and killing one of its workers breaks the whole pool. Here each worker is a
-``python -m flowrun.worker`` subprocess in its own process group, running one attempt at
+``python -m flowrun.executors.worker`` subprocess in its own process group, running one attempt at
 a time; a timeout kills that group and a fresh worker takes its place; a worker that
 dies fails only its own attempt. Workers are plain subprocesses (no fork of this
 multi-threaded process) and never preload user modules, so edited code is never stale.
@@ -16,13 +16,12 @@ import time
 from collections import deque
 from typing import Any
 
-from flowrun import worker
-from flowrun.hookspecs import hookimpl
-from flowrun.model import FAILED
-from flowrun.runner import Call, Outcome
+from flowrun.executors.link import Link
+from flowrun.executors.wire import Packer
+from flowrun.plugin import FAILED, Call, Outcome, hookimpl
 
 NAME = "process"
-WORKER_ARGV = [sys.executable, "-m", "flowrun.worker"]
+WORKER_ARGV = [sys.executable, "-m", "flowrun.executors.worker"]
 
 
 class Job:
@@ -31,7 +30,7 @@ class Job:
     def __init__(self, call: Call, done: Any) -> None:
         self.call, self.done = call, done
         self.cancelled = False
-        self.link: worker.Link | None = None
+        self.link: Link | None = None
         self.wire: tuple | None = None
 
 
@@ -46,10 +45,10 @@ class ProcessExecutor:
 
     def __init__(self, size: int, rootdir: str) -> None:
         self.size = size
-        self.packer = worker.Packer(rootdir)
+        self.packer = Packer(rootdir)
         self.lock = threading.Lock()
-        self.links: set[worker.Link] = set()
-        self.idle: list[worker.Link] = []
+        self.links: set[Link] = set()
+        self.idle: list[Link] = []
         self.queue: deque[Job] = deque()
         self.closed = False
         with self.lock:  # start a worker per CPU now: their start-up overlaps the run's
@@ -77,7 +76,7 @@ class ProcessExecutor:
             link.send(job, *wire)
         return job
 
-    def _free_link(self) -> worker.Link | None:
+    def _free_link(self) -> Link | None:
         """An idle worker, or a new one while the pool is below its size (lock held)."""
         if self.idle:
             return self.idle.pop()
@@ -85,12 +84,12 @@ class ProcessExecutor:
             return self._start_link()
         return None
 
-    def _start_link(self) -> worker.Link:
-        link = worker.Link(WORKER_ARGV, self._on_outcome, self._on_exit)
+    def _start_link(self) -> Link:
+        link = Link(WORKER_ARGV, self._on_outcome, self._on_exit)
         self.links.add(link)
         return link
 
-    def _next_job(self, link: worker.Link) -> None:
+    def _next_job(self, link: Link) -> None:
         """Give ``link`` the next queued job, or park it (lock held)."""
         while self.queue:
             job = self.queue.popleft()
@@ -100,7 +99,7 @@ class ProcessExecutor:
                 return
         self.idle.append(link)
 
-    def _on_outcome(self, link: worker.Link, job: Job | None, outcome: Outcome) -> None:
+    def _on_outcome(self, link: Link, job: Job | None, outcome: Outcome) -> None:
         if job is not None and not job.cancelled:
             job.done(outcome)
         with self.lock:
@@ -112,7 +111,7 @@ class ProcessExecutor:
                 return
             self._next_job(link)
 
-    def _on_exit(self, link: worker.Link, job: Job | None) -> None:
+    def _on_exit(self, link: Link, job: Job | None) -> None:
         if job is not None and not job.cancelled:
             reason = link.error or f"worker died ({link.exit_reason()})"
             if not link.ready and not link.error:

@@ -3,7 +3,7 @@
 The system OpenSSH client does the connecting, so ``~/.ssh/config``, agents and
 ``known_hosts`` work as users expect. One master connection per host (ControlMaster,
 its socket in a private temp dir) carries every session; each slot of a host is a
-long-lived ``ssh HOST python3 -m flowrun.worker`` speaking the worker's frames, so an
+long-lived ``ssh HOST python3 -m flowrun.executors.worker`` speaking the worker's frames, so an
 attempt costs a round trip, not a login. A remote worker kills its own process group
 when told to or when its session closes, so a timeout leaves nothing on the host.
 """
@@ -20,11 +20,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowrun import __version__, worker
-from flowrun.errors import UsageError
-from flowrun.hookspecs import hookimpl
-from flowrun.model import FAILED
-from flowrun.runner import Call, Outcome
+from flowrun.executors.link import Link
+from flowrun.executors.wire import Packer
+from flowrun.plugin import FAILED, Call, Outcome, UsageError, __version__, hookimpl
 
 NAME = "ssh"
 DOWN_FOR = 30.0  # seconds an unreachable host is tried only when no other host is free
@@ -61,7 +59,7 @@ class Job:
     def __init__(self, call: Call, done: Any) -> None:
         self.call, self.done = call, done
         self.cancelled = False
-        self.link: worker.Link | None = None
+        self.link: Link | None = None
         self.wire: tuple | None = None
         self.hosts: list[Host] = []
 
@@ -76,7 +74,7 @@ class SSHExecutor:
 
     def __init__(self, settings: Settings, rootdir: str) -> None:
         self.settings = settings
-        self.packer = worker.Packer(rootdir)
+        self.packer = Packer(rootdir)
         self.dir = tempfile.mkdtemp(prefix="flowrun-ssh-")
         self.hosts: dict[str, Host] = {}
         for name, slots in settings.hosts:
@@ -180,14 +178,14 @@ class SSHExecutor:
         job.link = link
         link.send(job, *job.wire)
 
-    def _start_link(self, host: Host) -> worker.Link:
+    def _start_link(self, host: Host) -> Link:
         argv = self.ssh(host, "-o", "ControlMaster=no")
-        command = f"{self.settings.python} -m flowrun.worker --cwd {shlex.quote(os.getcwd())}"
+        command = f"{self.settings.python} -m flowrun.executors.worker --cwd {shlex.quote(os.getcwd())}"
         level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
         if level:
             command += f" --log-level {shlex.quote(level)}"
         argv.append(command)
-        link = worker.Link(argv, self._on_outcome, self._on_exit, keep_stderr=True,
+        link = Link(argv, self._on_outcome, self._on_exit, keep_stderr=True,
                            prepare=lambda: self._ensure_master(host), tag=host)
         host.links.add(link)
         return link
@@ -205,7 +203,7 @@ class SSHExecutor:
 
     # -- completions (reader threads) ---------------------------------------------------
 
-    def _on_outcome(self, link: worker.Link, job: Job | None, outcome: Outcome) -> None:
+    def _on_outcome(self, link: Link, job: Job | None, outcome: Outcome) -> None:
         host: Host = link.tag
         with self.lock:
             if job is not None and outcome.status == FAILED:
@@ -217,7 +215,7 @@ class SSHExecutor:
         if job is not None and not job.cancelled:
             job.done(outcome)
 
-    def _on_exit(self, link: worker.Link, job: Job | None) -> None:
+    def _on_exit(self, link: Link, job: Job | None) -> None:
         host: Host = link.tag
         message, unreachable = self._exit_message(link, host)
         with self.lock:
@@ -236,7 +234,7 @@ class SSHExecutor:
         if job is not None and not job.cancelled:
             job.done(failed(message))
 
-    def _exit_message(self, link: worker.Link, host: Host) -> tuple[str, bool]:
+    def _exit_message(self, link: Link, host: Host) -> tuple[str, bool]:
         """One line for the attempt that was on ``link``; and whether the host is down."""
         if link.error:
             unreachable = "unreachable" in link.error

@@ -10,8 +10,7 @@ import queue
 import threading
 from typing import Any
 
-from flowrun.hookspecs import hookimpl
-from flowrun.runner import Call, run_attempt
+from flowrun.plugin import Call, hookimpl, run_attempt
 
 NAME = "thread"
 

@@ -13,8 +13,7 @@ import os
 import time
 from typing import Any
 
-from flowrun.hookspecs import hookimpl
-from flowrun.model import Report, Run
+from flowrun.plugin import Report, Run, hookimpl
 
 PLUGIN_NAME = "json-report-writer"
 SCHEMA_VERSION = 1
@@ -85,7 +84,7 @@ class JsonReport:
 
     @hookimpl
     def flowrun_session_finish(self, session: Any, exit_code: int) -> None:
-        from flowrun import __version__
+        from flowrun.plugin import __version__
 
         runs = [_run(run, self.tasks.get(run_id, [])) for run_id, run in self.runs.items()]
         summary: dict[str, int] = {}

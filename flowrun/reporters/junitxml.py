@@ -17,8 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from flowrun.hookspecs import hookimpl
-from flowrun.model import CACHED, CANCELLED, FAILED, SKIPPED, Report, Run
+from flowrun.plugin import CACHED, CANCELLED, FAILED, SKIPPED, Report, Run, hookimpl
 
 PLUGIN_NAME = "junitxml-writer"
 # Characters XML 1.0 cannot hold at all (task output may contain ANSI escapes etc.).

@@ -12,8 +12,18 @@ import sys
 import time
 from typing import Any, TextIO
 
-from flowrun.hookspecs import hookimpl
-from flowrun.model import CACHED, CANCELLED, FAILED, SKIPPED, SUCCEEDED, Report, Run
+from flowrun.plugin import (
+    CACHED,
+    CANCELLED,
+    COMPACT_REPORT,
+    FAILED,
+    HOLD_HEADER,
+    SKIPPED,
+    SUCCEEDED,
+    Report,
+    Run,
+    hookimpl,
+)
 
 CHARS = {SUCCEEDED: ".", FAILED: "F", SKIPPED: "s", CACHED: "c", CANCELLED: "-"}
 WORDS = {SUCCEEDED: "SUCCEEDED", FAILED: "FAILED", SKIPPED: "SKIPPED", CACHED: "CACHED",
@@ -23,7 +33,7 @@ COLORS = {SUCCEEDED: "32", CACHED: "32", FAILED: "31", SKIPPED: "33", CANCELLED:
 ORDER = (FAILED, SUCCEEDED, SKIPPED, CACHED, CANCELLED, "error")
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after the plugins that put what it reads in the stash
 def flowrun_configure(config: Any) -> None:
     if not config.pluginmanager.has_plugin("terminalreporter"):
         config.pluginmanager.register(TerminalReporter(config), "terminalreporter")
@@ -49,10 +59,9 @@ class TerminalReporter:
         self.live_shown = False
         self.last_live = 0.0
         # --due: say nothing until a run starts (cron mails any output); see _release
-        self.held: list[str] | None = [] if config.getoption("due") and not \
-            config.getoption("collectonly") else None
+        self.held: list[str] | None = [] if config.stash.get(HOLD_HEADER, False) else None
         # a --watch cycle: the watcher's line says what changed and reruns; no header
-        self.compact = bool(config.getoption("watch_cycle"))
+        self.compact = config.stash.get(COMPACT_REPORT, False)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -97,7 +106,7 @@ class TerminalReporter:
         self.sep("=", "flowrun session starts", bold=True)
         import platform
 
-        from flowrun import __version__
+        from flowrun.plugin import __version__
         self.write(f"platform {sys.platform} -- Python {platform.python_version()}, "
                    f"flowrun-{__version__}")
         config = self.config

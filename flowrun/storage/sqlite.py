@@ -15,9 +15,7 @@ import sqlite3
 import time
 from typing import Any
 
-from flowrun.errors import StoreError
-from flowrun.hookspecs import hookimpl
-from flowrun.model import SUCCEEDED, Report, Run
+from flowrun.plugin import SUCCEEDED, Report, Run, StoreError, hookimpl
 
 SCHEMA_VERSION = 3
 ATTEMPT_COLUMNS = (

@@ -17,7 +17,7 @@ import tracemalloc
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from flowrun.config import Config
-from flowrun.engine import Engine
+from flowrun.engine.loop import Engine
 from flowrun.executors.thread import ThreadExecutor
 from flowrun.model import Flow, RunRequest, Task, TaskOptions
 from flowrun.plugins import make_plugin_manager

@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 
-from flowrun.engine import Engine
+from flowrun.engine.loop import Engine
 from flowrun.executors.process import ProcessExecutor
 from flowrun.executors.ssh import Settings, SSHExecutor
 from flowrun.model import Flow, RunRequest, Task, TaskOptions

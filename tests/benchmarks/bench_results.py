@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from bench_engine import WORKERS, run_engine, run_flow_once
+
 from flowrun import submit
 from flowrun.model import Flow, Task, TaskOptions
 from flowrun.plugins import make_plugin_manager

@@ -18,15 +18,22 @@ import logging
 import os
 import secrets
 import threading
-import time
 from typing import Any
 
-from flowrun import capture
-from flowrun.errors import FlowrunError
-from flowrun.hookspecs import hookimpl
-from flowrun.model import FAILED
-from flowrun.runner import Call, Outcome, run_attempt
-from flowrun.worker import Packer
+from flowrun.plugin import (
+    Call,
+    ConfigError,
+    Executor,
+    ExecutorError,
+    Outcome,
+    Packer,
+    UsageError,
+    ensure_capture,
+    failed_outcome,
+    hookimpl,
+    load_function,
+    run_packed_call,
+)
 
 NAME = "dask"
 #: [tool.flowrun.dask] settings besides ``address``: LocalCluster's, and the seconds to
@@ -57,7 +64,7 @@ def flowrun_make_executor(name: str, config: Any) -> DaskExecutor | None:
     settings.pop("address", None)
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
-        raise FlowrunError(f"[tool.flowrun.dask]: unknown setting(s) {', '.join(sorted(unknown))}"
+        raise ConfigError(f"[tool.flowrun.dask]: unknown setting(s) {', '.join(sorted(unknown))}"
                            f" (known: address, {', '.join(DEFAULTS)})")
     return DaskExecutor(config.rootdir, address, {**DEFAULTS, **settings})
 
@@ -70,8 +77,7 @@ class _Job:
         self.cancelled = False
 
 
-class DaskExecutor:
-    in_process = False
+class DaskExecutor(Executor):
 
     def __init__(self, rootdir: str, address: str | None, cluster_settings: dict) -> None:
         from distributed import Client, Future, LocalCluster
@@ -95,8 +101,11 @@ class DaskExecutor:
                         dashboard_address=":0", silence_logs=logging.CRITICAL, **settings)
                 self.client = Client(self.cluster, set_as_default=False, timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, a failed start
-            where = f"reach {address}" if address else "start a LocalCluster"
-            raise FlowrunError(f"dask executor: cannot {where}: {exc}") from None
+            if address:  # a setting that points nowhere: the user's to fix
+                raise UsageError(f"dask executor: cannot reach {address} (--dask-address, "
+                                 f"FLOWRUN_DASK_ADDRESS or [tool.flowrun.dask] address): "
+                                 f"{exc}") from None
+            raise ExecutorError(f"dask executor: cannot start a LocalCluster: {exc}") from None
         from distributed import as_completed
 
         # Outcomes come back through one as_completed, fetched on the client's event
@@ -180,17 +189,12 @@ _functions: dict[str, Any] = {}  # digest -> function, kept for the worker's lif
 def run_on_worker(digest: str, fn_blob: bytes, call_blob: bytes,
                   inputs: dict[str, Outcome]) -> Outcome:
     """Run one attempt where Dask put it; upstream outcomes arrive resolved."""
-    import cloudpickle
-
-    capture.ensure_installed()
+    ensure_capture()
     fn = _functions.get(digest)
     if fn is None:
-        fn = _functions[digest] = cloudpickle.loads(fn_blob)
-    call = cloudpickle.loads(call_blob)
-    call.fn = fn
-    for name, outcome in inputs.items():
-        call.kwargs[name] = outcome.get_value()
-    return run_attempt(call)
+        fn = _functions[digest] = load_function(fn_blob)
+    values = {name: outcome.get_value() for name, outcome in inputs.items()}
+    return run_packed_call(fn, call_blob, values)
 
 
 def _outcome(future: Any, result: Any) -> Outcome:
@@ -206,6 +210,4 @@ def _outcome(future: Any, result: Any) -> Outcome:
     return _failed(f"dask: unexpected result {type(result).__name__}")
 
 
-def _failed(message: str) -> Outcome:
-    now = time.time()
-    return Outcome(status=FAILED, error=message, summary=message, started=now, finished=now)
+_failed = failed_outcome

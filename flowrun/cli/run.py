@@ -82,7 +82,7 @@ def run_session(config: Any, args: list[str]) -> int:
 
 def watch_session(config: Any, args: list[str], argv: list[str]) -> int:
     """``--watch``: checks the options once here, then every cycle is a fresh run."""
-    from flowrun.watch import watch
+    from flowrun.watch.observer import watch
 
     clash = [flag for option, flag in (("due", "--due"), ("resume", "--resume"),
                                        ("backfill", "--backfill"),

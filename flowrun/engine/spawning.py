@@ -9,9 +9,16 @@ import dataclasses
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from flowrun.model import (CANCELLED, HAS_RESULT, OK_STATUSES, SKIPPED, Task, TaskDef,
-                           task_id)
-from flowrun.nodes import Node, takes_context
+from flowrun.engine.nodes import Node, takes_context
+from flowrun.model import (
+    CANCELLED,
+    HAS_RESULT,
+    OK_STATUSES,
+    SKIPPED,
+    Task,
+    TaskDef,
+    task_id,
+)
 
 
 class Spawning:

@@ -1,6 +1,6 @@
 """Cron schedules and partitions, as pure functions: which slots are due, which
 partition a slot belongs to, which keys a backfill covers. No I/O, no store: the
-``--due`` plugin (``flowrun.scheduling``) feeds in the last claimed slot and "now".
+``--due`` plugin (``flowrun.schedules.due``) feeds in the last claimed slot and "now".
 
 Times are epoch seconds (floats) outside this module; inside, aware datetimes in the
 flow's timezone, so cron fields mean wall-clock time there. cronsim follows Debian

@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from flowrun import schedule
 from flowrun.errors import UsageError
-from flowrun.scheduling import now, partition_statuses, partitions_of
+from flowrun.schedules import cron as schedule
+from flowrun.schedules.due import now, partition_statuses, partitions_of
 
 CRON_LOG = os.path.join(".flowrun", "cron.log")
 SHORT = {"succeeded": "ok", "failed": "FAILED", "interrupted": "INTERRUPTED",
@@ -116,7 +116,7 @@ def make_partitions_command(factory: Any) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
     def partitions(flow: str, last: int, store: str | None, as_json: bool) -> int:
         """A status grid of FLOW's partitions: the newest run of each."""
-        from flowrun.graph_commands import load_flow
+        from flowrun.cli.graph import load_flow
         from flowrun.session import open_storage
 
         config = factory.make({"store": store})

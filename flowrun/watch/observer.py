@@ -2,9 +2,9 @@
 
 The watcher never imports user code. A watchdog observer reports changes; a trailing
 debounce turns an editor's save (temp file, rename, chmod) into one change; the import
-graph (``flowrun.imports``) says which flow files the changed paths reach; each cycle
+graph (``flowrun.watch.imports``) says which flow files the changed paths reach; each cycle
 runs in a fresh ``flowrun`` process, so no module is ever stale. To start fast, that
-process is a spare started ahead (``flowrun.watch_spare``) with flowrun already
+process is a spare started ahead (``flowrun.watch.spare``) with flowrun already
 imported, waiting for its command line; a new spare starts once the cycle is over.
 """
 from __future__ import annotations
@@ -24,9 +24,9 @@ import click
 
 from flowrun.config import find_rootdir
 from flowrun.errors import ExitCode, FlowrunError
-from flowrun.imports import ImportGraph
 from flowrun.model import split_node_id
 from flowrun.session import SKIP_DIRS, find_files, skip_dir
+from flowrun.watch.imports import ImportGraph
 
 #: Seconds without events that end a change (a save is several events in a few ms).
 DEBOUNCE = 0.08
@@ -235,7 +235,7 @@ class _Interrupted(Exception):
 def _start_spare() -> subprocess.Popen:
     """A flowrun process with its own modules imported, waiting for a cycle. In its own
     process group: a terminal's Ctrl-C reaches the watcher, which forwards it once."""
-    return subprocess.Popen([sys.executable, "-m", "flowrun.watch_spare"],
+    return subprocess.Popen([sys.executable, "-m", "flowrun.watch.spare"],
                             stdin=subprocess.PIPE, text=True, process_group=0)
 
 

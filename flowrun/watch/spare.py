@@ -1,4 +1,4 @@
-"""A warm ``flowrun`` process for watch mode (``python -m flowrun.watch_spare``).
+"""A warm ``flowrun`` process for watch mode (``python -m flowrun.watch.spare``).
 
 It imports flowrun and what a run needs ahead of time, then waits for one cycle's
 request on stdin (one JSON line: argv, files, previous, report) and runs it. User code
@@ -11,11 +11,11 @@ import signal
 import sys
 
 #: What a run imports, loaded while the spare waits (not user code, not plugins).
-WARM = ("click", "pluggy", "sqlite3", "importlib.metadata", "flowrun.cli",
-        "flowrun.commands", "flowrun.config", "flowrun.plugins", "flowrun.session",
-        "flowrun.engine", "flowrun.collect", "flowrun.storage.sqlite",
-        "flowrun.executors.thread", "flowrun.reporters.terminal", "flowrun.scheduling",
-        "flowrun.resume", "flowrun.specs", "flowrun.runner_plugin", "flowrun.watch_cycle")
+WARM = ("click", "pluggy", "sqlite3", "importlib.metadata", "flowrun.cli.main",
+        "flowrun.cli.run", "flowrun.config", "flowrun.plugins", "flowrun.session",
+        "flowrun.engine.loop", "flowrun.collect.python", "flowrun.storage.sqlite",
+        "flowrun.executors.thread", "flowrun.reporters.terminal", "flowrun.schedules.due",
+        "flowrun.resume", "flowrun.collect.specs", "flowrun.executors.task_call", "flowrun.watch.cycle")
 
 
 def main() -> int:
@@ -29,8 +29,8 @@ def main() -> int:
         return 0  # the watcher ended
     request = json.loads(line)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from flowrun.cli import run
-    from flowrun.watch_cycle import WatchCycle
+    from flowrun.cli.main import run
+    from flowrun.watch.cycle import WatchCycle
 
     cycle = WatchCycle(request["files"], request["previous"], request["report"])
     return run(request["argv"], plugins=[cycle])

@@ -15,10 +15,8 @@ import time
 from datetime import datetime
 from typing import Any
 
-from flowrun import schedule
-from flowrun.errors import UsageError
-from flowrun.hookspecs import hookimpl
-from flowrun.model import RunRequest
+from flowrun.plugin import HOLD_HEADER, RunRequest, UsageError, claim_request_mode, hookimpl
+from flowrun.schedules import cron as schedule
 
 ONLY = ("missing", "failed")
 NOT_OK = ("failed", "interrupted")
@@ -60,9 +58,10 @@ def flowrun_configure(config: Any) -> None:
         raise UsageError(f"--only {only}: expected one of {', '.join(ONLY)}")
     if only and not config.getoption("backfill"):
         raise UsageError("--only goes with --backfill")
-    clash = modes + (["--resume"] if config.getoption("resume") else [])
-    if len(clash) > 1:
-        raise UsageError(f"{' and '.join(clash)} cannot be combined")
+    for mode in modes:
+        claim_request_mode(config, mode)
+    if config.getoption("due") and not config.getoption("collectonly"):
+        config.stash[HOLD_HEADER] = True  # cron mails any output: none unless work runs
     if modes and not config.pluginmanager.has_plugin("scheduler"):
         config.pluginmanager.register(Scheduler(config), "scheduler")
 

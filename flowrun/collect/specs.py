@@ -16,10 +16,7 @@ import subprocess
 import sys
 from typing import Any
 
-from flowrun.errors import CollectError
-from flowrun.hookspecs import hookimpl
-from flowrun.model import Flow
-from flowrun.source import task_source_hash
+from flowrun.plugin import CollectError, Flow, hookimpl, task_source_hash
 
 #: What ``spec_files`` (in ``[tool.flowrun]``) defaults to.
 DEFAULT_SPEC_FILES = ("flow_*.json", "flow_*.yaml", "flow_*.yml")

@@ -8,8 +8,18 @@ from collections import deque
 from typing import Any, Callable
 
 from flowrun import results
-from flowrun.model import (CANCELLED, CONTEXT_PARAM, FAILED, HAS_RESULT, PENDING,
-                           SKIPPED, Report, Run, RunRequest, Task)
+from flowrun.model import (
+    CANCELLED,
+    CONTEXT_PARAM,
+    FAILED,
+    HAS_RESULT,
+    PENDING,
+    SKIPPED,
+    Report,
+    Run,
+    RunRequest,
+    Task,
+)
 
 
 class Node:

@@ -11,14 +11,14 @@ from flowrun import __version__
 #: ``flowrun NAME ...`` -> "module:factory"; a factory takes the config factory and
 #: returns a click command. Anything else on the command line is a run.
 SUBCOMMANDS = {
-    "history": "flowrun.commands:make_history_command",
-    "show": "flowrun.commands:make_show_command",
-    "logs": "flowrun.commands:make_logs_command",
-    "graph": "flowrun.graph_commands:make_graph_command",
-    "explain": "flowrun.explain:make_explain_command",
-    "schedule": "flowrun.schedule_commands:make_schedule_command",
-    "cron": "flowrun.schedule_commands:make_cron_command",
-    "partitions": "flowrun.schedule_commands:make_partitions_command",
+    "history": "flowrun.cli.run:make_history_command",
+    "show": "flowrun.cli.run:make_show_command",
+    "logs": "flowrun.cli.run:make_logs_command",
+    "graph": "flowrun.cli.graph:make_graph_command",
+    "explain": "flowrun.cli.explain:make_explain_command",
+    "schedule": "flowrun.schedules.commands:make_schedule_command",
+    "cron": "flowrun.schedules.commands:make_cron_command",
+    "partitions": "flowrun.schedules.commands:make_partitions_command",
 }
 
 
@@ -38,7 +38,7 @@ def run(argv: list[str], plugins: list[Any] = ()) -> int:
         return 0
     import click
 
-    from flowrun.errors import ExitCode, FlowrunError, UsageError
+    from flowrun.errors import ExitCode, FlowrunError
 
     try:
         config_factory = _ConfigFactory(argv, plugins)
@@ -53,15 +53,11 @@ def run(argv: list[str], plugins: list[Any] = ()) -> int:
     except click.Abort:  # click's name for a KeyboardInterrupt outside the engine
         print("\n!!! interrupted !!!", file=sys.stderr)
         return ExitCode.INTERRUPTED
-    except UsageError as exc:
+    except FlowrunError as exc:  # each error carries its own exit code
+        if exc.detail:
+            print(exc.detail.rstrip(), file=sys.stderr)
         print(f"ERROR: {exc}", file=sys.stderr)
-        return ExitCode.USAGE_ERROR
-    except FlowrunError as exc:
-        detail = getattr(exc, "detail", "")
-        if detail:
-            print(detail.rstrip(), file=sys.stderr)
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return ExitCode.USAGE_ERROR
+        return exc.exit_code
     except Exception:  # noqa: BLE001 - a bug in flowrun or a plugin: show everything
         import traceback
 
@@ -116,7 +112,7 @@ def _build(factory: _ConfigFactory) -> Any:
     import click
 
     if not (factory.argv and factory.argv[0] in SUBCOMMANDS):
-        from flowrun.commands import make_run_command
+        from flowrun.cli.run import make_run_command
 
         command = make_run_command(factory)
         command.params.extend(factory.parser.options)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowrun.hookspecs import hookimpl
+from flowrun.plugin import hookimpl
 
 
 @hookimpl(trylast=True)

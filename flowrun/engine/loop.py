@@ -17,15 +17,38 @@ from collections import deque
 from typing import Any, Callable
 
 from flowrun import results
-from flowrun.model import (CACHED, CANCELLED, FAILED, HAS_RESULT, INTERRUPTED,
-                           OK_STATUSES, PENDING, RUNNING, SKIPPED, SUCCEEDED, Flow, Report,
-                           Run, RunRequest)
-from flowrun.interrupts import sigint_as_event
-from flowrun.nodes import (FlowRun, Node, RunOrder, Slots, dumps_or_none, iterate,
-                           next_attempt, reported_nodes, run_if_verdict, size_text)
-from flowrun.runner import Call, Outcome, format_user_error
+from flowrun.engine.interrupts import sigint_as_event
+from flowrun.engine.nodes import (
+    FlowRun,
+    Node,
+    RunOrder,
+    Slots,
+    dumps_or_none,
+    iterate,
+    next_attempt,
+    reported_nodes,
+    run_if_verdict,
+    size_text,
+)
+from flowrun.engine.spawning import Spawning
+from flowrun.model import (
+    CACHED,
+    CANCELLED,
+    FAILED,
+    HAS_RESULT,
+    INTERRUPTED,
+    OK_STATUSES,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    Flow,
+    Report,
+    Run,
+    RunRequest,
+)
+from flowrun.plugin import Call, Outcome, format_user_error
 from flowrun.source import task_source_hash
-from flowrun.spawning import Spawning
 
 FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is durable
 
@@ -293,7 +316,7 @@ class Engine(Spawning):
                     wants_context=task.wants_context, timeout=task.options.timeout,
                     params=fr.run.params, partition=fr.run.partition,
                     scheduled_for=fr.run.scheduled_for, hosts=task.options.hosts)
-        if executor.in_process:
+        if getattr(executor, "in_process", False):
             call.spawn = self._spawner(node)
             if self.use_call_hook:
                 call.hook = self.hook.flowrun_task_call

@@ -15,10 +15,15 @@ import sys
 import traceback
 from typing import Any
 
-from flowrun.errors import CollectError
-from flowrun.hookspecs import hookimpl
-from flowrun.model import Flow, Task, TaskDef, record_task_defs
-from flowrun.runner import format_user_error
+from flowrun.plugin import (
+    CollectError,
+    Flow,
+    Task,
+    TaskDef,
+    format_user_error,
+    hookimpl,
+    record_task_defs,
+)
 
 MODULE_PREFIX = "flowrun_flows"
 

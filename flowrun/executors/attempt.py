@@ -12,11 +12,12 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flowrun import capture, context, results
+from flowrun import context, results
 from flowrun.errors import Skipped
+from flowrun.executors import capture
 from flowrun.model import CONTEXT_PARAM, FAILED, SKIPPED, SUCCEEDED
 
-_FLOWRUN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_FLOWRUN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _HIDDEN_DIRS: tuple[str, ...] = (_FLOWRUN_DIR,)
 try:  # pluggy's frames are machinery too
     import pluggy
@@ -130,6 +131,14 @@ def run_attempt(call: Call) -> Outcome:
     outcome.stdout, outcome.stderr, outcome.log = captured.stdout, captured.stderr, captured.log
     outcome.finished = time.time()
     return outcome
+
+
+def failed_outcome(message: str, error: str | None = None) -> Outcome:
+    """An attempt that failed before (or instead of) running: ``message`` is the one
+    line shown, ``error`` the longer text (default: the same line)."""
+    now = time.time()
+    return Outcome(status=FAILED, error=error or message, summary=message,
+                   started=now, finished=now)
 
 
 def _is_user_frame(frame: traceback.FrameSummary) -> bool:

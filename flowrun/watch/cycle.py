@@ -8,8 +8,7 @@ import json
 import os
 from typing import Any
 
-from flowrun.hookspecs import hookimpl
-from flowrun.model import RunRequest
+from flowrun.plugin import COMPACT_REPORT, RunRequest, hookimpl
 from flowrun.reuse import reusable_results
 from flowrun.source import module_fingerprint
 
@@ -32,7 +31,7 @@ class WatchCycle:
 
     @hookimpl(tryfirst=True)
     def flowrun_configure(self, config: Any) -> None:
-        config.options["watch_cycle"] = True  # reporters: one cycle of a watch
+        config.stash[COMPACT_REPORT] = True  # reporters: one cycle of a watch
 
     @hookimpl(tryfirst=True)
     def flowrun_collect_file(self, path: str, config: Any) -> list | None:

@@ -1,0 +1,59 @@
+"""The executor interface: where an attempt runs. Nothing else lives here.
+
+An executor is made by a plugin's ``flowrun_make_executor(name, config)``. The engine
+calls ``submit`` for every attempt it starts (never more at once than its ``-n`` cap),
+and the executor calls ``done(outcome)`` exactly once per attempt, from any thread,
+unless ``cancel`` came first (after ``cancel`` a late ``done`` is ignored).
+
+Subclassing ``Executor`` is optional (the engine reads the optional members with their
+defaults from any object), but it documents every member in one place.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flowrun.executors.attempt import Call, Outcome
+
+#: What ``submit`` receives to hand an attempt's outcome back (call it from any thread).
+Done = Callable[[Outcome], None]
+
+
+class Executor:
+    """Runs attempts. ``submit``, ``cancel`` and ``shutdown`` are required; the rest are
+    optional capabilities, declared here with the value the engine assumes when an
+    executor does not have them."""
+
+    #: True when attempts run in this process: results need no serialization round
+    #: trip, and ``submit()`` children, ``run_flow()`` and the task-call hook are
+    #: available to tasks (the engine sets ``call.spawn`` and ``call.hook``).
+    in_process: bool = False
+
+    #: How many attempts it can run at once (a cluster's threads), or None. When set,
+    #: the default ``-n`` rises to it.
+    slots: int | None = None
+
+    #: True when tasks running here may ``submit()`` children and ``run_flow()``
+    #: subflows (in-process executors get this through ``call.spawn``).
+    supports_children: bool = False
+
+    def submit(self, call: Call, done: Done) -> Any:
+        """Start ``call`` (run it with ``run_attempt`` where the work happens) and return
+        a handle for ``cancel``."""
+        raise NotImplementedError
+
+    def cancel(self, handle: Any) -> str | None:
+        """Stop the attempt: drop it if queued, kill it if the executor can (process,
+        SSH), abandon it otherwise (threads cannot be killed). May return a few words
+        for the user about what happened (the timeout message shows them)."""
+        raise NotImplementedError
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Release workers. ``wait=False``: do not wait for running attempts."""
+        raise NotImplementedError
+
+    def accepts_ref(self, ref: Any) -> bool:
+        """Results by reference: an executor that keeps results where they were made (a
+        Dask cluster) sets ``Outcome.ref``; when this answers True for an upstream's
+        ref, the engine passes the ref instead of the value to tasks run here, and
+        decodes the stored result only when something else needs the value."""
+        return False

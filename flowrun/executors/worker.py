@@ -1,0 +1,158 @@
+"""``python -m flowrun.executors.worker``: runs attempts for the process and SSH executors.
+
+The wire itself is ``flowrun.executors.wire``. The worker prints a ready
+marker (anything before it, e.g. what a shell rc file prints, is skipped), then reads
+length-prefixed frames on stdin (calls, or a kill) and writes frames (outcomes) on a
+private copy of stdout. fd 1 and 2 are moved off that stream and, during an attempt,
+onto temp files, so output of C extensions and subprocesses is captured too.
+
+A thread reads stdin all the time: a kill frame or EOF (the coordinator died, the ssh
+session closed) kills the worker's whole process group, so nothing is left behind.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import queue
+import signal
+import sys
+import tempfile
+import threading
+from typing import IO, Any
+
+from flowrun.executors import capture
+from flowrun.executors.wire import MARKER, PYTHON, read_frame, write_frame
+from flowrun.plugin import FAILED, Call, Outcome, __version__, run_attempt
+
+# -- the worker side -------------------------------------------------------------------
+
+def _kill_group() -> None:
+    """Kill this worker and whatever its attempt started (same process group)."""
+    try:
+        os.killpg(os.getpid(), signal.SIGKILL)
+    finally:
+        os._exit(1)
+
+
+def _read_commands(stream: IO[bytes], calls: queue.SimpleQueue) -> None:
+    while True:
+        try:
+            message = read_frame(stream)
+        except Exception:  # noqa: BLE001 - a broken stream is the same as EOF
+            message = None
+        if message is None or message[0] == "kill":
+            _kill_group()
+        calls.put(message)
+
+
+class _LogHandler(logging.Handler):
+    """Keeps the log records of the running attempt (the worker runs one at a time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter(capture.LOG_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record) + "\n")
+
+
+class _Worker:
+    def __init__(self, frames_out: IO[bytes], spare_fd: int) -> None:
+        self.out = frames_out
+        self.spare_fd = spare_fd  # where fd 1 and 2 point between attempts
+        self.files = (tempfile.TemporaryFile(), tempfile.TemporaryFile())
+        self.fns: dict[int, Any] = {}
+        self.log = _LogHandler()
+        logging.getLogger().addHandler(self.log)
+        level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
+        if level:
+            logging.getLogger().setLevel(level.upper())
+
+    def run_call(self, key: int, fn_blob: bytes | None, call_blob: bytes) -> Outcome:
+        try:
+            if fn_blob is not None:
+                self.fns[key] = _loads_or_error(fn_blob)
+            call: Call = pickle.loads(call_blob)
+            call.fn = self.fns[key]
+            if isinstance(call.fn, BaseException):
+                raise call.fn
+        except Exception as exc:  # noqa: BLE001 - e.g. a module missing on this host
+            text = f"cannot load the task in the worker: {type(exc).__name__}: {exc}"
+            return Outcome(status=FAILED, error=text, summary=text)
+        return self._captured(call)
+
+    def _captured(self, call: Call) -> Outcome:
+        for f in self.files:
+            f.seek(0)
+            f.truncate()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(self.files[0].fileno(), 1)
+        os.dup2(self.files[1].fileno(), 2)
+        self.log.lines = []
+        try:
+            outcome = run_attempt(call)
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001 - the user closed or broke the stream
+                    pass
+            os.dup2(self.spare_fd, 1)
+            os.dup2(self.spare_fd, 2)
+        outcome.stdout, outcome.stderr = (_read_all(f) for f in self.files)
+        outcome.log = "".join(self.log.lines)
+        return outcome
+
+
+def _loads_or_error(blob: bytes) -> Any:
+    try:
+        return pickle.loads(blob)
+    except Exception as exc:  # noqa: BLE001 - kept, and raised for every call of it
+        return exc
+
+
+def _read_all(f: Any) -> str:
+    f.seek(0)
+    return f.read().decode("utf-8", "replace")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``--cwd DIR``: work in DIR if it exists here (the SSH executor passes its own
+    directory: with shared file systems, relative paths then mean the same thing).
+    ``--log-level L``: what ``FLOWRUN_LOG_LEVEL`` is on the coordinator."""
+    args = sys.argv[1:] if argv is None else argv
+    options = dict(zip(args[::2], args[1::2]))
+    if os.path.isdir(options.get("--cwd", "")):
+        os.chdir(options["--cwd"])
+    if options.get("--log-level"):
+        os.environ["FLOWRUN_LOG_LEVEL"] = options["--log-level"]
+    try:
+        os.setsid()  # our own process group, so a kill takes the attempt's children too
+    except OSError:
+        pass  # already a group leader (the process executor starts us that way)
+    frames_in = os.fdopen(os.dup(0), "rb")
+    frames_out = os.fdopen(os.dup(1), "wb")
+    spare = os.dup(2)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # a task reading stdin must not eat frames
+    os.dup2(spare, 1)    # nor may stray prints between attempts corrupt them
+    for stream in (sys.stdout, sys.stderr):  # keep print() in order with fd-level writes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
+    import cloudpickle  # noqa: F401 - every call needs it; load it while nothing waits
+    frames_out.write(b"\n%s %s %s\n" % (MARKER, __version__.encode(), PYTHON.encode()))
+    frames_out.flush()
+    worker = _Worker(frames_out, spare)
+    calls: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_read_commands, args=(frames_in, calls), daemon=True).start()
+    while True:
+        message = calls.get()
+        if message[0] == "call":
+            write_frame(frames_out, ("outcome", worker.run_call(*message[1:])))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

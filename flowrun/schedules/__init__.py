@@ -1,0 +1,1 @@
+"""Cron schedules: the maths (pure), the ``--due`` plugin and its commands."""

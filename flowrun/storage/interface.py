@@ -1,0 +1,87 @@
+"""The storage interface: where runs, attempts, results and flow state are kept.
+
+A backend is made by a plugin's ``flowrun_make_storage(url, config)``. Writes of task
+reports are buffered and made durable by ``flush()``, in order, in one transaction: a
+report and the result it carries are stored together, so a task is never recorded
+``succeeded`` without its result.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from flowrun.model import Report, Run
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Runs, attempts, results and flow state. Every method is required."""
+
+    #: The URL it was made for (``sqlite:///...``, ``memory:``), shown to users.
+    url: str
+
+    def run_started(self, run: Run) -> None:
+        """Record a new run, durably, before its first task starts."""
+
+    def run_finished(self, run: Run) -> None:
+        """Flush pending reports, then record the run's final status, durably."""
+
+    def record(self, report: Report) -> None:
+        """Buffer the current state of one attempt (a later record of it replaces it)."""
+
+    def record_state(self, flow_id: str, changes: dict[str, Any]) -> None:
+        """Buffer changes to a flow's state: ``{key: (blob, format) or None}``."""
+
+    def flush(self) -> None:
+        """Make everything buffered durable, in one transaction."""
+
+    def get_state(self, flow_id: str) -> dict[str, tuple[bytes | None, str | None]]:
+        """The flow's persistent state, serialized."""
+
+    def find_cached(self, task_id: str, run_key: str) -> Report | None:
+        """The newest succeeded attempt of ``task_id`` with ``run_key``, with its result."""
+
+    def get_run(self, run_id: str) -> Run:
+        """A run by id or unambiguous id prefix; raise ``StoreError`` if none or many."""
+
+    def list_runs(self, flow: str | None = None, status: str | None = None,
+                  limit: int | None = None) -> list[Run]:
+        """Runs, newest first."""
+
+    def attempts(self, run_id: str, with_results: bool = False) -> list[Report]:
+        """Every attempt of a run, in the order they were recorded."""
+
+    def close(self) -> None:
+        """Flush and release the store (and every lock it holds)."""
+
+
+@runtime_checkable
+class SlotStore(Protocol):
+    """Optional: cron slots and per-flow locks, for ``flowrun --due`` (see
+    ``flowrun.schedules.due``). A store without them cannot serve ``--due``,
+    ``--backfill`` overlap checks or ``flowrun schedule``; the schedules plugin says so.
+
+    How the lock is made is the store's business (a ``flock`` beside a SQLite file, an
+    advisory lock in PostgreSQL): it must only die with the process that took it.
+    """
+
+    def lock_flow(self, flow_id: str) -> bool:
+        """Take the flow's lock without waiting; False if another process holds it. The
+        lock must die with the process (a killed ``--due`` cannot leave it held)."""
+
+    def unlock_flow(self, flow_id: str) -> None:
+        """Release the flow's lock (nothing if not held)."""
+
+    def last_slots(self, flow_id: str | None = None) -> dict[str, tuple[float, str, Any]]:
+        """flow id -> (newest recorded slot, its status, busy_seen), one cheap query."""
+
+    def claim_slots(self, flow_id: str, slots: list[float], skipped: list[float],
+                    now: float) -> list[float]:
+        """Atomically record ``slots`` as running and ``skipped`` as skipped; return the
+        slots this call claimed (each slot is claimed at most once, ever). Called while
+        holding ``lock_flow``: slots left running by a dead process become abandoned."""
+
+    def finish_slot(self, flow_id: str, slot: float, status: str, now: float) -> None:
+        """Record the final status of a claimed slot's run."""
+
+    def note_busy(self, flow_id: str, slot: float) -> None:
+        """Note on the flow's running slot that ``slot`` came due meanwhile."""

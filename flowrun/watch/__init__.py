@@ -1,0 +1,1 @@
+"""``flowrun --watch``: the observer, one cycle, the warm spare process, the import graph."""
