@@ -54,6 +54,20 @@ def flowrun_unconfigure(config: Config) -> None:
 
 
 @hookspec
+def flowrun_commands() -> dict[str, tuple[str, Any]]:
+    """Return ``{name: (summary, factory)}``: subcommands this plugin adds
+    (``flowrun NAME ...``), listed under "Other commands" in ``flowrun --help``.
+
+    Called before the command line is parsed, so it must be cheap. ``factory`` is a
+    callable, or a ``"module:attr"`` string imported only when that command runs; it
+    receives the command context (``context.make(options)`` returns the ``Config`` for
+    the command's parsed options; ``context.rootdir``, ``context.argv``) and returns a
+    ``click.Command``. The newest registration wins a name, so a plugin can replace a
+    built-in command.
+    """
+
+
+@hookspec
 def flowrun_executors(config: Config) -> list[str]:
     """Return the executor names this plugin can make (for listings and error messages)."""
 

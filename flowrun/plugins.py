@@ -18,6 +18,7 @@ from flowrun.hookspecs import PROJECT
 #: Built-in plugins: (name for -p no:NAME, module).
 BUILTINS = (
     ("runner", "flowrun.executors.task_call"),
+    ("commands", "flowrun.cli.commands"),
     ("python", "flowrun.collect.python"),
     ("specs", "flowrun.collect.specs"),
     ("resume", "flowrun.resume"),

@@ -8,19 +8,6 @@ from typing import Any, NoReturn
 
 from flowrun import __version__
 
-#: ``flowrun NAME ...`` -> "module:factory"; a factory takes the config factory and
-#: returns a click command. Anything else on the command line is a run.
-SUBCOMMANDS = {
-    "history": "flowrun.cli.run:make_history_command",
-    "show": "flowrun.cli.run:make_show_command",
-    "logs": "flowrun.cli.run:make_logs_command",
-    "graph": "flowrun.cli.graph:make_graph_command",
-    "explain": "flowrun.cli.explain:make_explain_command",
-    "schedule": "flowrun.schedules.commands:make_schedule_command",
-    "cron": "flowrun.schedules.commands:make_cron_command",
-    "partitions": "flowrun.schedules.commands:make_partitions_command",
-}
-
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point."""
@@ -41,8 +28,7 @@ def run(argv: list[str], plugins: list[Any] = ()) -> int:
     from flowrun.errors import ExitCode, FlowrunError
 
     try:
-        config_factory = _ConfigFactory(argv, plugins)
-        command = _build(config_factory)
+        command = _build(CommandContext(argv, plugins))
         result = command.main(args=argv, prog_name="flowrun", standalone_mode=False)
         return int(result or 0)
     except click.exceptions.Exit as exc:  # --help
@@ -67,9 +53,10 @@ def run(argv: list[str], plugins: list[Any] = ()) -> int:
         return ExitCode.INTERNAL_ERROR
 
 
-class _ConfigFactory:
-    """Finds the rootdir and loads plugins before click parses anything, because
-    plugins add options (``-p`` is read ahead, as pytest does)."""
+class CommandContext:
+    """What a command factory receives. Finds the rootdir and loads plugins before
+    click parses anything, because plugins add options and commands (``-p`` is read
+    ahead, as pytest does); ``make(options)`` then gives the ``Config``."""
 
     def __init__(self, argv: list[str], plugins: list[Any] = ()) -> None:
         import os
@@ -104,25 +91,44 @@ def _read_ahead(argv: list[str], flag: str) -> list[str]:
     return values
 
 
-def _build(factory: _ConfigFactory) -> Any:
+def commands(pm: Any) -> dict[str, tuple[str, Any]]:
+    """Every subcommand from ``flowrun_commands``: name -> (summary, factory); the newest
+    registration wins a name."""
+    found: dict[str, tuple[str, Any]] = {}
+    for answer in reversed(pm.hook.flowrun_commands()):
+        found.update(answer or {})
+    return found
+
+
+def _epilog(available: dict[str, tuple[str, Any]]) -> str:
+    lines = ["\b", "Other commands:"]
+    lines += [f"  flowrun {name:<12} {summary}" for name, (summary, _) in available.items()]
+    return "\n".join(lines)
+
+
+def _build(context: CommandContext) -> Any:
     """The run command itself (so usage lines read ``flowrun [OPTIONS]``), or a group
     holding just the subcommand being run (imported only then)."""
     import importlib
 
     import click
 
-    if not (factory.argv and factory.argv[0] in SUBCOMMANDS):
+    available = commands(context.pm)
+    if not (context.argv and context.argv[0] in available):
         from flowrun.cli.run import make_run_command
 
-        command = make_run_command(factory)
-        command.params.extend(factory.parser.options)
+        command = make_run_command(context, _epilog(available))
+        command.params.extend(context.parser.options)
         return command
 
     @click.group(context_settings={"help_option_names": ["-h", "--help"]})
     def cli() -> None:
         """flowrun: pytest, for workflows."""
 
-    name = factory.argv[0]
-    module, _, attr = SUBCOMMANDS[name].partition(":")
-    cli.add_command(getattr(importlib.import_module(module), attr)(factory), name)
+    name = context.argv[0]
+    factory = available[name][1]
+    if isinstance(factory, str):
+        module, _, attr = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attr)
+    cli.add_command(factory(context), name)
     return cli

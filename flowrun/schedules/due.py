@@ -50,6 +50,18 @@ def flowrun_addoption(parser: Any) -> None:
 
 
 @hookimpl
+def flowrun_commands() -> dict[str, tuple[str, Any]]:
+    where = "flowrun.schedules.commands:"
+    return {
+        "schedule": ("scheduled flows: expression, last slot, next fire times",
+                     where + "make_schedule_command"),
+        "cron": ("the crontab line that runs `flowrun --due`", where + "make_cron_command"),
+        "partitions": ("status of each partition of a partitioned flow",
+                       where + "make_partitions_command"),
+    }
+
+
+@hookimpl
 def flowrun_configure(config: Any) -> None:
     modes = [f"--{name}" for name in ("due", "partition", "backfill")
              if config.getoption(name)]

@@ -1,0 +1,73 @@
+"""``flowrun show RUN``: one run's tasks, attempts and times, and where the time went
+(simpleflow's ``workflow.profile``: the critical path)."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+
+from flowrun.cli.store_options import (
+    clock,
+    json_option,
+    open_store,
+    store_option,
+    table,
+    when,
+)
+
+
+def make_show_command(factory: Any) -> click.Command:
+    @click.command("show")
+    @click.argument("run_id", metavar="RUN")
+    @store_option
+    @json_option
+    def show(run_id: str, store: str | None, as_json: bool) -> int:
+        """One run: every task's status, attempts, times and share of the run's time."""
+        storage = open_store(factory, store)
+        run = storage.get_run(run_id)
+        attempts = storage.attempts(run.id)
+        final = {a.task_id: a for a in attempts}  # the last attempt of each task
+        if as_json:
+            click.echo(json.dumps({"run": vars(run), "tasks": [
+                {k: v for k, v in vars(a).items() if k not in ("result", "will_retry")}
+                for a in attempts]}, indent=2))
+            return 0
+        total = (run.finished or time.time()) - run.started
+        click.echo(f"run {run.id}  {run.flow_id}  {run.status}  started {when(run.started)}"
+                   f"  took {total:.2f}s" + (f"  resumed from {run.resumed_from}"
+                                              if run.resumed_from else ""))
+        critical = critical_path(list(final.values()))
+        rows = [("", "TASK", "STATUS", "ATTEMPTS", "QUEUED", "START", "END", "DURATION",
+                 "SHARE")]
+        for a in final.values():
+            share = f"{100 * a.duration / total:.0f}%" if total > 0 and a.started else "-"
+            rows.append(("*" if a.task_id in critical else "", a.task_id.partition("::")[2],
+                         a.status, str(a.attempt), clock(a.queued), clock(a.started),
+                         clock(a.finished), f"{a.duration:.3f}s" if a.started else "-", share))
+        table(rows)
+        if critical:
+            click.echo("* critical path: the chain of tasks that set the run's length")
+        return 0
+
+    return show
+
+
+
+def critical_path(reports: list[Any]) -> set[str]:
+    """Task ids on the critical path, found from times alone (the store keeps no
+    edges): start from the task that finished last and step back to the task whose end
+    released it, i.e. the latest finish at or before its queue time."""
+    timed = [r for r in reports if r.started and r.finished]
+    if not timed:
+        return set()
+    current = max(timed, key=lambda r: r.finished)
+    path = {current.task_id}
+    while True:
+        released_at = (current.queued or current.started) + 1e-3
+        before = [r for r in timed if r.finished <= released_at and r.task_id not in path]
+        if not before:
+            return path
+        current = max(before, key=lambda r: r.finished)
+        path.add(current.task_id)
