@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from flowrun.errors import UsageError
+from flowrun.plugin import SlotStore
 from flowrun.schedules import cron as schedule
 from flowrun.schedules.due import now, partition_statuses, partitions_of
 
@@ -74,7 +75,8 @@ def make_schedule_command(factory: Any) -> click.Command:
 def _schedule_row(flow: Any, storage: Any) -> dict[str, Any]:
     tz = schedule.zone(flow.timezone)
     cron = schedule.Schedule(flow.schedule, tz)
-    last = storage.last_slots(flow.id).get(flow.id)
+    slots = storage.last_slots(flow.id) if isinstance(storage, SlotStore) else {}
+    last = slots.get(flow.id)
     return {"flow": flow.id, "schedule": flow.schedule, "timezone": flow.timezone or "UTC",
             "catchup": flow.catchup, "overlap": flow.overlap,
             "last": _when(last[0], tz) if last else None,

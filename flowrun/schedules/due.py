@@ -15,7 +15,14 @@ import time
 from datetime import datetime
 from typing import Any
 
-from flowrun.plugin import HOLD_HEADER, RunRequest, UsageError, claim_request_mode, hookimpl
+from flowrun.plugin import (
+    HOLD_HEADER,
+    RunRequest,
+    SlotStore,
+    UsageError,
+    claim_request_mode,
+    hookimpl,
+)
 from flowrun.schedules import cron as schedule
 
 ONLY = ("missing", "failed")
@@ -117,6 +124,9 @@ class Scheduler:
 
     def _due(self, session: Any, params: dict[str, dict[str, Any]]) -> list[RunRequest]:
         storage = self.storage
+        if not isinstance(storage, SlotStore):
+            raise UsageError(f"--due needs a store that keeps cron slots and flow locks; "
+                             f"{storage.url} does not (see flowrun.plugin.SlotStore)")
         last = storage.last_slots()
         requests: list[RunRequest] = []
         for flow in session.flows:
