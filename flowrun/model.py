@@ -272,6 +272,18 @@ class Run:
     scheduled_for: float | None = None  # the cron slot this run is for (--due)
 
 
+#: The version of ``run_record``'s shape (``history --json``, ``--report-json``).
+RUN_RECORD_VERSION = 2
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    """A run as JSON: the one shape ``flowrun history --json`` and ``--report-json``
+    share (times are seconds since the epoch; ``duration`` is None while running)."""
+    record = dataclasses.asdict(run)
+    record["duration"] = round(run.finished - run.started, 6) if run.finished else None
+    return record
+
+
 @dataclass(eq=False)
 class RunRequest:
     """What the session asks the engine for: one run of one flow.

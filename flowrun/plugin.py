@@ -49,6 +49,7 @@ from flowrun.model import (
     OK_STATUSES,
     OVERRIDABLE_OPTIONS,
     PENDING,
+    RUN_RECORD_VERSION,
     RUN_STATUSES,
     RUNNING,
     SKIPPED,
@@ -63,6 +64,7 @@ from flowrun.model import (
     TaskDef,
     TaskOptions,
     record_task_defs,
+    run_record,
     split_node_id,
     task_id,
 )
@@ -96,7 +98,7 @@ __all__ = [
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode",
     # the model
     "Flow", "Task", "TaskDef", "TaskOptions", "OVERRIDABLE_OPTIONS", "record_task_defs",
-    "task_source_hash", "Report", "Run", "RunRequest", "Status", "task_id",
+    "task_source_hash", "run_record", "RUN_RECORD_VERSION", "Report", "Run", "RunRequest", "Status", "task_id",
     "split_node_id", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "CACHED",
     "CANCELLED", "INTERRUPTED", "TASK_STATUSES", "RUN_STATUSES", "FINAL_STATUSES",
     "OK_STATUSES", "HAS_RESULT",

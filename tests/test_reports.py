@@ -8,7 +8,7 @@ import pytest
 
 etree = pytest.importorskip("lxml.etree", reason="lxml (the test extra) validates JUnit XML")
 
-XSD = Path(__file__).parent / "data" / "junit.xsd"
+XSD = Path(__file__).parent / "data" / "junit-10.xsd"  # Jenkins xunit-plugin, MIT
 
 EVERY_STATUS = """
     import sys
@@ -128,10 +128,10 @@ def test_json_report_has_runs_tasks_attempts_and_params(project):
     """)
     result = project.run("--report-json", "out/report.json", params={"name": "ada"})
     report = json.loads((project.path / "out" / "report.json").read_text())
-    assert report["version"] == 1
+    assert report["version"] == 2
     assert report["exit_code"] == result.exit_code == 1
     (run,) = report["runs"]
-    assert (run["flow"], run["status"], run["params"]) == (
+    assert (run["flow_id"], run["status"], run["params"]) == (
         "flows/flow_all.py", "failed", {"name": "ada"})
     assert run["id"] == result.new_runs()[0]["id"]
     tasks = {t["name"]: t for t in run["tasks"]}
@@ -151,3 +151,27 @@ def test_json_report_lists_collection_errors(project):
     (error,) = report["collect_errors"]
     assert error["where"] == "flows/flow_broken.py"
     assert report["runs"] == [] and report["exit_code"] == 1
+
+
+def test_junit_times_are_the_sum_of_attempts_and_the_runs_wall_time(project):
+    project.write("flows/flow_slow.py", """
+        import time
+        from flowrun import task
+
+        @task(retries=2)
+        def flaky(context):
+            time.sleep(0.2)
+            if context.attempt < 3:
+                raise RuntimeError("flake")
+
+        @task
+        def quick():
+            return 1
+    """)
+    result, doc = _junit(project)
+    assert result.exit_code == 0, result.output
+    assert float(_case(doc, "flaky").get("time")) >= 0.6  # three attempts of 0.2 s
+    (suite,) = doc.xpath("//testsuite")
+    assert float(suite.get("time")) >= 0.6
+    assert float(doc.getroot().get("time")) >= float(suite.get("time"))
+    assert etree.XMLSchema(etree.parse(str(XSD))).validate(doc)

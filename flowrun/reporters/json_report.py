@@ -13,10 +13,10 @@ import os
 import time
 from typing import Any
 
-from flowrun.plugin import Report, Run, hookimpl
+from flowrun.plugin import RUN_RECORD_VERSION, Report, Run, hookimpl, run_record
 
 PLUGIN_NAME = "json-report-writer"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = RUN_RECORD_VERSION  # 2: runs are run_record()s (flow -> flow_id)
 
 
 @hookimpl
@@ -50,14 +50,7 @@ def _task(r: Report, earlier: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _run(run: Run, tasks: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": run.id, "flow": run.flow_id, "status": run.status, "started": run.started,
-        "finished": run.finished,
-        "duration": round(run.finished - run.started, 6) if run.finished else None,
-        "params": run.params, "resumed_from": run.resumed_from,
-        "partition": run.partition, "scheduled_for": run.scheduled_for,
-        "counts": run.counts, "tasks": tasks,
-    }
+    return {**run_record(run), "tasks": tasks}
 
 
 class JsonReport:
