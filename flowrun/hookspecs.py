@@ -149,6 +149,12 @@ def flowrun_session_start(session: Session) -> None:
 
 
 @hookspec
+def flowrun_runs_planned(session: Session, requests: list[RunRequest]) -> None:
+    """The runs this session will make are known (after ``flowrun_make_requests``),
+    before the first starts: reporters size their progress from ``requests``."""
+
+
+@hookspec
 def flowrun_run_start(run: Run) -> None:
     """A flow's run starts; ``run.id`` is the id the store and ``flowrun show`` use."""
 

@@ -247,6 +247,7 @@ class Report:
     parent: str | None = None      # task id of the task that submit()-ed this one
     result_ref: str | None = None  # where a large result lives outside the database
     source_hash: str | None = None  # hash of the task's code when it ran
+    label: str | None = None       # a mapped instance's values, shown by its id: "region=eu"
     will_retry: bool = False
 
     @property

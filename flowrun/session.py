@@ -90,6 +90,7 @@ class Session:
         requests = self.requests(params)
         if not requests:  # e.g. --due with nothing due: start no workers
             return self.exit_code()
+        self.hook.flowrun_runs_planned(session=self, requests=requests)
         executors: dict[str, Any] = {}
         engine = None
         try:  # executors start workers and connections: always shut them down

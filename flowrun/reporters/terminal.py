@@ -4,6 +4,8 @@ A header, one progress line per flow (a character per task, printed when the flo
 run ends), a failures section with the user's traceback and captured output, a short
 summary and the summary line. ``-v``: one line per task; ``-q``: less. On a TTY a live
 line shows what runs now; off a TTY every line is flushed as written (cron logs).
+The closing sections live in ``sections``, the counting in ``progress``, the live line
+in ``live``.
 """
 from __future__ import annotations
 
@@ -24,13 +26,19 @@ from flowrun.plugin import (
     Run,
     hookimpl,
 )
+from flowrun.reporters import sections
+from flowrun.reporters.live import LiveLine
+from flowrun.reporters.progress import Progress
 
 CHARS = {SUCCEEDED: ".", FAILED: "F", SKIPPED: "s", CACHED: "c", CANCELLED: "-"}
-WORDS = {SUCCEEDED: "SUCCEEDED", FAILED: "FAILED", SKIPPED: "SKIPPED", CACHED: "CACHED",
-         CANCELLED: "CANCELLED"}
-COLORS = {SUCCEEDED: "32", CACHED: "32", FAILED: "31", SKIPPED: "33", CANCELLED: "33",
-          "error": "31", "interrupted": "31"}
-ORDER = (FAILED, SUCCEEDED, SKIPPED, CACHED, CANCELLED, "error")
+WORDS = {status: status.upper() for status in CHARS}
+COLORS = sections.COLORS
+
+
+@hookimpl
+def flowrun_addoption(parser: Any) -> None:
+    parser.addoption("--durations", "durations", type=int, metavar="N",
+                     help="List the N slowest tasks (0: all) before the summary line.")
 
 
 @hookimpl(trylast=True)  # after the plugins that put what it reads in the stash
@@ -48,16 +56,15 @@ class TerminalReporter:
         self.tty = _isatty(self.out)
         self.color = _use_color(self.out)
         self.width = _width(self.tty)
-        self.total = 0
-        self.done = 0
-        self.known: set[str] = set()
-        self.mapped: set[str] = set()
-        self.flow_chars: dict[str, list[str]] = {}
+        self.progress = Progress()
+        self.live = LiveLine(self.out, self.width, lambda: (self.progress.done,
+                                                             self.progress.total))
+        self.flow_chars: dict[str, list[str]] = {}  # run id -> progress characters
+        self.runs: dict[str, Run] = {}
         self.finished: list[Report] = []
         self.retried: list[Report] = []
-        self.running: dict[str, float] = {}
-        self.live_shown = False
-        self.last_live = 0.0
+        self.spent: dict[tuple[str, str], float] = {}  # (run, task) -> every attempt's time
+        self.names: dict[tuple[str, str], str] = {}
         # --due: say nothing until a run starts (cron mails any output); see _release
         self.held: list[str] | None = [] if config.stash.get(HOLD_HEADER, False) else None
         # a --watch cycle: the watcher's line says what changed and reruns; no header
@@ -66,15 +73,19 @@ class TerminalReporter:
     # -- writing ----------------------------------------------------------------------
 
     def write(self, text: str = "", color: str | None = None, bold: bool = False) -> None:
-        self._clear_live()
         if self.color and (color or bold):
             codes = ";".join(c for c in ("1" if bold else "", color or "") if c)
             text = f"\x1b[{codes}m{text}\x1b[0m"
         if self.held is not None:
             self.held.append(text + "\n")
             return
-        self.out.write(text + "\n")
-        self.out.flush()
+        with self.live.lock:
+            self.live.clear()
+            try:
+                self.out.write(text + "\n")
+                self.out.flush()
+            except (OSError, ValueError):  # a task closed fd 1: the report cannot go on
+                pass
 
     def _release(self) -> None:
         held, self.held = self.held, None
@@ -94,6 +105,14 @@ class TerminalReporter:
 
     def _colored(self, text: str, color: str | None) -> str:
         return f"\x1b[{color}m{text}\x1b[0m" if self.color and color else text
+
+    def name(self, report: Report) -> str:
+        """A task as lines name it: its id, an instance's values, the run's partition."""
+        label = report.task_id + (f" {report.label}" if report.label else "")
+        run = self.runs.get(report.run_id)
+        if run is not None and run.partition is not None:
+            label += f" [partition {run.partition}]"
+        return label
 
     # -- hooks ------------------------------------------------------------------------
 
@@ -116,14 +135,22 @@ class TerminalReporter:
 
     @hookimpl
     def flowrun_collection_finish(self, session: Any) -> None:
-        self.total = sum(len(f.selected_tasks) for f in session.flows)
-        self.known = {t.id for f in session.flows for t in f.selected_tasks}
-        self.mapped = {t.id for f in session.flows for t in f.selected_tasks
-                       if t.options.each is not None}
+        self.progress.collected(session.flows)
+        collect_only = self.config.getoption("collectonly")
+        if collect_only and self.verbosity < 0:  # pytest --collect-only -q: node ids
+            for flow in session.flows:
+                for task in flow.selected_tasks:
+                    self.write(task.id)
+            return
         if self.verbosity < 0 or self.compact:
             return
-        flows = len(session.flows)
-        text = f"collected {self.total} task{'s' * (self.total != 1)} in {flows} " \
+        self._collected_line(session)
+        if collect_only:
+            self._tree(session.flows)
+
+    def _collected_line(self, session: Any) -> None:
+        total, flows = self.progress.total, len(session.flows)
+        text = f"collected {total} task{'s' * (total != 1)} in {flows} " \
                f"flow{'s' * (flows != 1)}"
         if session.errors:
             text += f" / {len(session.errors)} error{'s' * (len(session.errors) != 1)}"
@@ -131,8 +158,6 @@ class TerminalReporter:
             text += f" / {session.deselected} deselected"
         self.write(text, bold=True)
         self.write()
-        if self.config.getoption("collectonly"):
-            self._tree(session.flows)
 
     def _tree(self, flows: list) -> None:
         for flow in flows:
@@ -153,7 +178,12 @@ class TerminalReporter:
                                                       else "") + ">")
 
     @hookimpl
+    def flowrun_runs_planned(self, session: Any, requests: list[Any]) -> None:
+        self.progress.planned_runs(requests)
+
+    @hookimpl
     def flowrun_run_start(self, run: Run) -> None:
+        self.runs[run.id] = run
         self._release()
         self._show_notes()
 
@@ -167,40 +197,27 @@ class TerminalReporter:
 
     @hookimpl
     def flowrun_task_start(self, task: Report) -> None:
-        if self.tty:
-            self.running[task.task_id] = time.time()
-            self._show_live()
+        if self.tty and self.verbosity >= 0 and self.held is None:
+            self.live.started(task.task_id)
 
     @hookimpl
     def flowrun_task_finish(self, task: Report) -> None:
-        self.running.pop(task.task_id, None)
+        self.live.finished(task.task_id)
+        key = (task.run_id, task.task_id)
+        self.spent[key] = self.spent.get(key, 0.0) + task.duration
         if task.will_retry:
             if self.verbosity > 0:
-                self.write(f"{task.task_id} FAILED (attempt {task.attempt}, will retry): "
+                self.write(f"{self.name(task)} FAILED (attempt {task.attempt}, will retry): "
                            f"{task.summary}", COLORS[SKIPPED])
             return
-        self._count(task.task_id)
-        self.done += 1
+        self.names[key] = self.name(task)
+        self.progress.finished(task)
         self.finished.append(task)
         if task.attempt > 1 and task.status == SUCCEEDED:
             self.retried.append(task)
-        self.flow_chars.setdefault(task.flow_id, []).append(CHARS.get(task.status, "?"))
+        self.flow_chars.setdefault(task.run_id, []).append(CHARS.get(task.status, "?"))
         if self.verbosity > 0:
             self._write_task_line(task)
-        elif self.tty:
-            self._show_live()
-
-    def _count(self, task_id: str) -> None:
-        """Grow the total for tasks that appear at run time: mapped instances (which
-        replace their task in the count) and submitted children."""
-        if task_id in self.known:
-            return
-        self.known.add(task_id)
-        self.total += 1
-        base = task_id.rpartition("[")[0]
-        if base in self.mapped:
-            self.mapped.discard(base)
-            self.total -= 1
 
     def _write_task_line(self, task: Report) -> None:
         word = WORDS.get(task.status, task.status.upper())
@@ -210,128 +227,56 @@ class TerminalReporter:
         note = task.reason or (task.summary if task.status == FAILED else None)
         if note:
             extra += f" - {note}"
-        self.write(f"{task.task_id} {self._colored(word, COLORS.get(task.status))}"
-                   f"{extra} {self._percent()}")
+        self.write(f"{self.name(task)} {self._colored(word, COLORS.get(task.status))}"
+                   f"{extra} {self.progress.percent()}")
 
     @hookimpl
     def flowrun_run_finish(self, run: Run) -> None:
-        chars = self.flow_chars.pop(run.flow_id, [])
+        chars = self.flow_chars.pop(run.id, [])
         if self.verbosity > 0:
             return
         shown = "".join(chars)
         if self.verbosity < 0:
             self.write(shown)
             return
-        left = f"{run.flow_id} {shown}"
-        percent = self._percent()
-        pad = max(1, self.width - len(left) - len(percent))
+        left = run.flow_id + (f" [partition {run.partition}]" if run.partition else "")
+        percent = self.progress.percent()
+        pad = max(1, self.width - len(left) - 1 - len(shown) - len(percent))
         colored = "".join(self._colored(c, COLORS.get(_status_of(c))) for c in shown)
-        self.write(f"{run.flow_id} {colored}{' ' * pad}{percent}")
+        self.write(f"{left} {colored}{' ' * pad}{percent}")
 
     @hookimpl
     def flowrun_session_finish(self, session: Any, exit_code: int) -> None:
+        self.live.stop()
         if self.held is not None and exit_code == 0 and not session.runs:
             return  # --due and nothing was due: not a word
         self._release()
-        self._clear_live()
         self._show_notes()
         if session.errors:
-            self._errors_section(session.errors)
+            sections.errors_section(self, session.errors)
         if self.config.getoption("collectonly"):
-            errors = f", {len(session.errors)} error{'s' * (len(session.errors) != 1)}" \
-                if session.errors else ""
-            text = f"{self.total} task{'s' * (self.total != 1)} collected{errors} in " \
-                   f"{time.time() - self.start:.2f}s"
-            self.sep("=", text, COLORS[FAILED] if session.errors else None)
-            return
+            return self._collected_summary(session)
         failed = [r for r in self.finished if r.status == FAILED]
         if failed:
-            self._failures_section(failed)
-        self._short_summary(session, failed)
-        self._summary_line(session, exit_code)
+            sections.failures_section(self, failed)
+        durations = self.config.getoption("durations")
+        if durations is not None:
+            sections.durations_section(self, durations, {k: v for k, v in self.spent.items()
+                                                         if k in self.names}, self.names)
+        sections.short_summary(self, session, failed, self.finished, self.retried)
+        sections.summary_line(self, session, self.finished, exit_code)
 
-    # -- sections -----------------------------------------------------------------------
-
-    def _errors_section(self, errors: list) -> None:
-        self.sep("=", "ERRORS")
-        for error in errors:
-            self.sep("_", f"ERROR collecting {error.where}", COLORS["error"], bold=True)
-            if error.detail:
-                self.write(error.detail.rstrip())
-            self.write(f"E   {error}", COLORS["error"])
-
-    def _failures_section(self, failed: list[Report]) -> None:
-        self.sep("=", "FAILURES")
-        for report in failed:
-            title = report.task_id + (f" (attempt {report.attempt})" if report.attempt > 1
-                                      else "")
-            self.sep("_", title, COLORS[FAILED], bold=True)
-            self.write((report.error or report.summary or "failed").rstrip())
-            for name, text in (("stdout", report.stdout), ("stderr", report.stderr),
-                               ("log", report.log)):
-                if text:
-                    self.sep("-", f"Captured {name}")
-                    self.write(text.rstrip("\n"))
-
-    def _short_summary(self, session: Any, failed: list[Report]) -> None:
-        lines = [f"FAILED {r.task_id} - {r.summary or 'failed'}" for r in failed]
-        lines += [f"ERROR {e.where} - {e}" for e in session.errors]
-        if self.verbosity > 0:
-            lines += [f"SKIPPED {r.task_id} - {r.reason or ''}".rstrip(" -")
-                      for r in self.finished if r.status == SKIPPED]
-            lines += [f"CANCELLED {r.task_id} - {r.reason or ''}".rstrip(" -")
-                      for r in self.finished if r.status == CANCELLED]
-        lines += [f"RETRIED {r.task_id} passed on attempt {r.attempt}" for r in self.retried]
-        if not lines or self.verbosity < 0:
-            return
-        self.sep("=", "short summary info")
-        for line in lines:
-            self.write(line)
-
-    def _summary_line(self, session: Any, exit_code: int) -> None:
-        counts: dict[str, int] = {}
-        for report in self.finished:
-            counts[report.status] = counts.get(report.status, 0) + 1
-        if session.errors:
-            counts["error"] = len(session.errors)
-        parts = [f"{counts[k]} {k}" if k != "error" else
-                 f"{counts[k]} error{'s' * (counts[k] != 1)}" for k in ORDER if counts.get(k)]
-        if session.deselected:
-            parts.append(f"{session.deselected} deselected")
-        elapsed = time.time() - getattr(self, "start", session.started)
-        text = ", ".join(parts) or ("no flows ran" if not session.flows else "no tasks ran")
-        text += f" in {elapsed:.2f}s"
-        if exit_code == 2:
-            text = "interrupted: " + text
-        bad = counts.get(FAILED) or counts.get("error") or exit_code == 2
-        color = COLORS[FAILED] if bad else (COLORS[SKIPPED] if not counts else COLORS[SUCCEEDED])
+    def _collected_summary(self, session: Any) -> None:
+        errors = f", {len(session.errors)} error{'s' * (len(session.errors) != 1)}" \
+            if session.errors else ""
+        total = self.progress.total
+        text = f"{total} task{'s' * (total != 1)} collected{errors} in " \
+               f"{time.time() - self.start:.2f}s"
         if self.verbosity < 0:
-            self.write(text, color)
+            self.write()
+            self.write(text)
         else:
-            self.sep("=", text, color, bold=True)
-
-    # -- the live line (TTY only) -----------------------------------------------------
-
-    def _percent(self) -> str:
-        return f"[{100 * self.done // max(1, self.total):3d}%]"
-
-    def _show_live(self) -> None:
-        now = time.time()
-        if now - self.last_live < 0.1 or self.verbosity < 0:
-            return
-        self.last_live = now
-        names = ", ".join(t.rpartition("::")[2] for t in list(self.running)[:3])
-        more = f" +{len(self.running) - 3}" if len(self.running) > 3 else ""
-        elapsed = now - getattr(self, "start", now)
-        line = f"[{self.done}/{self.total}] running: {names}{more}  {elapsed:.1f}s"
-        self.out.write("\r" + line[: self.width - 1] + "\x1b[K")
-        self.out.flush()
-        self.live_shown = True
-
-    def _clear_live(self) -> None:
-        if self.live_shown:
-            self.out.write("\r\x1b[K")
-            self.live_shown = False
+            self.sep("=", text, COLORS[FAILED] if session.errors else None)
 
 
 def _status_of(char: str) -> str:

@@ -1,0 +1,186 @@
+"""The terminal report as a pytest user reads it: progress that ends at 100%, the live
+line on a real terminal, --durations, --collect-only -q, partitions and long output."""
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+
+FAILING = """
+    from flowrun import task
+
+    @task
+    def ok():
+        return 1
+
+    @task
+    def bad(ok):
+        raise ValueError("boom")
+"""
+
+
+def percents(output: str) -> list[int]:
+    return [int(p) for p in re.findall(r"\[\s*(\d+)%\]", output)]
+
+
+def test_resume_progress_counts_only_the_runs_it_makes_and_ends_at_100(project):
+    project.write("flows/flow_bad.py", FAILING)
+    project.write("flows/flow_fine.py", "from flowrun import task\n@task\ndef a(): pass\n"
+                  "@task\ndef b(a): pass\n@task\ndef c(b): pass\n")
+    assert project.run().exit_code == 1
+    project.write("flows/flow_bad.py", FAILING.replace('raise ValueError("boom")', "return 2"))
+    resumed = project.run("--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert percents(resumed.output)[-1] == 100, resumed.output
+
+
+def test_backfill_progress_never_passes_100(project):
+    project.write("flows/flow_p.py", """
+        from flowrun import Flow, task
+        flow = Flow(partitions={"daily": "2026-11-01"})
+
+        @task
+        def a(partition):
+            return partition
+
+        @task
+        def b(a):
+            return a
+    """)
+    result = project.run("--backfill", "2026-11-01..2026-11-04", env={
+        "FLOWRUN_NOW": "2026-11-05T00:00:00Z"})
+    assert result.exit_code == 0, result.output
+    assert max(percents(result.output)) == 100 and percents(result.output)[-1] == 100
+    assert "[partition 2026-11-03]" in result.output  # each run's line names its partition
+
+
+def test_mapped_instances_and_children_are_counted_as_they_appear(project):
+    project.write("flows/flow_m.py", """
+        from flowrun import task, submit
+
+        @task
+        def items():
+            return [1, 2, 3, 4]
+
+        @task(each="items")
+        def double(items):
+            return submit(lambda x: x * 2, items).result()
+
+        @task
+        def total(double):
+            return sum(double)
+    """)
+    result = project.run("-v")
+    assert result.exit_code == 0, result.output
+    got = percents(result.output)
+    assert got == sorted(got) and got[-1] == 100 and max(got) == 100, result.output
+
+
+def test_durations_lists_the_slowest_tasks_before_the_summary_line(project):
+    project.write("flows/flow_d.py", """
+        import time
+        from flowrun import task
+
+        @task
+        def slow():
+            time.sleep(0.3)
+
+        @task
+        def slower():
+            time.sleep(0.5)
+
+        @task
+        def instant():
+            pass
+    """)
+    result = project.run("--durations", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    head = next(i for i, line in enumerate(lines) if "slowest 2 durations" in line)
+    assert lines[head + 1].endswith("flows/flow_d.py::slower")
+    assert lines[head + 2].endswith("flows/flow_d.py::slow")
+    assert "instant" not in "\n".join(lines[head:head + 3])
+    assert "succeeded in" in lines[-1]
+
+
+def test_collect_only_quiet_prints_one_node_id_per_line(project):
+    project.write("flows/flow_a.py", "from flowrun import task\n@task\ndef a(): pass\n"
+                  "@task\ndef b(a): pass\n")
+    result = project.run("--collect-only", "-q")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[:2] == ["flows/flow_a.py::a", "flows/flow_a.py::b"]
+    assert lines[2] == "" and re.fullmatch(r"2 tasks collected in \d+\.\d\ds", lines[3])
+
+
+def test_long_output_of_a_failing_task_is_cut_with_a_pointer_to_flowrun_logs(project):
+    project.write("flows/flow_loud.py", """
+        from flowrun import task
+
+        @task
+        def loud():
+            for i in range(5000):
+                print(f"line {i}")
+            raise ValueError("boom")
+    """)
+    result = project.run()
+    assert result.exit_code == 1
+    run_id = result.runs()[-1]["id"]
+    assert f"`flowrun logs {run_id} loud` has all of it" in result.output
+    assert "line 4999" in result.output and "line 10\n" not in result.output
+    logs = project.run("logs", run_id, "loud")
+    assert "line 10\n" in logs.output and "line 4999" in logs.output
+
+
+def _read_pty(fd: int, proc: subprocess.Popen, timeout: float) -> str:
+    chunks, deadline = [], time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data.decode(errors="replace"))
+        elif proc.poll() is not None:
+            break
+    return "".join(chunks)
+
+
+def test_live_line_is_redrawn_while_long_tasks_run(project):
+    project.write("flows/flow_long.py", """
+        import time
+        from flowrun import task
+
+        @task
+        def quick():
+            return 1
+
+        @task
+        def first_long(quick):
+            time.sleep(2.5)
+
+        @task
+        def second_long(quick):
+            time.sleep(2.5)
+    """)
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "flowrun"], cwd=project.path, env=env,
+                            stdin=secondary, stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    try:
+        screen = _read_pty(primary, proc, timeout=30)
+        assert proc.wait(timeout=30) == 0, screen
+    finally:
+        os.close(primary)
+    redraws = [line for line in screen.split("\r") if "running:" in line]
+    assert any("first_long" in line and "second_long" in line for line in redraws), screen
+    clocks = [float(m) for line in redraws for m in re.findall(r"first_long (\d+\.\d)s", line)]
+    assert len(clocks) >= 3 and clocks[-1] - clocks[0] >= 1.0, redraws  # it keeps moving
