@@ -14,6 +14,8 @@ from flowrun.errors import UsageError
 Matcher = Callable[[str], bool]
 Predicate = Callable[[Matcher], bool]
 _TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
+#: What a name may hold, as in pytest's -k/-m grammar (quotes, commas, ... may not).
+_IDENT = re.compile(r"[\w:+\-.\[\]\\/]+")
 
 
 def compile_expression(text: str) -> Predicate:
@@ -70,4 +72,10 @@ class _Parser:
             return inner
         if token in (")", "and", "or"):
             raise UsageError(f"bad expression {self.text!r}: unexpected {token!r}")
+        bad = _IDENT.sub("", token)
+        if bad:
+            column = self.text.find(token) + token.find(bad[0]) + 1
+            raise UsageError(f"bad expression {self.text!r}: at column {column}: unexpected "
+                             f"character {bad[0]!r} (names are letters, digits and _:+-.[]/\\"
+                             ", as in pytest)")
         return lambda m: m(token)

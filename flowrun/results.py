@@ -9,6 +9,8 @@ than all the rest of storing it (measured in tests/benchmarks/bench_results.py).
 """
 from __future__ import annotations
 
+import functools
+import io
 import json
 import pickle
 from typing import Any
@@ -31,14 +33,36 @@ def dumps(value: Any) -> tuple[bytes | None, str | None]:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), PICKLE
     except Exception:
         pass
-    import cloudpickle  # only for what plain pickle refuses
 
+    buffer = io.BytesIO()
     try:
-        return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), PICKLE
+        _no_files_pickler()(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    except UnpicklableResult:
+        raise
     except Exception as exc:
         raise UnpicklableResult(
             f"result of type {type(value).__module__}.{type(value).__qualname__} "
             f"cannot be stored: {exc}") from None
+    return buffer.getvalue(), PICKLE
+
+
+@functools.cache
+def _no_files_pickler() -> type:
+    import cloudpickle
+
+    class NoFiles(cloudpickle.Pickler):
+        """cloudpickle, except that an open file is an error: cloudpickle would store
+        its contents as a ``StringIO``, silently, and hand that to downstream tasks."""
+
+        def reducer_override(self, obj: Any) -> Any:
+            if isinstance(obj, io.IOBase):
+                name = getattr(obj, "name", None)
+                raise UnpicklableResult(
+                    f"the result holds an open file{f' ({name!r})' if name else ''}: "
+                    "return its path or its contents instead")
+            return super().reducer_override(obj)
+
+    return NoFiles
 
 
 def loads(blob: bytes | None, fmt: str | None) -> Any:

@@ -8,6 +8,7 @@ its process died (``kill -9``, a reboot).
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flowrun.plugin import (
@@ -30,10 +31,26 @@ def flowrun_addoption(parser: Any) -> None:
                      "what succeeded.")
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # before anything reads the selection
 def flowrun_configure(config: Any) -> None:
-    if config.getoption("resume"):
-        claim_request_mode(config, "--resume")
+    wanted = config.getoption("resume")
+    if not wanted:
+        return
+    claim_request_mode(config, "--resume")
+    if wanted != LAST and looks_like_a_path(wanted):  # `--resume flows/flow_x.py`
+        config.options["resume"] = LAST
+        config.options["args"] = (wanted, *config.options.get("args", ()))
+
+
+def looks_like_a_path(value: str) -> bool:
+    """A run id is a hex prefix; a path or node id has a separator, a dot, or exists.
+
+    pytest's optional-value options work this way too: the word after ``--resume`` is
+    its value only when it cannot be a path (``--resume=RUN`` is always a run id).
+    """
+    if "/" in value or "::" in value or "." in value or os.path.exists(value):
+        return True
+    return not all(c in "0123456789abcdef" for c in value.lower())
 
 
 @hookimpl
@@ -55,7 +72,9 @@ def flowrun_make_requests(session: Any, params: dict[str, dict[str, Any]]
     for flow in session.flows:
         run = previous.get(flow.id)
         if run is None:
-            session.notes.append(f"{flow.id}: nothing to resume (its last run succeeded)")
+            why = "its last run succeeded" if storage.list_runs(flow=flow.id, limit=1) \
+                else "it has no recorded run yet; run it without --resume"
+            session.notes.append(f"{flow.id}: nothing to resume ({why})")
             continue
         requests.append(_request(session, flow, run, params[flow.id]))
     return requests

@@ -267,6 +267,13 @@ def _convert(text: str, default: Any, name: str) -> Any:
                 raise ValueError(text)
             return kind(value)
     except ValueError:
-        raise UsageError(f"--param {name}={text!r}: expected a {kind.__name__} "
-                         f"like the default {default!r}") from None
+        raise UsageError(f"--param {name}={text!r}: expected {_KIND_WORDS[kind]}, like "
+                         f"the default {default!r}") from None
     return text
+
+
+_KIND_WORDS = {int: "an int (a whole number)", float: "a float (a number)",
+               bool: "a bool (true/false, yes/no, on/off or 1/0)",
+               list: "a list written as JSON, e.g. '[1, 2]'",
+               tuple: "a list written as JSON, e.g. '[1, 2]'",
+               dict: "a dict written as JSON, e.g. '{\"a\": 1}'"}

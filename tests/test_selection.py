@@ -84,7 +84,7 @@ def test_param_of_wrong_type_is_rejected(project):
     project.write("flows/flow_s.py", FLOW)
     result = project.run("--param", "limit=many")
     assert result.exit_code == 4
-    assert "--param limit='many': expected a int" in result.output
+    assert "--param limit='many': expected an int" in result.output
 
 
 def test_collect_only_prints_the_tree_and_runs_nothing(project):

@@ -184,3 +184,60 @@ def test_live_line_is_redrawn_while_long_tasks_run(project):
     assert any("first_long" in line and "second_long" in line for line in redraws), screen
     clocks = [float(m) for line in redraws for m in re.findall(r"first_long (\d+\.\d)s", line)]
     assert len(clocks) >= 3 and clocks[-1] - clocks[0] >= 1.0, redraws  # it keeps moving
+
+
+def test_resume_then_a_path_resumes_that_flow(project):
+    project.write("flows/flow_bad.py", FAILING)
+    project.write("flows/flow_other.py", FAILING)
+    first = project.run()
+    assert first.exit_code == 1
+    failed_run = [r for r in first.runs() if r["flow"] == "flows/flow_bad.py"][0]["id"]
+    project.write("flows/flow_bad.py", FAILING.replace('raise ValueError("boom")', "return 2"))
+    for form in (["--resume", "flows/flow_bad.py"], ["flows/flow_bad.py", "--resume"],
+                 [f"--resume={failed_run}", "flows/flow_bad.py"],
+                 ["--resume", failed_run[:6], "flows/flow_bad.py"]):
+        result = project.run(*form)
+        assert result.exit_code == 0, (form, result.output)
+        assert "flow_other" not in result.output, form
+        assert result.runs()[-1]["resumed_from"] == failed_run, form
+
+
+def test_resume_on_a_store_with_no_runs_says_so(project):
+    project.write("flows/flow_a.py", "from flowrun import task\n@task\ndef a(): pass\n")
+    result = project.run("--resume")
+    assert result.exit_code == 0
+    assert "nothing to resume (it has no recorded run yet" in result.output
+
+
+def test_a_task_returning_an_open_file_fails_clearly(project):
+    project.write("flows/flow_f.py", """
+        from flowrun import task
+
+        @task
+        def handle():
+            return {"rows": [open(__file__)]}
+    """)
+    result = project.run_subprocess()  # the flow leaks the file: not in this process
+    assert result.exit_code == 1
+    assert "the result holds an open file" in result.output
+    assert result.status("flows/flow_f.py::handle") == "failed"
+
+
+def test_messages_name_types_plainly_and_never_flowrun_internals(project):
+    project.write("flows/flow_p.py", """
+        from flowrun import task
+
+        @task
+        def a(count: int = 3, names: list = ["x"]):
+            return count
+    """)
+    project.write("flows/flow_spec.yaml", "tasks:\n  - key: s\n    task_type: shell\n"
+                  "    task_params: {cmd: 'exit 3'}\n")
+    assert "expected an int (a whole number)" in project.run(
+        "--param", "count=many").output
+    assert "expected a list written as JSON" in project.run("--param", "names=x,y").output
+    quoted = project.run("-k", "'apple'")
+    assert quoted.exit_code == 4 and "unexpected character \"'\"" in quoted.output
+    failed = project.run("flows/flow_spec.yaml")
+    assert "CommandFailed: command 'exit 3' exited with 3" in failed.output
+    assert "flowrun." not in failed.output.replace("flowrun.toml", "")

@@ -38,14 +38,15 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
         """Discover flow_*.py files, select tasks, run them, report like pytest."""
         config = factory.make(options)
         if options["watch"]:
-            return watch_session(config, list(options["args"]), factory.argv)
-        return run_session(config, list(options["args"]))
+            return watch_session(config, factory.argv)
+        return run_session(config)
 
     return run
 
 
-def run_session(config: Any, args: list[str]) -> int:
-    """configure -> collect -> run -> report -> unconfigure."""
+def run_session(config: Any) -> int:
+    """configure -> collect -> run -> report -> unconfigure. The paths and node ids are
+    read after configure, which may change them (``--resume flows/flow_x.py``)."""
     from flowrun.session import Session
 
     hook = config.hook
@@ -53,7 +54,7 @@ def run_session(config: Any, args: list[str]) -> int:
     session = Session(config)
     try:
         hook.flowrun_session_start(session=session)
-        session.collect(args)
+        session.collect(list(config.options.get("args", ())))
         if config.getoption("collectonly"):
             code = ExitCode.TASKS_FAILED if session.errors else (
                 ExitCode.OK if session.flows else ExitCode.NO_FLOWS_COLLECTED)
@@ -66,7 +67,7 @@ def run_session(config: Any, args: list[str]) -> int:
         hook.flowrun_unconfigure(config=config)
 
 
-def watch_session(config: Any, args: list[str], argv: list[str]) -> int:
+def watch_session(config: Any, argv: list[str]) -> int:
     """``--watch``: checks the options once here, then every cycle is a fresh run."""
     from flowrun.watch.observer import watch
 
@@ -76,4 +77,5 @@ def watch_session(config: Any, args: list[str], argv: list[str]) -> int:
              if config.getoption(option)]
     if clash:
         raise UsageError(f"--watch cannot be combined with {' or '.join(clash)}")
-    return watch(config, args, [a for a in argv if a != "--watch"])
+    return watch(config, list(config.options.get("args", ())),
+                 [a for a in argv if a != "--watch"])

@@ -158,6 +158,11 @@ def format_user_error(exc: BaseException) -> tuple[str, str]:
     """The user's traceback without flowrun's frames, and its last line."""
     te = traceback.TracebackException.from_exception(exc)
     _cut_own_frames(te)
-    lines = list(te.format())
+    text = "".join(te.format())
     summary = "".join(te.format_exception_only()).strip().splitlines()[-1]
-    return "".join(lines), summary
+    kind = type(exc)
+    if kind.__module__.startswith("flowrun."):  # our classes by name, not by module path
+        full = f"{kind.__module__}.{kind.__qualname__}"
+        text, summary = text.replace(full, kind.__qualname__), summary.replace(
+            full, kind.__qualname__)
+    return text, summary
