@@ -241,3 +241,34 @@ def test_messages_name_types_plainly_and_never_flowrun_internals(project):
     failed = project.run("flows/flow_spec.yaml")
     assert "CommandFailed: command 'exit 3' exited with 3" in failed.output
     assert "flowrun." not in failed.output.replace("flowrun.toml", "")
+
+
+def test_history_names_the_partition_of_partitioned_runs(project):
+    project.write("flows/flow_p.py", """
+        from flowrun import Flow, task
+        flow = Flow(partitions={"daily": "2026-11-01"})
+
+        @task
+        def a(partition):
+            return partition
+    """)
+    now = {"FLOWRUN_NOW": "2026-11-03T00:00:00Z"}
+    assert project.run("--backfill", "2026-11-01..2026-11-02", env=now).exit_code == 0
+    history = project.run("history").output.splitlines()
+    assert "PARTITION" in history[0]
+    assert any("2026-11-02" in line and "succeeded" in line for line in history[1:])
+
+
+def test_help_and_executors_list_every_executor(project):
+    project.write("flowconf.py", """
+        from flowrun.plugin import hookimpl
+
+        @hookimpl
+        def flowrun_executors():
+            return ["mine"]
+    """)
+    help_text = " ".join(project.run("--help").output.split())
+    assert "thread, process, ssh" in help_text and "mine" in help_text
+    listing = project.run("--executors").output.splitlines()
+    assert listing[0].split() == ["thread", "built-in"]
+    assert ["mine", "from", "flowconf"] in [line.split() for line in listing]

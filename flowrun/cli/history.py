@@ -29,11 +29,15 @@ def make_history_command(factory: Any) -> click.Command:
         if not runs:
             click.echo("no runs yet" + (f" of {flow}" if flow else ""))
             return 0
-        rows = [("RUN", "FLOW", "STATUS", "STARTED", "DURATION", "TASKS")]
+        partitioned = any(r.partition is not None for r in runs)
+        rows = [("RUN", "FLOW", *(("PARTITION",) if partitioned else ()), "STATUS",
+                 "STARTED", "DURATION", "TASKS")]
         for r in runs:
             duration = f"{r.finished - r.started:.2f}s" if r.finished else "-"
             tasks = ", ".join(f"{n} {s}" for s, n in sorted(r.counts.items()))
-            rows.append((r.id, r.flow_id, r.status, when(r.started), duration, tasks))
+            partition = ((r.partition or "-"),) if partitioned else ()
+            rows.append((r.id, r.flow_id, *partition, r.status, when(r.started), duration,
+                         tasks))
         table(rows)
         return 0
 

@@ -17,7 +17,11 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
     @click.option("-m", "markexpr", metavar="EXPR", help="Select tasks by tag expression.")
     @click.option("-x", "--exitfirst", is_flag=True, default=None,
                   help="Stop starting tasks after the first failure.")
-    @click.option("--executor", metavar="NAME", help="thread (default), or a plugin's.")
+    @click.option("--executor", metavar="NAME",
+                  help=f"Where tasks run: {', '.join(executor_names(factory.pm))} "
+                  "(default thread).")
+    @click.option("--executors", "list_executors", is_flag=True, default=None,
+                  help="List the executors available (built-in and from plugins).")
     @click.option("-n", "--workers", type=int, metavar="N", help="Tasks at once.")
     @click.option("--param", multiple=True, metavar="K=V", help="Set a flow parameter.")
     @click.option("--retries", type=click.IntRange(min=0), metavar="N",
@@ -36,6 +40,10 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
     @click.version_option(package_name="flowrun", prog_name="flowrun", message="%(prog)s %(version)s")
     def run(**options: Any) -> int:
         """Discover flow_*.py files, select tasks, run them, report like pytest."""
+        if options.pop("list_executors"):
+            for plugin, names in executor_sources(factory.pm):
+                click.echo(f"{', '.join(names):<12} {plugin}")
+            return 0
         config = factory.make(options)
         if options["watch"]:
             return watch_session(config, factory.argv)
@@ -79,3 +87,22 @@ def watch_session(config: Any, argv: list[str]) -> int:
         raise UsageError(f"--watch cannot be combined with {' or '.join(clash)}")
     return watch(config, list(config.options.get("args", ())),
                  [a for a in argv if a != "--watch"])
+
+
+def executor_sources(pm: Any) -> list[tuple[str, list[str]]]:
+    """(where it comes from, executor names) for every plugin answering
+    ``flowrun_executors``, built-ins first."""
+    dists = {id(plugin): dist.project_name for plugin, dist in pm.list_plugin_distinfo()}
+    found = []
+    for impl in pm.hook.flowrun_executors.get_hookimpls():
+        names = impl.function(**{a: None for a in impl.argnames})
+        module = getattr(impl.plugin, "__name__", "")
+        origin = f"from {dists[id(impl.plugin)]}" if id(impl.plugin) in dists else \
+            "built-in" if module.startswith("flowrun.") else f"from {impl.plugin_name}"
+        if names:
+            found.append((origin, list(names)))
+    return found
+
+
+def executor_names(pm: Any) -> list[str]:
+    return [name for _, names in executor_sources(pm) for name in names]
