@@ -11,14 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flowrun.plugin import (
-    SUCCEEDED,
-    Run,
-    RunRequest,
-    UsageError,
-    claim_request_mode,
-    hookimpl,
-)
+from flowrun.plugin import (SUCCEEDED, FlowrunError, Run, RunRequest, SlotStore, UsageError,
+                            claim_request_mode, hookimpl)
 from flowrun.reuse import reusable_results
 
 LAST = "last"
@@ -71,6 +65,8 @@ def flowrun_make_requests(session: Any, params: dict[str, dict[str, Any]]
     requests = []
     for flow in session.flows:
         run = previous.get(flow.id)
+        if run is not None:
+            _claim(storage, run)
         if run is None:
             why = "its last run succeeded" if storage.list_runs(flow=flow.id, limit=1) \
                 else "it has no recorded run yet; run it without --resume"
@@ -78,6 +74,16 @@ def flowrun_make_requests(session: Any, params: dict[str, dict[str, Any]]
             continue
         requests.append(_request(session, flow, run, params[flow.id]))
     return requests
+
+
+def _claim(storage: Any, run: Run) -> None:
+    """Hold the flow's lock for this session, so two ``--resume`` of one run never run
+    its tasks twice (the lock dies with the process; a store without locks cannot
+    tell, and resumes as asked)."""
+    if isinstance(storage, SlotStore) and not storage.lock_flow(run.flow_id):
+        raise FlowrunError(f"run {run.id} of {run.flow_id} is being resumed (or run by "
+                           "--due) by another flowrun process right now; wait for it, "
+                           "then resume again if it fails")
 
 
 def _last_unfinished(storage: Any, flow_id: str) -> Run | None:

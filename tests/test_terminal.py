@@ -272,3 +272,29 @@ def test_help_and_executors_list_every_executor(project):
     listing = project.run("--executors").output.splitlines()
     assert listing[0].split() == ["thread", "built-in"]
     assert ["mine", "from", "flowconf"] in [line.split() for line in listing]
+
+
+def test_two_resumes_of_one_run_at_once_the_second_refuses(project):
+    project.write("flows/flow_r.py", """
+        import os, time
+        from flowrun import task
+
+        @task
+        def slow():
+            with open("ran.txt", "a") as f:
+                f.write(f"{os.getpid()}\\n")
+            time.sleep(1.5)
+            if not os.path.exists("fixed"):
+                raise ValueError("boom")
+    """)
+    assert project.run_subprocess().exit_code == 1
+    (project.path / "ran.txt").unlink()
+    (project.path / "fixed").write_text("")
+    procs = [project.popen("--resume") for _ in range(4)]
+    outcomes = [(p.wait(timeout=60), p.communicate()) for p in procs]
+    codes = sorted(code for code, _ in outcomes)
+    assert codes == [0, 1, 1, 1], outcomes
+    assert len((project.path / "ran.txt").read_text().splitlines()) == 1
+    refused = [err for code, (_, err) in outcomes if code == 1]
+    assert all("is being resumed" in err and len(err.strip().splitlines()) == 1
+               for err in refused), refused
