@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import signal
 import sqlite3
 import sys
@@ -341,6 +342,11 @@ def test_cron_command_prints_an_absolute_crontab_line_logging_to_a_file(project)
     result = project.run("cron")
     assert result.exit_code == 0
     line = result.lines[-1]
-    assert line.startswith(f"* * * * * cd {project.path} && {sys.executable} -m flowrun "
-                           "--due >> ")
-    assert line.endswith(f"{os.path.join(project.path, '.flowrun', 'cron.log')} 2>&1")
+    log = os.path.join(project.path, '.flowrun', 'cron.log')
+    assert line.startswith(f"* * * * * cd {project.path} && umask 077 && mkdir -p ")
+    assert f" && {sys.executable} -m flowrun --due >> {log} 2>&1" in line
+    project.write("flows/flow_a.py", "from flowrun import task\n@task\ndef a(): pass\n")
+    command = line.split(" ", 5)[5]  # what cron hands to sh, before any store exists
+    done = subprocess.run(["sh", "-c", command], cwd="/", timeout=60)
+    assert done.returncode == 0 and os.path.exists(log)
+    assert os.stat(log).st_mode & 0o077 == 0  # the log is private too

@@ -101,10 +101,13 @@ def cron_line(rootdir: str, log: str, no_log: bool = False) -> str:
     """``* * * * * cd ROOT && PYTHON -m flowrun --due >> LOG 2>&1`` with absolute
     paths (cron's PATH and working directory are not the user's) and ``%`` escaped
     (cron reads it as a newline)."""
-    command = f"cd {shlex.quote(rootdir)} && {shlex.quote(sys.executable)} -m flowrun --due"
-    if not no_log:
+    run = f"{shlex.quote(sys.executable)} -m flowrun --due"
+    command = f"cd {shlex.quote(rootdir)} && {run}"
+    if not no_log:  # a private log, in a folder that may not exist yet
         path = log if os.path.isabs(log) else os.path.join(rootdir, log)
-        command += f" >> {shlex.quote(path)} 2>&1"
+        folder = shlex.quote(os.path.dirname(path))
+        command = f"cd {shlex.quote(rootdir)} && umask 077 && mkdir -p {folder} && {run} " \
+                  f">> {shlex.quote(path)} 2>&1"
     return "# flowrun: run due flows every minute (add with `crontab -e`)\n" \
            f"* * * * * {command.replace('%', chr(92) + '%')}"
 

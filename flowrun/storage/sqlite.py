@@ -79,8 +79,12 @@ class SqliteStorage:
         self.file_threshold = file_threshold
         self.results_dir = os.path.join(os.path.dirname(os.path.abspath(path)), "results") \
             if path != ":memory:" else None
-        if path != ":memory:":
-            _make_private_dir(os.path.dirname(path))
+        try:
+            if path != ":memory:":
+                _make_private_dir(os.path.dirname(path))
+                _create_private_file(path)
+        except OSError as exc:
+            raise StoreError(f"cannot open the store {path}: {exc.strerror or exc}") from None
         try:
             self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                         timeout=30.0)
@@ -90,8 +94,6 @@ class SqliteStorage:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from None
-        if path != ":memory:":
-            os.chmod(path, 0o600)
         self._pending: dict[tuple[str, str, int], tuple] = {}
         self._state: list[tuple[str, str, Any]] = []
         self._locks: dict[str, int | None] = {}  # flow id -> flock'ed fd (None: memory)
@@ -364,8 +366,28 @@ def _write_all(fd: int, blob: bytes) -> None:
 
 
 def _make_private_dir(path: str) -> None:
-    if path and not os.path.isdir(path):
-        os.makedirs(path, mode=0o700, exist_ok=True)
+    """Create ``path`` and every missing folder above it readable by the owner only
+    (``os.makedirs`` gives ``mode`` to the last folder alone; the rest follow the umask)."""
+    if not path or os.path.isdir(path):
+        return
+    _make_private_dir(os.path.dirname(os.path.abspath(path)))
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        return
+    os.chmod(path, 0o700)  # the umask may have taken more than group and other bits
+
+
+def _create_private_file(path: str) -> None:
+    """Create the database file 0600 before SQLite opens it: SQLite gives its ``-wal``
+    and ``-shm`` files the database file's mode, so they are private from the start."""
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    for suffix in ("", "-wal", "-shm"):  # an older store made under a looser umask
+        try:
+            os.chmod(path + suffix, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 @hookimpl
