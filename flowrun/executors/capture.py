@@ -21,6 +21,56 @@ _installed = 0
 _saved: tuple = ()
 
 LOG_FORMAT = "%(levelname)-8s %(name)s:%(filename)s:%(lineno)d %(message)s"
+#: Characters kept per stream and attempt (``max_output_size``): the head and the tail.
+DEFAULT_LIMIT = 1024 * 1024
+_limit = DEFAULT_LIMIT
+
+
+class Bounded:
+    """A text buffer that keeps the first and the last ``limit // 2`` characters of what
+    is appended, and says how much it dropped in between, so a task printing 100 MB
+    costs 1 MiB of memory and of store."""
+
+    __slots__ = ("half", "head", "head_size", "tail", "tail_size", "dropped")
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.half = max(1, (limit or _limit) // 2)
+        self.head: list[str] = []
+        self.tail: list[str] = []
+        self.head_size = self.tail_size = self.dropped = 0
+
+    def append(self, text: str) -> None:
+        if self.head_size < self.half:
+            room = self.half - self.head_size
+            self.head.append(text[:room])
+            self.head_size += min(room, len(text))
+            text = text[room:]
+        if text:
+            self.tail.append(text)
+            self.tail_size += len(text)
+            self._trim()
+
+    def _trim(self) -> None:
+        while self.tail_size - len(self.tail[0]) >= self.half:
+            self.tail_size -= len(first := self.tail.pop(0))
+            self.dropped += len(first)
+        if self.tail_size > self.half * 2:  # one huge write: cut inside it
+            cut = self.tail_size - self.half
+            self.tail[0] = self.tail[0][cut:]
+            self.tail_size -= cut
+            self.dropped += cut
+
+    def value(self) -> str:
+        middle = f"\n[... {self.dropped} characters dropped: over max_output_size ...]\n" \
+            if self.dropped else ""
+        return "".join(self.head) + middle + "".join(self.tail)
+
+
+def bounded(text: str, limit: int | None = None) -> str:
+    """``text`` cut to ``limit`` characters the way ``Bounded`` cuts a stream."""
+    buffer = Bounded(limit)
+    buffer.append(text)
+    return buffer.value()
 
 
 class _Router(io.TextIOBase):
@@ -54,6 +104,9 @@ class _Router(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        """A task closing ``sys.stdout`` closes nothing: the stream is shared."""
+
 
 class _TaskLogHandler(logging.Handler):
     """Keeps each log record in the buffer of the task whose thread emitted it."""
@@ -68,10 +121,12 @@ _handler = _TaskLogHandler()
 _handler.setFormatter(logging.Formatter(LOG_FORMAT))
 
 
-def install() -> None:
-    """Route the process's output through the task buffers (re-entrant)."""
-    global _installed, _saved
+def install(limit: int | None = None) -> None:
+    """Route the process's output through the task buffers (re-entrant); each stream of
+    an attempt keeps at most ``limit`` characters (``max_output_size``)."""
+    global _installed, _saved, _limit
     with _lock:
+        _limit = limit or _limit
         _installed += 1
         if _installed > 1:
             return
@@ -115,13 +170,11 @@ def capturing() -> Iterator[Captured]:
     """Capture what this thread writes until the block ends (nests: inner wins)."""
     previous = (getattr(_local, "stdout", None), getattr(_local, "stderr", None),
                 getattr(_local, "log", None))
-    out: list[str] = []
-    err: list[str] = []
-    log: list[str] = []
+    out, err, log = Bounded(), Bounded(), Bounded()
     _local.stdout, _local.stderr, _local.log = out, err, log
     captured = Captured()
     try:
         yield captured
     finally:
         _local.stdout, _local.stderr, _local.log = previous
-        captured.stdout, captured.stderr, captured.log = "".join(out), "".join(err), "".join(log)
+        captured.stdout, captured.stderr, captured.log = out.value(), err.value(), log.value()

@@ -1,0 +1,44 @@
+"""Captured output is bounded per stream and attempt, and a task's damage to the
+process's streams never reaches the report."""
+from __future__ import annotations
+
+
+def test_a_task_printing_megabytes_keeps_its_head_and_tail(project):
+    project.write("flows/flow_loud.py", """
+        import sys
+        from flowrun import task
+
+        @task
+        def loud():
+            print("FIRST LINE")
+            for _ in range(50):
+                sys.stdout.write("x" * 100_000 + "\\n")
+            print("LAST LINE")
+    """)
+    result = project.run()
+    assert result.exit_code == 0, result.output
+    logs = project.run("logs", result.runs()[-1]["id"], "loud").output
+    assert "FIRST LINE" in logs and "LAST LINE" in logs
+    assert "characters dropped: over max_output_size" in logs
+    assert len(logs) < 1.2 * 1024 * 1024
+
+
+def test_a_thread_task_closing_stdout_cannot_break_the_report(project):
+    project.write("flows/flow_rude.py", """
+        import sys
+        from flowrun import task
+
+        @task
+        def rude():
+            sys.stdout.close()
+            sys.stderr.close()
+            return 1
+
+        @task
+        def after(rude):
+            print("still here")
+            return rude + 1
+    """)
+    result = project.run_subprocess("-v")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "after SUCCEEDED" in result.output and "1 succeeded" not in result.output
