@@ -5,8 +5,6 @@ Only the public API lives here; it is loaded on first use so that ``flowrun
 """
 from __future__ import annotations
 
-from typing import Any
-
 __version__ = "0.1.0"
 __all__ = ["Flow", "task", "skip", "submit", "run_flow", "hookimpl", "Context", "__version__"]
 

@@ -10,7 +10,7 @@ from flowrun import __version__
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Console-script entry point."""
+    """Run ``argv`` (default: the process's) and exit with its code."""
     sys.exit(run(sys.argv[1:] if argv is None else list(argv)))
 
 
@@ -23,6 +23,14 @@ def run(argv: list[str], plugins: list[Any] = ()) -> int:
     if argv[:1] in (["--version"], ["-V"]):  # fast path: imports nothing else
         print(f"flowrun {__version__}")
         return 0
+    try:
+        return _run(argv, plugins)
+    except KeyboardInterrupt:  # before the engine took over signals, or after it
+        print("\n!!! interrupted !!!", file=sys.stderr)
+        return 2
+
+
+def _run(argv: list[str], plugins: list[Any]) -> int:
     import click
 
     from flowrun.errors import ExitCode, FlowrunError
