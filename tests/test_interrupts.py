@@ -111,3 +111,16 @@ def test_second_ctrl_c_abandons_a_task_with_a_timeout(project, executor):
     assert "timed out" not in result.output
     assert result.runs()[-1]["status"] == "interrupted"
     assert result.status("flows/flow_i.py::sleeper") == "failed"
+
+
+def test_ctrl_c_stops_a_run_started_with_sigint_ignored(project):
+    """A background job of a shell inherits SIGINT ignored (FIELD-NOTES); flowrun sets
+    its own handler, so Ctrl-C (or ``kill -INT``) still stops the run."""
+    started = project.path / "started"
+    project.write("flows/flow_i.py", SLEEPER.format(started=started))
+    proc = project.popen(preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    _wait_for(started)
+    result = _interrupt(project, proc)
+    assert result.exit_code == 2, result.output
+    assert result.runs()[-1]["status"] == "interrupted"
+    assert result.status("flows/flow_i.py::after") == "cancelled"
