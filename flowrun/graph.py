@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import itertools
+from collections import deque
 from typing import Any, Iterable
 
 from flowrun.errors import CollectError, CycleError, UsageError
@@ -123,16 +124,21 @@ def _is_number(value: Any) -> bool:
 
 
 def order(flow: Flow) -> list[str]:
-    """Task names in an order where upstream comes first; raise ``CycleError``."""
+    """Task names in an order where upstream comes first; raise ``CycleError``.
+
+    Kahn's algorithm, linear in tasks plus edges. Stable: tasks without upstream come in
+    definition order, then each task as soon as its last upstream is placed (ties in
+    the order they became ready).
+    """
     indegree = {name: len(t.upstream) for name, t in flow.tasks.items()}
     downstream: dict[str, list[str]] = {name: [] for name in flow.tasks}
     for name, t in flow.tasks.items():
         for up in t.upstream:
             downstream[up].append(name)
-    ready = [name for name, n in indegree.items() if n == 0]
+    ready = deque(name for name, n in indegree.items() if n == 0)
     result: list[str] = []
     while ready:
-        name = ready.pop(0)
+        name = ready.popleft()
         result.append(name)
         for down in downstream[name]:
             indegree[down] -= 1

@@ -105,7 +105,7 @@ class Session:
             self.runs = self._run_engine(engine, requests)
         finally:
             for executor in executors.values():
-                executor.shutdown(wait=not (engine and engine.interrupts))
+                executor.shutdown(wait=not (engine and engine.stopping.interrupts))
         return self.exit_code()
 
     def _run_engine(self, engine: Engine, requests: list[RunRequest]) -> list[Run]:

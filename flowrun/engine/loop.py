@@ -1,59 +1,55 @@
 """The scheduler: runs the selected tasks of several flows as one event-driven loop.
 
-One thread (the caller's) owns every piece of run state. Executors hand outcomes back
-through a queue; timers (retry delays, timeouts) live in a heap and bound the wait on
-that queue, so nothing polls. Per task the work is O(1) plus its edges.
+One thread (the caller's) owns every piece of run state. Executors, tasks and the signal
+handler put typed events on a queue (``events``); timers (retry delays, timeouts) live in
+a heap and bound the wait on that queue, so nothing polls. Per task the work is O(1) plus
+its edges. How attempts and nodes end is ``finishing``; stopping early is ``stopping``;
+children and subflows are ``spawning`` — collaborators the engine owns.
 
 The engine reaches executors, the store and reporters only through the objects and
 hooks it is given; it never imports a concrete one.
 """
 from __future__ import annotations
 
-import heapq
-import itertools
 import queue
 import time
 from collections import deque
 from typing import Any, Callable
 
 from flowrun import results
-from flowrun.engine.interrupts import sigint_as_event
-from flowrun.engine.nodes import (
-    FlowRun,
-    Node,
-    RunOrder,
-    Slots,
-    dumps_or_none,
-    iterate,
-    next_attempt,
-    reported_nodes,
-    run_if_verdict,
-    size_text,
+from flowrun.engine.events import (
+    AttemptDone,
+    CapacityBlock,
+    Event,
+    Interrupt,
+    SpawnChild,
+    StartSubflow,
+    TimeoutTimer,
+    Timers,
 )
+from flowrun.engine.finishing import Finishing
+from flowrun.engine.interrupts import sigint_as_event
+from flowrun.engine.nodes import FlowRun, Node, RunOrder, Slots, iterate, run_if_verdict
 from flowrun.engine.spawning import Spawning
+from flowrun.engine.stopping import Stopping
 from flowrun.model import (
     CACHED,
     CANCELLED,
     FAILED,
-    HAS_RESULT,
-    INTERRUPTED,
-    OK_STATUSES,
-    PENDING,
     RUNNING,
-    SKIPPED,
     SUCCEEDED,
     Flow,
     Report,
     Run,
     RunRequest,
 )
-from flowrun.plugin import Call, Outcome, format_user_error
+from flowrun.plugin import Call, format_user_error
 from flowrun.source import task_source_hash
 
 FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is durable
 
 
-class Engine(Spawning):
+class Engine:
     """Runs flows; see ``run``."""
 
     def __init__(self, *, hook: Any, storage: Any, executor_for: Callable[[str], Any],
@@ -74,20 +70,19 @@ class Engine(Spawning):
         self.fail_fast = fail_fast
         self.use_call_hook = use_call_hook
         self.global_limits = dict(limits)  # [tool.flowrun.limits]; Flow(limits=) adds
-        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.timers = Timers()
         self.ready: deque[Node] = deque()
         self.slot_waiters: list[Node] = []
         self.running = 0
-        self.inflight: dict[Any, Node] = {}
-        self.timers: list[tuple[float, int, Callable[[], None]]] = []
-        self.seq = itertools.count()
+        self.inflight: dict[object, Node] = {}  # attempt token -> its node
         self.flow_runs: list[FlowRun] = []
         self.unfinished_runs = 0
         self.order = RunOrder()
-        self.stopping: str | None = None  # why nothing new starts: "-x" or "interrupted"
-        self.interrupts = 0
         self.next_flush = 0.0
-        self._init_spawning()
+        self.finishing = Finishing(self)
+        self.stopping = Stopping(self)
+        self.spawning = Spawning(self)
 
     # -- public -----------------------------------------------------------------------
 
@@ -95,7 +90,7 @@ class Engine(Spawning):
         """Run each request as one run; return the runs, final."""
         for request in requests:
             self._add_flow_run(request)
-        restore = sigint_as_event(self.events.put, ("interrupt",))
+        restore = sigint_as_event(self.events.put, Interrupt())
         try:
             self._loop()
         finally:
@@ -130,9 +125,9 @@ class Engine(Spawning):
         self.storage.run_started(fr.run)
         self.hook.flowrun_run_start(run=fr.run)
         if not fr.nodes:
-            self._finish_run(fr)
+            self.finishing.run(fr)
         for node in [n for n in fr.nodes.values() if not n.upstream]:
-            self._decide(node)  # the rest is decided as its upstream settles
+            self.decide(node)  # the rest is decided as its upstream settles
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -160,13 +155,10 @@ class Engine(Spawning):
             self._fire_timers()
 
     def _wait_time(self) -> float | None:
-        now = time.monotonic()
-        deadlines = [self.timers[0][0]] if self.timers else []
-        if self.storage_dirty:
-            deadlines.append(self.next_flush)
-        if not deadlines:
-            return None
-        return max(0.0, min(deadlines) - now)
+        due = self.timers.next_due()
+        if self.storage_dirty and (due is None or self.next_flush < due):
+            due = self.next_flush
+        return None if due is None else max(0.0, due - time.monotonic())
 
     @property
     def storage_dirty(self) -> bool:
@@ -177,30 +169,28 @@ class Engine(Spawning):
         if self.storage_dirty and now >= self.next_flush:
             self.storage.flush()
             self.next_flush = 0.0
-        while self.timers and self.timers[0][0] <= now:
-            _, _, action = heapq.heappop(self.timers)
-            action()
+        for timer in self.timers.pop_due(now):
+            if type(timer) is TimeoutTimer:
+                self.finishing.timed_out(timer)
+            else:  # a RetryTimer (stopping takes those out of the heap first)
+                self.ready.append(timer.node)
 
-    def _after(self, delay: float, action: Callable[[], None]) -> None:
-        heapq.heappush(self.timers, (time.monotonic() + delay, next(self.seq), action))
+    def _handle(self, event: Event) -> None:
+        kind = type(event)
+        if kind is AttemptDone:
+            if self.inflight.get(event.token) is event.node:
+                del self.inflight[event.token]
+                self.finishing.attempt(event.node, event.outcome)
+        elif kind is SpawnChild:
+            self.spawning.spawn_child(event)
+        elif kind is StartSubflow:
+            self.spawning.start_subflow(event)
+        elif kind is CapacityBlock:
+            self.capacity += event.delta
+        elif kind is Interrupt:
+            self.stopping.interrupt()
 
-    def _handle(self, event: tuple) -> None:
-        kind = event[0]
-        if kind == "done":
-            _, node, token, outcome = event
-            if self.inflight.get(token) is node:
-                del self.inflight[token]
-                self._attempt_finished(node, outcome)
-        elif kind == "spawn":
-            self._spawn_child(*event[1:])
-        elif kind == "subflow":
-            self._start_subflow(*event[1:])
-        elif kind == "block":
-            self.capacity += event[1]
-        elif kind == "interrupt":
-            self._interrupted()
-
-    def _record(self, report: Report) -> None:
+    def record(self, report: Report) -> None:
         """Buffer a report; it becomes durable within ``FLUSH_EVERY`` seconds (the store
         also flushes by itself once its buffer is large)."""
         self.storage.record(report)
@@ -209,16 +199,16 @@ class Engine(Spawning):
 
     # -- deciding what runs -------------------------------------------------------------
 
-    def _decide(self, node: Node) -> None:
+    def decide(self, node: Node) -> None:
         """All upstream is final: run the node, or settle it by its ``run_if``."""
-        if self.stopping:
-            return self._settle(node, CANCELLED, self._stop_reason())
+        if self.stopping.why:
+            return self.finishing.settle(node, CANCELLED, self.stopping.reason())
         stored = node.flow_run.request.reuse.get(node.task.name)
         if stored is not None and node.group is None and all(u.reused for u in node.upstream):
             return self._reuse(node, stored)
         verdict = run_if_verdict(node)
         if verdict is not None:
-            return self._settle(node, *verdict)
+            return self.finishing.settle(node, *verdict)
         each = node.task.options.each
         if each is not None and node.group is None and node.instances is None:
             return self._expand(node)
@@ -236,7 +226,7 @@ class Engine(Spawning):
             else:
                 items = [dict(combo) for combo in node.task.static_each]
         except TypeError as exc:
-            return self._settle(node, FAILED, None, error=str(exc), summary=str(exc))
+            return self.finishing.settle(node, FAILED, None, error=str(exc), summary=str(exc))
         node.status = RUNNING
         node.instances = []
         for i, extra in enumerate(items):
@@ -247,7 +237,7 @@ class Engine(Spawning):
             self.ready.append(child)
         if not items:
             node.value = []
-            self._settle(node, SUCCEEDED, None)
+            self.finishing.settle(node, SUCCEEDED, None)
 
     def _reuse(self, node: Node, stored: Report) -> None:
         """Take a previous run's result instead of running (``--resume``)."""
@@ -256,14 +246,14 @@ class Engine(Spawning):
         report = node.report
         report.result, report.result_format = stored.result, stored.result_format
         report.source_hash, report.run_key = stored.source_hash, stored.run_key
-        self._settle(node, CACHED, f"result reused from run {stored.run_id}")
+        self.finishing.settle(node, CACHED, f"result reused from run {stored.run_id}")
 
     def _use_cached(self, node: Node) -> bool:
         try:
             key = str(node.task.options.run_key(**self._kwargs(node)))
         except Exception as exc:  # noqa: BLE001 - the user's run_key failed
             error, summary = format_user_error(exc)
-            self._settle(node, FAILED, None, error=error, summary=f"run_key: {summary}")
+            self.finishing.settle(node, FAILED, None, error=error, summary=f"run_key: {summary}")
             return True
         node.report.run_key = key
         hit = self.storage.find_cached(node.id, key)
@@ -271,27 +261,27 @@ class Engine(Spawning):
             return False
         node.value = results.loads(hit.result, hit.result_format)
         node.report.result, node.report.result_format = hit.result, hit.result_format
-        self._settle(node, CACHED, f"run_key {key!r} succeeded in run {hit.run_id}")
+        self.finishing.settle(node, CACHED, f"run_key {key!r} succeeded in run {hit.run_id}")
         return True
 
     # -- starting ----------------------------------------------------------------------
 
     def _start_ready(self) -> None:
         ready = self.ready
-        while ready and self.running < self.capacity and not self.stopping:
+        stopping = self.stopping
+        while ready and self.running < self.capacity and not stopping.why:
             node = ready.popleft()
             if node.task.options.limit and not self._take_slots(node):
                 self.slot_waiters.append(node)
                 continue
             self._start(node)
-        if self.stopping:
-            while ready:
-                self._settle(ready.popleft(), CANCELLED, self._stop_reason())
+        while ready and stopping.why:  # stopping cancelled the rest; this is a backstop
+            self.finishing.settle(ready.popleft(), CANCELLED, stopping.reason())
 
     def _take_slots(self, node: Node) -> bool:
         return node.flow_run.slots.take(node.task.options.limit)
 
-    def _release_slots(self, node: Node) -> None:
+    def release_slots(self, node: Node) -> None:
         if node.task.options.limit:
             node.flow_run.slots.give(node.task.options.limit)
             waiters, self.slot_waiters = self.slot_waiters, []
@@ -317,21 +307,21 @@ class Engine(Spawning):
                     params=fr.run.params, partition=fr.run.partition,
                     scheduled_for=fr.run.scheduled_for, hosts=task.options.hosts)
         if getattr(executor, "in_process", False):
-            call.spawn = self._spawner(node)
+            call.spawn = self.spawning.spawner(node)
             if self.use_call_hook:
                 call.hook = self.hook.flowrun_task_call
         if task.wants_context:
-            call.state = dict(self._flow_state(fr))  # a snapshot: the thread reads it later
+            call.state = dict(self.flow_state(fr))  # a snapshot: the thread reads it later
         token = object()
         node.token = token
         self.inflight[token] = node
         self.running += 1
         put = self.events.put
-        handle = executor.submit(call, lambda outcome: put(("done", node, token, outcome)))
+        handle = executor.submit(call, lambda outcome: put(AttemptDone(node, token, outcome)))
         if task.options.timeout:
-            self._after(task.options.timeout,
-                        lambda: self._timed_out(node, token, executor, handle))
-        self._record(report)
+            self.timers.add(TimeoutTimer(time.monotonic() + task.options.timeout, node,
+                                         token, executor, handle))
+        self.record(report)
         self.task_start(task=report)
 
     def _kwargs(self, node: Node, accepts_ref: Callable[[Any], bool] | None = None
@@ -351,189 +341,10 @@ class Engine(Spawning):
             kwargs["partition"] = node.flow_run.run.partition
         return kwargs
 
-    def _flow_state(self, fr: FlowRun) -> dict:
+    def flow_state(self, fr: FlowRun) -> dict:
         if fr.state is None:
             fr.state = self.storage.get_state(fr.flow.id)
         return fr.state
-
-    def _timed_out(self, node: Node, token: Any, executor: Any, handle: Any) -> None:
-        if self.inflight.get(token) is not node:
-            return
-        del self.inflight[token]
-        note = executor.cancel(handle)
-        message = f"timed out after {node.task.options.timeout:g}s"
-        if note:
-            message += f" ({note})"
-        now = time.time()
-        outcome = Outcome(status=FAILED, error=message, summary=message,
-                          started=node.report.queued or now, finished=now)
-        self._attempt_finished(node, outcome)
-
-    # -- finishing ----------------------------------------------------------------------
-
-    def _attempt_finished(self, node: Node, outcome: Outcome) -> None:
-        self.running -= 1
-        self._release_slots(node)
-        if outcome.status == SUCCEEDED and self._too_large(outcome):
-            outcome.error = outcome.summary = (
-                f"result is {size_text(len(outcome.result or b''))}, over max_result_size "
-                f"{size_text(self.max_result_size or 0)}")
-            outcome.status, outcome.result, outcome.value = FAILED, None, None
-        report = node.report
-        report.started, report.finished = outcome.started, outcome.finished
-        report.stdout, report.stderr, report.log = outcome.stdout, outcome.stderr, outcome.log
-        report.error, report.summary, report.reason = outcome.error, outcome.summary, outcome.reason
-        if outcome.status == SUCCEEDED:
-            if outcome.ref is not None:
-                node.ref, node.pending = outcome.ref, outcome
-            else:
-                node.value = outcome.get_value()
-            report.result, report.result_format = outcome.result, outcome.result_format
-            if outcome.state_changes:
-                self._apply_state(node.flow_run, outcome.state_changes)
-        elif outcome.status == FAILED and self._retry(node, outcome):
-            return
-        self._settle(node, outcome.status, outcome.reason, exception=outcome.exception)
-
-    def _too_large(self, outcome: Outcome) -> bool:
-        limit = self.max_result_size
-        return bool(limit and outcome.result is not None and len(outcome.result) > limit)
-
-    def _retry(self, node: Node, outcome: Outcome) -> bool:
-        opts = node.task.options
-        if node.attempt > opts.retries or self.stopping:
-            return False
-        report = node.report
-        report.status, report.will_retry = FAILED, True
-        self._record(report)
-        self.task_finish(task=report)
-        report.will_retry = False
-        node.report = next_attempt(report)
-        node.status = PENDING
-        delay = opts.retry_delay * opts.retry_backoff ** (node.attempt - 1)
-        if delay > 0:
-            self._after(delay, lambda: self._requeue(node))
-        else:
-            self.ready.append(node)
-        return True
-
-    def _requeue(self, node: Node) -> None:
-        if self.stopping:
-            self._settle(node, FAILED, None)
-        else:
-            self.ready.append(node)
-
-    def _apply_state(self, fr: FlowRun, changes: dict) -> None:
-        state = self._flow_state(fr)
-        for key, value in changes.items():
-            if value is None:
-                state.pop(key, None)
-            else:
-                state[key] = value
-        self.storage.record_state(fr.flow.id, changes)
-
-    def _settle(self, node: Node, status: str, reason: str | None, *,
-                error: str | None = None, summary: str | None = None,
-                exception: BaseException | None = None) -> None:
-        """Give ``node`` its final status and let its downstream decide."""
-        node.status = status
-        report = node.report
-        report.status = status
-        if reason is not None:
-            report.reason = reason
-        if error is not None:
-            report.error, report.summary = error, summary
-        if status not in HAS_RESULT:
-            node.value = None
-        self._record(report)  # a mapped task's own row holds the list of results
-        if not node.instances:  # ...but reporters count its instances instead
-            self.task_finish(task=report)
-        fr = node.flow_run
-        fr.unfinished -= 1
-        if status == FAILED and (self.fail_fast or fr.flow.fail_fast) and not self.stopping:
-            self._stop("-x")
-        if node.group is not None:
-            self._instance_settled(node)
-        if node in self.child_futures:
-            self._resolve_future(node, exception)
-        if node in self.subflows:
-            self.subflows.pop(node).settled(node)
-        for down in node.downstream:
-            down.waiting -= 1
-            if down.waiting == 0 and down.status == PENDING:
-                self._decide(down)
-        if fr.unfinished == 0 and fr.run.status == RUNNING:  # downstream may have done it
-            self._finish_run(fr)
-
-    def _instance_settled(self, node: Node) -> None:
-        group = node.group
-        assert group is not None and group.instances is not None
-        group.done_instances += 1
-        if group.done_instances < len(group.instances):
-            return
-        statuses = [n.status for n in group.instances]
-        if any(s not in OK_STATUSES for s in statuses):
-            failed = next(n for n in group.instances if n.status not in OK_STATUSES)
-            self._settle(group, FAILED, None, summary=f"{failed.id} {failed.status}")
-        elif all(s == SKIPPED for s in statuses):
-            self._settle(group, SKIPPED, "every instance was skipped")
-        else:
-            group.value = [n.value for n in group.instances]
-            group.report.result, group.report.result_format = dumps_or_none(group.value)
-            self._settle(group, SUCCEEDED, None)
-
-    def _finish_run(self, fr: FlowRun) -> None:
-        run = fr.run
-        counts: dict[str, int] = {}
-        for node in reported_nodes(fr):
-            counts[node.status] = counts.get(node.status, 0) + 1
-        run.counts = counts
-        if self.stopping == INTERRUPTED:
-            run.status = INTERRUPTED
-        elif any(s not in OK_STATUSES for s in counts):
-            run.status = FAILED
-        else:
-            run.status = SUCCEEDED
-        run.finished = time.time()
-        self.storage.run_finished(run)
-        self.next_flush = 0.0
-        self.unfinished_runs -= 1
-        self.hook.flowrun_run_finish(run=run)
-        self.order.finished(fr)
-
-    # -- stopping ----------------------------------------------------------------------
-
-    def _stop(self, why: str) -> None:
-        self.stopping = why
-        for node in self.slot_waiters:
-            self._settle(node, CANCELLED, self._stop_reason())
-        self.slot_waiters = []
-
-    def _stop_reason(self) -> str:
-        return "run interrupted" if self.stopping == INTERRUPTED else \
-            "run stopped after the first failure (-x)"
-
-    def _interrupted(self) -> None:
-        """Ctrl-C: the first stops starting tasks; the second abandons running ones."""
-        self.interrupts += 1
-        if self.interrupts == 1:
-            self._stop(INTERRUPTED)
-            while self.ready:
-                self._settle(self.ready.popleft(), CANCELLED, self._stop_reason())
-            self._cancel_timers_for_waiting()
-            return
-        for token, node in list(self.inflight.items()):
-            del self.inflight[token]
-            now = time.time()
-            self._attempt_finished(node, Outcome(
-                status=FAILED, error="interrupted while running (abandoned)",
-                summary="interrupted while running", started=now, finished=now))
-
-    def _cancel_timers_for_waiting(self) -> None:
-        """Retries waiting on a delay will not happen: settle them now."""
-        timers, self.timers = self.timers, []
-        for _, _, action in timers:
-            action()  # _requeue sees self.stopping and settles the node as failed
 
 
 def _listened(hook_caller: Any) -> Callable[..., Any]:

@@ -1,4 +1,4 @@
-"""``submit()`` children and ``run_flow()`` subflows, as part of the engine.
+"""``submit()`` children and ``run_flow()`` subflows: a collaborator the engine owns.
 
 Both are called from a task's thread and only post an event; the scheduler thread then
 adds the new nodes to the run, so they are recorded, retried and reported like any task.
@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from flowrun.engine.events import CapacityBlock, SpawnChild, StartSubflow
 from flowrun.engine.nodes import Node, takes_context
 from flowrun.model import (
     CANCELLED,
@@ -20,36 +21,49 @@ from flowrun.model import (
     task_id,
 )
 
+if TYPE_CHECKING:
+    from flowrun.engine.loop import Engine
+
 
 class Spawning:
-    """Engine methods for children and subflows (mixed into ``Engine``)."""
+    """The children and subflows of one engine, and the futures their callers hold."""
 
-    def _init_spawning(self) -> None:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.child_futures: dict[Node, Future] = {}
         self.subflows: dict[Node, _Subflow] = {}
         self.child_counts: dict[tuple[str, str], int] = {}
 
-    def _spawner(self, parent: Node) -> Callable:
+    def spawner(self, parent: Node) -> Callable:
         """What ``submit()`` and ``run_flow()`` call from the task's thread: both only
         post an event; the scheduler thread does the work."""
-        put = self.events.put
+        put = self.engine.events.put
 
         def spawn(fn: Callable, args: tuple, kwargs: dict, subflow: bool = False) -> Future:
             future = _ChildFuture(put)
             if subflow:
-                put(("subflow", parent, fn, kwargs, future))
+                put(StartSubflow(parent, fn, kwargs, future))
             else:
-                put(("spawn", parent, fn, args, kwargs, future))
+                put(SpawnChild(parent, fn, args, kwargs, future))
             return future
         return spawn
 
-    def _start_subflow(self, parent: Node, target: Any, params: dict, future: Future) -> None:
+    def settled(self, node: Node, exception: BaseException | None) -> None:
+        """``node`` is final: answer the future or the subflow waiting for it."""
+        if node in self.child_futures:
+            self._resolve_future(node, exception)
+        if node in self.subflows:
+            self.subflows.pop(node).settled(node)
+
+    def start_subflow(self, event: StartSubflow) -> None:
         """``run_flow()``: the other flow's tasks join this run as a nested group
         ``parent::flow_x::task``."""
+        parent, params, future = event.parent, event.params, event.future
+        load_flow = self.engine.load_flow
         try:
-            if self.load_flow is None:
+            if load_flow is None:
                 raise RuntimeError("run_flow() needs a session that can load flows")
-            flow = self.load_flow(target, parent.task.flow_id)
+            flow = load_flow(event.target, parent.task.flow_id)
             unknown = sorted(set(params) - set(flow.params))
             if unknown:
                 raise TypeError(f"run_flow({flow.id!r}): unknown parameter '{unknown[0]}' "
@@ -82,11 +96,11 @@ class Spawning:
         if not nodes:
             return group.finish()
         for node in [n for n in nodes.values() if not n.upstream]:
-            self._decide(node)
+            self.engine.decide(node)
 
-    def _spawn_child(self, parent: Node, fn: Callable, args: tuple, kwargs: dict,
-                     future: Future) -> None:
+    def spawn_child(self, event: SpawnChild) -> None:
         """A running task called ``submit()``: its child becomes a node of the run."""
+        parent, fn = event.parent, event.fn
         fr = parent.flow_run
         if isinstance(fn, TaskDef):
             name, options, fn = fn.name, fn.options, fn.fn
@@ -99,14 +113,15 @@ class Spawning:
         task = Task(flow_id=parent.task.flow_id, name=f"{_local_name(parent)}::{name}[{index}]",
                     fn=fn, options=options, wants_context=takes_context(fn))
         child = Node(task, task_id(task.flow_id, task.name), fr)
-        child.extra = {"__args__": args, **kwargs}
+        child.extra = {"__args__": event.args, **event.kwargs}
         child.report.parent = parent.id
         fr.nodes[task.name] = child
         fr.unfinished += 1
-        self.child_futures[child] = future
-        if self.stopping:
-            return self._settle(child, CANCELLED, self._stop_reason())
-        self.ready.append(child)
+        self.child_futures[child] = event.future
+        stopping = self.engine.stopping
+        if stopping.why:
+            return self.engine.finishing.settle(child, CANCELLED, stopping.reason())
+        self.engine.ready.append(child)
 
     def _resolve_future(self, node: Node, exception: BaseException | None) -> None:
         future = self.child_futures.pop(node)
@@ -170,8 +185,8 @@ class _ChildFuture(Future):
     def result(self, timeout: float | None = None) -> Any:
         if self.done():
             return super().result(0)
-        self._put(("block", 1))
+        self._put(CapacityBlock(1))
         try:
             return super().result(timeout)
         finally:
-            self._put(("block", -1))
+            self._put(CapacityBlock(-1))

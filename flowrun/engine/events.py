@@ -1,0 +1,111 @@
+"""What the engine's loop reacts to: events other threads put on its queue, and timers it
+sets itself. Both are small typed objects, so a reader sees what each one carries and a
+retry delay can never be mistaken for a timeout (a Ctrl-C settles the first and leaves
+the second alone)."""
+from __future__ import annotations
+
+import heapq
+import itertools
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Union
+
+from flowrun.engine.nodes import Node
+from flowrun.model import Report
+from flowrun.plugin import Outcome
+
+# -- events: put on the queue from executor, task and signal handlers ----------------------
+
+
+@dataclass(slots=True)
+class AttemptDone:
+    """An executor's ``done(outcome)`` for the attempt ``token`` of ``node``."""
+    node: Node
+    token: object
+    outcome: Outcome
+
+
+@dataclass(slots=True)
+class SpawnChild:
+    """A running task called ``submit(fn, *args, **kwargs)``."""
+    parent: Node
+    fn: Callable
+    args: tuple
+    kwargs: dict
+    future: Future
+
+
+@dataclass(slots=True)
+class StartSubflow:
+    """A running task called ``run_flow(target, **params)``."""
+    parent: Node
+    target: Any
+    params: dict
+    future: Future
+
+
+@dataclass(slots=True)
+class CapacityBlock:
+    """A worker starts (+1) or stops (-1) waiting on a child's result: while it waits,
+    its slot is lent to the children."""
+    delta: int
+
+
+@dataclass(slots=True)
+class Interrupt:
+    """Ctrl-C reached the process."""
+
+
+Event = Union[AttemptDone, SpawnChild, StartSubflow, CapacityBlock, Interrupt]
+
+# -- timers: deadlines the loop keeps in a heap ---------------------------------------------
+
+
+@dataclass(slots=True)
+class RetryTimer:
+    """``node`` failed and starts again at ``due``; ``last`` is the report of the attempt
+    that failed, which becomes final if the retry never happens."""
+    due: float
+    node: Node
+    last: Report
+
+
+@dataclass(slots=True)
+class TimeoutTimer:
+    """Attempt ``token`` of ``node`` fails at ``due`` unless it finished first."""
+    due: float
+    node: Node
+    token: object
+    executor: Any
+    handle: Any
+
+
+Timer = Union[RetryTimer, TimeoutTimer]
+
+
+class Timers:
+    """Pending timers, soonest first (a heap; equal deadlines keep the order set)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+
+    def add(self, timer: Timer) -> None:
+        heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
+
+    def next_due(self) -> float | None:
+        return self._heap[0][0] if self._heap else None
+
+    def pop_due(self, now: float) -> Iterator[Timer]:
+        """Take out and yield, in order, every timer due by ``now``."""
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            yield heapq.heappop(heap)[2]
+
+    def take_retries(self) -> list[RetryTimer]:
+        """Take out every retry timer (in deadline order); timeouts stay."""
+        retries = sorted(e for e in self._heap if isinstance(e[2], RetryTimer))
+        if retries:
+            self._heap = [e for e in self._heap if not isinstance(e[2], RetryTimer)]
+            heapq.heapify(self._heap)
+        return [e[2] for e in retries]  # type: ignore[misc]

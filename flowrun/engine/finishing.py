@@ -1,0 +1,186 @@
+"""How things end: an attempt's outcome (or its timeout) becomes a retry or a final
+status; a final status lets the downstream decide and, when it is the last one, ends
+the flow run."""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from flowrun.engine.events import RetryTimer, TimeoutTimer
+from flowrun.engine.nodes import (
+    FlowRun,
+    Node,
+    dumps_or_none,
+    next_attempt,
+    reported_nodes,
+    size_text,
+)
+from flowrun.engine.stopping import FAIL_FAST
+from flowrun.model import (
+    FAILED,
+    HAS_RESULT,
+    INTERRUPTED,
+    OK_STATUSES,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+)
+from flowrun.plugin import Outcome
+
+if TYPE_CHECKING:
+    from flowrun.engine.loop import Engine
+
+
+class Finishing:
+    """The engine's end-of-attempt and end-of-node rules."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- attempts ---------------------------------------------------------------------
+
+    def attempt(self, node: Node, outcome: Outcome) -> None:
+        """Attempt ``node.attempt`` ended with ``outcome``: retry it or settle the node."""
+        engine = self.engine
+        engine.running -= 1
+        engine.release_slots(node)
+        if outcome.status == SUCCEEDED and self._too_large(outcome):
+            outcome.error = outcome.summary = (
+                f"result is {size_text(len(outcome.result or b''))}, over max_result_size "
+                f"{size_text(engine.max_result_size or 0)}")
+            outcome.status, outcome.result, outcome.value = FAILED, None, None
+        report = node.report
+        report.started, report.finished = outcome.started, outcome.finished
+        report.stdout, report.stderr, report.log = outcome.stdout, outcome.stderr, outcome.log
+        report.error, report.summary, report.reason = outcome.error, outcome.summary, outcome.reason
+        if outcome.status == SUCCEEDED:
+            if outcome.ref is not None:
+                node.ref, node.pending = outcome.ref, outcome
+            else:
+                node.value = outcome.get_value()
+            report.result, report.result_format = outcome.result, outcome.result_format
+            if outcome.state_changes:
+                self._apply_state(node.flow_run, outcome.state_changes)
+        elif outcome.status == FAILED and self._retry(node):
+            return
+        self.settle(node, outcome.status, outcome.reason, exception=outcome.exception)
+
+    def timed_out(self, timer: TimeoutTimer) -> None:
+        """A timeout came due: fail the attempt unless it already ended."""
+        node, inflight = timer.node, self.engine.inflight
+        if inflight.get(timer.token) is not node:
+            return
+        del inflight[timer.token]
+        note = timer.executor.cancel(timer.handle)
+        message = f"timed out after {node.task.options.timeout:g}s"
+        if note:
+            message += f" ({note})"
+        now = time.time()
+        self.attempt(node, Outcome(status=FAILED, error=message, summary=message,
+                                   started=node.report.queued or now, finished=now))
+
+    def _too_large(self, outcome: Outcome) -> bool:
+        limit = self.engine.max_result_size
+        return bool(limit and outcome.result is not None and len(outcome.result) > limit)
+
+    def _retry(self, node: Node) -> bool:
+        """Record the failed attempt and queue the next one, if any is left."""
+        engine = self.engine
+        opts = node.task.options
+        if node.attempt > opts.retries or engine.stopping.why:
+            return False
+        report = node.report
+        report.status, report.will_retry = FAILED, True
+        engine.record(report)
+        engine.task_finish(task=report)
+        report.will_retry = False
+        node.report = next_attempt(report)
+        node.status = PENDING
+        delay = opts.retry_delay * opts.retry_backoff ** (node.attempt - 1)
+        if delay > 0:
+            engine.timers.add(RetryTimer(time.monotonic() + delay, node, report))
+        else:
+            engine.ready.append(node)
+        return True
+
+    def _apply_state(self, fr: FlowRun, changes: dict) -> None:
+        state = self.engine.flow_state(fr)
+        for key, value in changes.items():
+            if value is None:
+                state.pop(key, None)
+            else:
+                state[key] = value
+        self.engine.storage.record_state(fr.flow.id, changes)
+
+    # -- nodes and runs ---------------------------------------------------------------
+
+    def settle(self, node: Node, status: str, reason: str | None, *,
+               error: str | None = None, summary: str | None = None,
+               exception: BaseException | None = None) -> None:
+        """Give ``node`` its final status and let its downstream decide."""
+        engine = self.engine
+        node.status = status
+        report = node.report
+        report.status = status
+        if reason is not None:
+            report.reason = reason
+        if error is not None:
+            report.error, report.summary = error, summary
+        if status not in HAS_RESULT:
+            node.value = None
+        engine.record(report)  # a mapped task's own row holds the list of results
+        if not node.instances:  # ...but reporters count its instances instead
+            engine.task_finish(task=report)
+        fr = node.flow_run
+        fr.unfinished -= 1
+        if status == FAILED and (engine.fail_fast or fr.flow.fail_fast) \
+                and not engine.stopping.why:
+            engine.stopping.stop(FAIL_FAST)
+        if node.group is not None:
+            self._instance_settled(node)
+        engine.spawning.settled(node, exception)
+        for down in node.downstream:
+            down.waiting -= 1
+            if down.waiting == 0 and down.status == PENDING:
+                engine.decide(down)
+        if fr.unfinished == 0 and fr.run.status == RUNNING:  # downstream may have done it
+            self.run(fr)
+
+    def _instance_settled(self, node: Node) -> None:
+        group = node.group
+        assert group is not None and group.instances is not None
+        group.done_instances += 1
+        if group.done_instances < len(group.instances):
+            return
+        statuses = [n.status for n in group.instances]
+        if any(s not in OK_STATUSES for s in statuses):
+            failed = next(n for n in group.instances if n.status not in OK_STATUSES)
+            self.settle(group, FAILED, None, summary=f"{failed.id} {failed.status}")
+        elif all(s == SKIPPED for s in statuses):
+            self.settle(group, SKIPPED, "every instance was skipped")
+        else:
+            group.value = [n.value for n in group.instances]
+            group.report.result, group.report.result_format = dumps_or_none(group.value)
+            self.settle(group, SUCCEEDED, None)
+
+    def run(self, fr: FlowRun) -> None:
+        """Every node of ``fr`` is final: count them and record the run's status."""
+        engine = self.engine
+        run = fr.run
+        counts: dict[str, int] = {}
+        for node in reported_nodes(fr):
+            counts[node.status] = counts.get(node.status, 0) + 1
+        run.counts = counts
+        if engine.stopping.why == INTERRUPTED:
+            run.status = INTERRUPTED
+        elif any(s not in OK_STATUSES for s in counts):
+            run.status = FAILED
+        else:
+            run.status = SUCCEEDED
+        run.finished = time.time()
+        engine.storage.run_finished(run)
+        engine.next_flush = 0.0
+        engine.unfinished_runs -= 1
+        engine.hook.flowrun_run_finish(run=run)
+        engine.order.finished(fr)
