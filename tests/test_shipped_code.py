@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import traceback
+from pathlib import Path
 
 import pytest
 import sshd
@@ -39,15 +40,21 @@ FLOW = """
 """
 
 PACK = """
-import sys
+import importlib, sys
 from flowrun.executors.attempt import Call
 from flowrun.executors.wire import Packer
-sys.path.insert(0, sys.argv[1])
-import helper_nested
-call = Call(task_id="t", flow_id="f", run_id="r", attempt=1, fn=helper_nested.outer,
-            kwargs={})
-sys.stdout.buffer.write(Packer(sys.argv[1]).pack(call)[1])
+folder, module, name = sys.argv[1:]
+sys.path.insert(0, folder)
+fn = getattr(importlib.import_module(module), name)
+call = Call(task_id="t", flow_id="f", run_id="r", attempt=1, fn=fn, kwargs={})
+sys.stdout.buffer.write(Packer(folder).pack(call)[1])
 """
+
+
+def packed_elsewhere(module: Path, name: str) -> bytes:
+    """The function blob of ``module.name`` as another process packs it."""
+    return subprocess.run([sys.executable, "-c", PACK, str(module.parent), module.stem,
+                           name], check=True, capture_output=True).stdout
 
 
 def test_a_function_packed_in_another_process_keeps_its_file_and_lines(tmp_path):
@@ -58,8 +65,7 @@ def test_a_function_packed_in_another_process_keeps_its_file_and_lines(tmp_path)
                 raise ValueError(f"bad {n}")
             return inner()
     """).lstrip())
-    blob = subprocess.run([sys.executable, "-c", PACK, str(tmp_path)], check=True,
-                          capture_output=True).stdout
+    blob = packed_elsewhere(module, "outer")
     module.unlink()  # what this process shows comes from the blob
     outer = load_function(blob)
     assert outer.__code__.co_filename == str(module)
@@ -73,10 +79,7 @@ def test_a_function_packed_in_another_process_keeps_its_file_and_lines(tmp_path)
 def test_only_the_lines_of_the_shipped_code_travel(tmp_path):
     module = tmp_path / "helper_lines.py"
     module.write_text("SECRET = 'not sent'\n\n\ndef shipped():\n    return 1\n")
-    blob = subprocess.run([sys.executable, "-c", PACK.replace("helper_nested", "helper_lines")
-                           .replace(".outer", ".shipped"), str(tmp_path)],
-                          check=True, capture_output=True).stdout
-    lines, _ = pickle.loads(blob)
+    lines, _ = pickle.loads(packed_elsewhere(module, "shipped"))
     assert lines == {str(module): {4: "def shipped():\n", 5: "    return 1\n"}}
 
 
