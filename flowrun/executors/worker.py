@@ -22,7 +22,7 @@ import threading
 from typing import IO, Any
 
 from flowrun.executors import capture
-from flowrun.executors.wire import MARKER, PYTHON, read_frame, write_frame
+from flowrun.executors.wire import MARKER, PYTHON, load_function, read_frame, write_frame
 from flowrun.plugin import FAILED, Call, Outcome, __version__, run_attempt
 
 # -- the worker side -------------------------------------------------------------------
@@ -109,7 +109,7 @@ class _Worker:
 
 def _loads_or_error(blob: bytes) -> Any:
     try:
-        return pickle.loads(blob)
+        return load_function(blob)
     except Exception as exc:  # noqa: BLE001 - kept, and raised for every call of it
         return exc
 

@@ -127,3 +127,24 @@ def test_the_plugin_loads_by_entry_point_and_can_be_blocked(project):
     assert "dask" in listed.stderr
     blocked = project.run("-p", "no:dask", "--executor", "dask")
     assert blocked.exit_code == 4 and "unknown executor 'dask'" in blocked.stderr
+
+
+def test_a_failing_task_shows_its_flow_files_lines_from_the_worker(project):
+    """What the worker shows is what it was sent: the task overwrites the file first."""
+    flow = project.write("flows/flow_x.py", """
+        import logging, pathlib
+        from flowrun import task
+
+        @task
+        def boom():
+            logging.getLogger("etl").warning("about to fail")
+            pathlib.Path(__file__).write_text("# not the code that ran\\n" * 20)
+            raise ValueError("boom")
+    """)
+    project.write("flowrun.toml", "[dask]\nn_workers = 1\n")
+    result = project.run("--executor", "dask")
+    assert result.exit_code == 1, result.output
+    assert f'File "{flow}", line 8, in boom\n    raise ValueError("boom")\n' in result.output
+    assert "not the code that ran" not in result.output
+    log = result.captured("flows/flow_x.py::boom")["log"]
+    assert "etl:flow_x.py:6 about to fail" in log
