@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import sys
 
+from typing import Any
+
 from flowrun.executors.link import Link
 from flowrun.executors.pool import Job, LinkPool, Workers
 from flowrun.plugin import Outcome, failed_outcome, hookimpl

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from flowrun.plugin import SUCCEEDED, Report, Run, StoreError, hookimpl
+from flowrun.storage.private import create_private_file, make_private_dir, write_all
 
 SCHEMA_VERSION = 3
 ATTEMPT_COLUMNS = (
@@ -81,8 +82,8 @@ class SqliteStorage:
             if path != ":memory:" else None
         try:
             if path != ":memory:":
-                _make_private_dir(os.path.dirname(path))
-                _create_private_file(path)
+                make_private_dir(os.path.dirname(path))
+                create_private_file(path)
         except OSError as exc:
             raise StoreError(f"cannot open the store {path}: {exc.strerror or exc}") from None
         try:
@@ -153,11 +154,11 @@ class SqliteStorage:
         ref = f"{digest[:2]}/{digest[2:]}"
         target = os.path.join(self.results_dir, ref)
         if not os.path.exists(target):
-            _make_private_dir(os.path.dirname(target))
+            make_private_dir(os.path.dirname(target))
             temp = f"{target}.{os.getpid()}.tmp"
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                _write_all(fd, blob)
+                write_all(fd, blob)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -208,7 +209,7 @@ class SqliteStorage:
         import fcntl
 
         folder = os.path.join(os.path.dirname(self.results_dir), "locks")
-        _make_private_dir(folder)
+        make_private_dir(folder)
         name = hashlib.blake2b(flow_id.encode(), digest_size=12).hexdigest() + ".lock"
         fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
                      0o600)
@@ -357,37 +358,6 @@ def _run(row: tuple) -> Run:
                params=json.loads(params or "{}"), resumed_from=resumed_from,
                counts=json.loads(counts or "{}"), partition=partition,
                scheduled_for=scheduled_for)
-
-
-def _write_all(fd: int, blob: bytes) -> None:
-    view = memoryview(blob)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _make_private_dir(path: str) -> None:
-    """Create ``path`` and every missing folder above it readable by the owner only
-    (``os.makedirs`` gives ``mode`` to the last folder alone; the rest follow the umask)."""
-    if not path or os.path.isdir(path):
-        return
-    _make_private_dir(os.path.dirname(os.path.abspath(path)))
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        return
-    os.chmod(path, 0o700)  # the umask may have taken more than group and other bits
-
-
-def _create_private_file(path: str) -> None:
-    """Create the database file 0600 before SQLite opens it: SQLite gives its ``-wal``
-    and ``-shm`` files the database file's mode, so they are private from the start."""
-    if not os.path.exists(path):
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-    for suffix in ("", "-wal", "-shm"):  # an older store made under a looser umask
-        try:
-            os.chmod(path + suffix, 0o600)
-        except FileNotFoundError:
-            pass
 
 
 @hookimpl
