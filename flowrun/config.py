@@ -141,6 +141,16 @@ class Config:
         return value
 
     @property
+    def interrupt_grace(self) -> float:
+        """Seconds running tasks get to finish after the first stop signal (default 10)."""
+        value = self.ini.get("interrupt_grace", 10.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not \
+                0 <= value < float("inf"):
+            raise UsageError(f"{self.inifile}: interrupt_grace must be a number of seconds "
+                             f">= 0, not {value!r}")
+        return float(value)
+
+    @property
     def store_url(self) -> str:
         """``--store``, then ``FLOWRUN_STORE``, then the config file, then the default."""
         url = self.options.get("store") or os.environ.get("FLOWRUN_STORE") \

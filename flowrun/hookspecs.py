@@ -160,6 +160,13 @@ def flowrun_run_start(run: Run) -> None:
 
 
 @hookspec
+def flowrun_interrupted(signal: str, running: list[Report], grace: float) -> None:
+    """The first stop signal (``"SIGINT"``, ``"SIGTERM"``, ``"SIGHUP"``) arrived: nothing
+    new starts; ``running`` attempts get ``grace`` seconds before they are stopped (a
+    second signal stops them at once). Reporters say so right away."""
+
+
+@hookspec
 def flowrun_task_start(task: Report) -> None:
     """An attempt of ``task`` starts (``task.attempt`` counts from 1)."""
 

@@ -102,6 +102,7 @@ class Session:
                 fail_fast=bool(self.config.getoption("exitfirst")),
                 use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
                 load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
+            engine.stopping.grace = self.config.interrupt_grace
             self.runs = self._run_engine(engine, requests)
         finally:
             for executor in executors.values():

@@ -53,7 +53,8 @@ class CapacityBlock:
 
 @dataclass(slots=True)
 class Interrupt:
-    """Ctrl-C reached the process."""
+    """Ctrl-C, SIGTERM or SIGHUP reached the process (``signal``: its name)."""
+    signal: str = "SIGINT"
 
 
 Event = Union[AttemptDone, SpawnChild, StartSubflow, CapacityBlock, Interrupt]
@@ -80,7 +81,13 @@ class TimeoutTimer:
     handle: Any
 
 
-Timer = Union[RetryTimer, TimeoutTimer]
+@dataclass(slots=True)
+class GraceTimer:
+    """The ``interrupt_grace`` after the first stop signal is over: stop what still runs."""
+    due: float
+
+
+Timer = Union[RetryTimer, TimeoutTimer, GraceTimer]
 
 
 class Timers:

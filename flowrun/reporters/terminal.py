@@ -196,6 +196,17 @@ class TerminalReporter:
         self.notes_shown = len(notes)
 
     @hookimpl
+    def flowrun_interrupted(self, signal: str, running: list[Report], grace: float) -> None:
+        self._release()
+        if not running:
+            self.write(f"!!! {signal}: stopping; no task was running", COLORS[FAILED])
+            return
+        names = ", ".join(self.name(r) for r in running)
+        self.write(f"!!! {signal}: no new task starts; waiting up to {grace:g}s for "
+                   f"{len(running)} running: {names}", COLORS[FAILED])
+        self.write("!!! press Ctrl-C again to stop them now", COLORS[FAILED])
+
+    @hookimpl
     def flowrun_task_start(self, task: Report) -> None:
         if self.tty and self.verbosity >= 0 and self.held is None:
             self.live.started(task.task_id)
