@@ -185,6 +185,11 @@ class Session:
                                 for n in listed})
                 raise UsageError(f"unknown executor '{name}' (available: {', '.join(known)})")
             executors[name] = executor
+        for name, executor in executors.items():  # bad settings: one line, before any task
+            check = getattr(executor, "check", None)
+            if check is not None:
+                check([t for f in self.flows for t in f.selected_tasks
+                       if (t.options.executor or self.config.executor) == name])
 
     def _make_storage(self) -> Any:
         return open_storage(self.config)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -100,6 +101,34 @@ class SSHExecutor(LinkPool):
         return [*base, *args, host.name]
 
     # -- the executor interface ---------------------------------------------------------
+
+    def check(self, tasks: list[Any]) -> None:
+        """No host for a task, or a host whose name resolves nowhere: one usage line
+        now, instead of each task failing (and retrying) on its own."""
+        homeless = [t.id for t in tasks if not (t.options.hosts or self.default_hosts)]
+        if homeless:
+            raise UsageError(f"--executor ssh: no host to run {homeless[0]} on: set "
+                             "[tool.flowrun.ssh] hosts = [...], --ssh-host, or "
+                             "@task(hosts=[...])")
+        for name in sorted({*self.default_hosts, *(h for t in tasks for h in t.options.hosts)}):
+            hostname, port = self._resolve(name)
+            try:
+                socket.getaddrinfo(hostname, port)
+            except (OSError, UnicodeError) as exc:
+                raise UsageError(f"--executor ssh: host {name!r} ([tool.flowrun.ssh] hosts "
+                                 f"or --ssh-host) resolves nowhere: {hostname}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
+
+    def _resolve(self, name: str) -> tuple[str, int]:
+        """What ssh makes of an alias (its config's HostName and Port), by ``ssh -G``."""
+        argv = ["ssh", *(["-F", self.settings.config] if self.settings.config else []),
+                "-G", name]
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return name, 22
+        found = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return found.get("hostname", name), int(found.get("port", "22"))
 
     def new_job(self, call: Call, done: Any) -> HostJob:
         return HostJob(call, done)
