@@ -43,6 +43,7 @@ __all__ = ["Project", "Result", "StoreAccess", "FlowRunner", "project", "run_flo
            "ExecutorSuite", "StorageSuite"]
 
 STORE = os.path.join(".flowrun", "flowrun.db")
+SQLITE = "sqlite:///"
 
 
 class Result:
@@ -50,6 +51,9 @@ class Result:
 
     Everything it reads back goes through the ``Storage`` interface, on the store the
     invocation itself used (so a third-party store answers exactly as it did to flowrun).
+    ``store`` is the SQLite file's path (for tests of the file itself); ``access`` opens
+    the store (default: that file, with the plugins of its project); ``made`` and
+    ``before`` tell this invocation's runs apart (default: every run is).
     """
 
     def __init__(self, exit_code: int, stdout: str, stderr: str, store: Path,
@@ -159,7 +163,7 @@ class StoreAccess:
     def for_file(cls, store: Path) -> StoreAccess:
         """A SQLite file's store, read with the plugins of the project it sits in."""
         root = store.parent.parent if store.parent.name == ".flowrun" else store.parent
-        return cls(root, f"sqlite:///{store}")
+        return cls(root, f"{SQLITE}{store}")
 
     def _configure(self) -> None:
         from flowrun.cli.main import _ConfigFactory
@@ -175,7 +179,7 @@ class StoreAccess:
         if self.url is None:
             self._configure()
         assert self.url is not None
-        return not self.url.startswith("sqlite:///") or os.path.exists(self.url[10:])
+        return not self.url.startswith(SQLITE) or os.path.exists(self.url[len(SQLITE):])
 
     @contextlib.contextmanager
     def open(self) -> Iterator[Storage | None]:
@@ -185,6 +189,8 @@ class StoreAccess:
         if self.config is None:
             self._configure()
         storage = self.config.hook.flowrun_make_storage(url=self.url, config=self.config)
+        if storage is None:
+            raise AssertionError(f"no store plugin handles {self.url!r}")
         try:
             yield storage
         finally:
@@ -272,7 +278,7 @@ class Project:
 
     def _store_path(self, access: StoreAccess) -> Path:
         url = access.url or ""
-        return Path(url[10:]) if url.startswith("sqlite:///") else self.store
+        return Path(url[len(SQLITE):]) if url.startswith(SQLITE) else self.store
 
     def popen(self, *args: str, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
         """Start ``flowrun ARGS`` as a real process (for signals, kills, concurrency)."""

@@ -22,7 +22,12 @@ class ExecutorSuiteBase:
     def _executor_under_test(self, request: pytest.FixtureRequest, project: Project) -> None:
         args = self.executor_args
         if not isinstance(args, (list, tuple)):
-            args = request.getfixturevalue("executor_args")
+            try:
+                args = request.getfixturevalue("executor_args")
+            except LookupError:  # pytest's FixtureLookupError
+                pytest.fail(f"{type(self).__name__}: set executor_args = [...] (the "
+                            "arguments selecting your executor) or define an "
+                            "executor_args fixture", pytrace=False)
         self._args = [str(arg) for arg in args]
         self.prepare_project(project)
 
