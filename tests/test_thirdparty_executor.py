@@ -3,7 +3,10 @@ flowrun.plugin and loaded with ``-p``) passes flowrun's whole ExecutorSuite; and
 suite fails an executor that breaks the contract."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from test_architecture import flowrun_imports
 
 from flowrun.testing import ExecutorSuite
 
@@ -12,6 +15,11 @@ pytest_plugins = ["pytester"]
 
 class TestThirdPartyExecutor(ExecutorSuite):
     executor_args = ["-p", "thirdparty_executor", "--executor", "fresh"]
+
+
+def test_it_imports_nothing_of_flowrun_but_the_plugin_api():
+    assert flowrun_imports(Path(__file__).with_name("thirdparty_executor.py")) == {
+        "flowrun.plugin"}
 
 
 def test_it_is_unknown_without_its_plugin(project):

@@ -8,6 +8,7 @@ import signal
 import textwrap
 import threading
 import time
+from collections import Counter
 
 import pytest
 
@@ -110,8 +111,7 @@ def watch(project):
 def runs(project) -> dict[str, int]:
     """Runs per flow id in the store."""
     with project.storage() as store:
-        flows = [r.flow_id for r in store.list_runs()] if store else []
-    return {flow: flows.count(flow) for flow in set(flows)}
+        return dict(Counter(r.flow_id for r in store.list_runs())) if store else {}
 
 
 def statuses(project, flow: str) -> dict[str, str]:
