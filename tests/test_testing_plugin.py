@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 
@@ -34,3 +36,52 @@ def test_users_get_the_project_fixture_from_the_pytest11_entry_point(pytester):
     """)
     outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     outcome.assert_outcomes(passed=1)
+
+
+NOTING_STORE = """
+    import os
+    from flowrun.plugin import hookimpl
+    from flowrun.storage.sqlite import SqliteStorage
+
+    LOG = os.path.join(os.path.dirname(__file__), "opened.log")
+
+    @hookimpl
+    def flowrun_make_storage(url, config):
+        if url.startswith("notes://"):
+            with open(LOG, "a") as log:
+                log.write(url + "\\n")
+            return SqliteStorage(os.path.join(config.rootdir, url[len("notes://"):]), url)
+"""
+
+
+@pytest.mark.parametrize("how", ["in-process", "subprocess"])
+def test_results_are_read_through_the_store_plugin_the_run_used(project, how):
+    project.write("flowconf.py", NOTING_STORE)
+    project.write("flows/flow_a.py", "from flowrun import task\n@task\ndef a(): return 7\n")
+    run = project.run if how == "in-process" else project.run_subprocess
+    result = run("--store", "notes://runs.db")
+    assert result.exit_code == 0, result.output
+    opened = project.path / "opened.log"
+    before = len(opened.read_text().splitlines())
+    assert result.result("flows/flow_a.py::a") == 7
+    assert [r["status"] for r in result.new_runs()] == ["succeeded"]
+    assert len(opened.read_text().splitlines()) > before  # read through the plugin
+    assert not project.store.exists()  # nothing went to the default store
+
+
+def test_reports_and_storage_give_the_runs_as_the_interface_has_them(project):
+    project.write("flows/flow_a.py", """
+        from flowrun import task
+        @task(retries=1)
+        def shaky(context):
+            if context.attempt == 1:
+                raise ValueError("once")
+    """)
+    first, second = project.run(), project.run()
+    assert [(r.attempt, r.status) for r in second.reports()] == [(1, "failed"),
+                                                                  (2, "succeeded")]
+    assert len(first.new_runs()) == len(second.new_runs()) == 1
+    assert first.new_runs() != second.new_runs()
+    with project.storage() as store:
+        assert [r.id for r in store.list_runs()] == [second.new_runs()[0]["id"],
+                                                     first.new_runs()[0]["id"]]

@@ -74,6 +74,9 @@ class SlotStore(Protocol):
     def last_slots(self, flow_id: str | None = None) -> dict[str, tuple[float, str, Any]]:
         """flow id -> (newest recorded slot, its status, busy_seen), one cheap query."""
 
+    def slot_history(self, flow_id: str) -> list[tuple[float, str]]:
+        """Every recorded slot of the flow with its status, oldest first."""
+
     def claim_slots(self, flow_id: str, slots: list[float], skipped: list[float],
                     now: float) -> list[float]:
         """Atomically record ``slots`` as running and ``skipped`` as skipped; return the

@@ -234,6 +234,11 @@ class SqliteStorage:
             self.conn.execute(sql)
         return {flow: (slot, status, busy) for flow, slot, status, busy in rows}
 
+    def slot_history(self, flow_id: str) -> list[tuple[float, str]]:
+        rows = self.conn.execute("SELECT slot, status FROM slots WHERE flow=? ORDER BY slot",
+                                 (flow_id,))
+        return [(slot, status) for slot, status in rows]
+
     def claim_slots(self, flow_id: str, slots: list[float], skipped: list[float],
                     now: float) -> list[float]:
         """Record ``slots`` as running and ``skipped`` as skipped, in one ``BEGIN

@@ -1,6 +1,6 @@
 """The dask executor on real Dask clusters: results by reference, where the scheduler
-address comes from, a dead address, a dying worker, loading by entry point. (The shared
-semantics tests in flowrun's tests/test_semantics.py run on it too.)"""
+address comes from, a dead address, a dying worker, loading by entry point. (flowrun's
+shared semantics suite runs on it in test_dask_semantics.py.)"""
 from __future__ import annotations
 
 import os
