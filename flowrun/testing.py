@@ -166,10 +166,10 @@ class StoreAccess:
         return cls(root, f"{SQLITE}{store}")
 
     def _configure(self) -> None:
-        from flowrun.cli.main import _ConfigFactory
+        from flowrun.cli.main import CommandContext
 
         with _in_project(self.root, self._env):
-            factory = _ConfigFactory(list(self._args))
+            factory = CommandContext(list(self._args))
             self.config = factory.make({"store": _store_arg(self._args)})
             self.url = self.url or self.config.store_url
 
