@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flowrun.contract.attempts import AttemptSemantics
 from flowrun.contract.graph import GraphSemantics
+from flowrun.contract.stopping import StopSemantics
 
 
-class ExecutorSuite(AttemptSemantics, GraphSemantics):
+class ExecutorSuite(AttemptSemantics, GraphSemantics, StopSemantics):
     """Every behaviour that must not depend on where tasks run, as pytest tests.
 
     flowrun runs this suite on its thread, process and SSH executors and on
@@ -36,7 +37,9 @@ class ExecutorSuite(AttemptSemantics, GraphSemantics):
     success, ``run_key`` reuse, the option hierarchy, unstorable results failing their
     task; ``run_if`` conditions, ``each=`` mapping (dynamic, empty, static, a failing
     instance, a non-list), concurrency groups and their deadlock freedom, ``-x``,
-    ``fail_fast``, and spec flows (``flow_*.yaml``) running in order.
+    ``fail_fast``, spec flows (``flow_*.yaml``) running in order, and Ctrl-C (a real
+    SIGINT to a real process: the first lets a task with a timeout finish, the second
+    stops it).
 
     A test that cannot hold on your executor can be switched off in your subclass by
     redefining it, e.g. ``test_timeout_fails_the_attempt_and_counts_for_retries = None``;
