@@ -15,6 +15,10 @@ pytest_plugins = ["pytester"]
 class TestThirdPartyExecutor(ExecutorSuite):
     executor_args = ["-p", "thirdparty_executor", "--executor", "fresh"]
 
+    def prepare_project(self, project):  # importable by a flowrun subprocess too
+        source = Path(__file__).with_name("thirdparty_executor.py").read_text()
+        project.write("thirdparty_executor.py", source)
+
 
 def test_it_imports_nothing_of_flowrun_but_the_plugin_api():
     assert flowrun_imports(Path(__file__).with_name("thirdparty_executor.py")) == {
