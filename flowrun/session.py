@@ -110,13 +110,25 @@ class Session:
         return self.exit_code()
 
     def _run_engine(self, engine: Engine, requests: list[RunRequest]) -> list[Run]:
-        capture.install()
+        no_capture = bool(self.config.getoption("no_capture"))
+        capture.install(passthrough=no_capture)
         restore_level = _apply_log_level()
+        if no_capture:  # process workers print as they go, too
+            os.environ["FLOWRUN_NO_CAPTURE"] = "1"
+        if self.config.getoption("usepdb"):
+            from flowrun import debugging
+            from flowrun.executors import attempt
+
+            attempt.post_mortem = debugging.post_mortem
         try:
             return engine.run(requests)
         finally:
             restore_level()
             capture.uninstall()
+            os.environ.pop("FLOWRUN_NO_CAPTURE", None)
+            from flowrun.executors import attempt
+
+            attempt.post_mortem = None
 
     def requests(self, params: dict[str, dict[str, Any]]) -> list[RunRequest]:
         """The runs to make: one per selected flow, unless a plugin's
@@ -185,6 +197,12 @@ class Session:
                                 for n in listed})
                 raise UsageError(f"unknown executor '{name}' (available: {', '.join(known)})")
             executors[name] = executor
+        if self.config.getoption("usepdb"):
+            elsewhere = sorted(n for n, e in executors.items()
+                               if not getattr(e, "in_process", False))
+            if elsewhere:
+                raise UsageError(f"--pdb cannot debug tasks on the {elsewhere[0]} executor: "
+                                 "they run in other processes; use --executor thread")
         for name, executor in executors.items():  # bad settings: one line, before any task
             check = getattr(executor, "check", None)
             if check is not None:

@@ -32,6 +32,12 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
                   help="Stay up; on every saved change rerun the affected flows.")
     @click.option("--collect-only", "collectonly", is_flag=True, default=None,
                   help="Show what would run, and run nothing.")
+    @click.option("-s", "no_capture", is_flag=True, default=None,
+                  help="Don't capture task output: print it as it comes (tagged with the "
+                  "task's id while several run).")
+    @click.option("--pdb", "usepdb", is_flag=True, default=None,
+                  help="On a task failure, open the Python debugger at the failing frame "
+                  "(thread executor).")
     @click.option("-v", "--verbose", count=True, help="More output (one line per task).")
     @click.option("-q", "--quiet", count=True, help="Less output.")
     @click.option("-p", "plugins", multiple=True, metavar="NAME",

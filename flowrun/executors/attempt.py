@@ -109,7 +109,7 @@ def run_attempt(call: Call) -> Outcome:
         if call.wants_context:
             call.kwargs[CONTEXT_PARAM] = ctx
     previous = context.set_current(ctx)
-    with capture.capturing() as captured:
+    with capture.capturing(call.task_id) as captured:
         try:
             value = call.hook(call=call) if call.hook else call.invoke()
             outcome.result, outcome.result_format = results.dumps(value)
@@ -124,6 +124,8 @@ def run_attempt(call: Call) -> Outcome:
         except BaseException as exc:  # noqa: BLE001 - a task's SystemExit fails the task
             outcome.error, outcome.summary = format_user_error(exc)
             outcome.exception = exc
+            if post_mortem is not None and not isinstance(exc, KeyboardInterrupt):
+                post_mortem(call.task_id, outcome.summary, exc)
         finally:
             context.set_current(previous)
             if call.wants_context:
@@ -131,6 +133,11 @@ def run_attempt(call: Call) -> Outcome:
     outcome.stdout, outcome.stderr, outcome.log = captured.stdout, captured.stderr, captured.log
     outcome.finished = time.time()
     return outcome
+
+
+#: ``--pdb``: called in the failing task's thread with (task id, summary, exception)
+#: before the attempt ends (set by the session for in-process executors only).
+post_mortem: Callable[[str, str, BaseException], None] | None = None
 
 
 def failed_outcome(message: str, error: str | None = None) -> Outcome:

@@ -208,8 +208,9 @@ class TerminalReporter:
 
     @hookimpl
     def flowrun_task_start(self, task: Report) -> None:
-        if self.tty and self.verbosity >= 0 and self.held is None:
-            self.live.started(task.task_id)
+        if self.tty and self.verbosity >= 0 and self.held is None and not \
+                self.config.getoption("usepdb") and not self.config.getoption("no_capture"):
+            self.live.started(task.task_id)  # (not over a debugger's or a task's output)
 
     @hookimpl
     def flowrun_task_finish(self, task: Report) -> None:
