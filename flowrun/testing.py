@@ -29,12 +29,13 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
+from flowrun.errors import UsageError
 from flowrun.hookspecs import hookimpl
-from flowrun.model import Report, Run
+from flowrun.model import Run
 from flowrun.storage.interface import Storage
 
 pytest.register_assert_rewrite("flowrun.contract")  # loaded on first use, see below
@@ -42,164 +43,8 @@ pytest.register_assert_rewrite("flowrun.contract")  # loaded on first use, see b
 __all__ = ["Project", "Result", "StoreAccess", "FlowRunner", "project", "run_flows",
            "ExecutorSuite", "StorageSuite"]
 
-STORE = os.path.join(".flowrun", "flowrun.db")
-SQLITE = "sqlite:///"
-
-
-class Result:
-    """The outcome of one ``flowrun`` invocation, and the store it wrote.
-
-    Everything it reads back goes through the ``Storage`` interface, on the store the
-    invocation itself used (so a third-party store answers exactly as it did to flowrun).
-    ``store`` is the SQLite file's path (for tests of the file itself); ``access`` opens
-    the store (default: that file, with the plugins of its project); ``made`` and
-    ``before`` tell this invocation's runs apart (default: every run is).
-    """
-
-    def __init__(self, exit_code: int, stdout: str, stderr: str, store: Path,
-                 access: StoreAccess | None = None, made: set[str] | None = None,
-                 before: frozenset[str] = frozenset()) -> None:
-        self.exit_code = exit_code
-        self.stdout = stdout
-        self.stderr = stderr
-        self.output = stdout + stderr
-        self.lines = self.output.splitlines()
-        self.store = store
-        self.access = access or StoreAccess.for_file(store)
-        self._made = made  # ids of the runs this invocation started (None: unknown)
-        self._before = before  # ids of the runs already stored before it
-
-    def __repr__(self) -> str:
-        return f"<Result exit_code={self.exit_code}>\n{self.output}"
-
-    def storage(self) -> contextlib.AbstractContextManager[Storage | None]:
-        """``with result.storage() as store:`` the invocation's store, opened afresh
-        (None if it was never created)."""
-        return self.access.open()
-
-    def _runs(self) -> list[Run]:
-        with self.storage() as store:
-            return [] if store is None else list(reversed(store.list_runs()))
-
-    def _is_new(self, run: Run) -> bool:
-        return (self._made is None or run.id in self._made) and run.id not in self._before
-
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run in the store, oldest first."""
-        return [{"id": r.id, "flow": r.flow_id, "status": r.status,
-                 "resumed_from": r.resumed_from} for r in self._runs()]
-
-    def new_runs(self) -> list[dict[str, Any]]:
-        """The runs this invocation made, oldest first."""
-        new = {r.id for r in self._runs() if self._is_new(r)}
-        return [run for run in self.runs() if run["id"] in new]
-
-    def reports(self, task_id: str | None = None,
-                with_results: bool = False) -> list[Report]:
-        """Every attempt the runs of this invocation recorded (of ``task_id`` only, if
-        given), in the order they were recorded."""
-        with self.storage() as store:
-            if store is None:
-                return []
-            runs = [r for r in reversed(store.list_runs()) if self._is_new(r)]
-            return [a for r in runs for a in store.attempts(r.id, with_results)
-                    if task_id is None or a.task_id == task_id]
-
-    def _final(self, task_id: str, with_results: bool = False) -> Report | None:
-        """The task's last attempt in the newest run (of any invocation) that has it."""
-        with self.storage() as store:
-            for run in [] if store is None else store.list_runs():
-                found = [a for a in store.attempts(run.id, with_results)
-                         if a.task_id == task_id]
-                if found:
-                    return max(found, key=lambda a: a.attempt)
-        return None
-
-    def _recorded(self, task_id: str, with_results: bool = False) -> Report:
-        report = self._final(task_id, with_results)
-        if report is None:
-            raise KeyError(f"{task_id} was never recorded")
-        return report
-
-    def status(self, task_id: str) -> str | None:
-        """The task's status in the newest run that has it (None: never recorded)."""
-        report = self._final(task_id)
-        return report.status if report else None
-
-    def attempts(self, task_id: str) -> int:
-        """How many attempts the task made in the newest run that has it."""
-        report = self._final(task_id)
-        return report.attempt if report else 0
-
-    def result(self, task_id: str) -> Any:
-        """The task's stored result, rebuilt."""
-        from flowrun import results
-
-        report = self._recorded(task_id, with_results=True)
-        return results.loads(report.result, report.result_format)
-
-    def captured(self, task_id: str) -> dict[str, str]:
-        """The task's captured stdout, stderr and log, its error and its reason."""
-        r = self._recorded(task_id)
-        return {"stdout": r.stdout or "", "stderr": r.stderr or "", "log": r.log or "",
-                "error": r.error or "", "reason": r.reason or ""}
-
-    def statuses(self) -> dict[str, str]:
-        """task id -> final status, for the runs this invocation made."""
-        return {a.task_id: a.status for a in self.reports()}
-
-
-class StoreAccess:
-    """Opens a store through the ``flowrun_make_storage`` hook of a flowrun config:
-    the invocation's own config for in-process runs, else one made as ``flowrun
-    history`` in the project would make it."""
-
-    def __init__(self, root: Path, url: str | None = None, config: Any = None,
-                 args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
-        self.root, self.url, self.config = root, url, config
-        self._args, self._env = args, env or {}
-
-    @classmethod
-    def for_file(cls, store: Path) -> StoreAccess:
-        """A SQLite file's store, read with the plugins of the project it sits in."""
-        root = store.parent.parent if store.parent.name == ".flowrun" else store.parent
-        return cls(root, f"{SQLITE}{store}")
-
-    def _configure(self) -> None:
-        from flowrun.cli.main import CommandContext
-
-        with _in_project(self.root, self._env):
-            factory = CommandContext(list(self._args))
-            self.config = factory.make({"store": _store_arg(self._args)})
-            self.url = self.url or self.config.store_url
-
-    def exists(self) -> bool:
-        """False for a SQLite store whose file was never made (reading must not make
-        it: an invocation that stored nothing leaves no file behind)."""
-        if self.url is None:
-            self._configure()
-        assert self.url is not None
-        return not self.url.startswith(SQLITE) or os.path.exists(self.url[len(SQLITE):])
-
-    @contextlib.contextmanager
-    def open(self) -> Iterator[Storage | None]:
-        if not self.exists():
-            yield None
-            return
-        if self.config is None:
-            self._configure()
-        storage = self.config.hook.flowrun_make_storage(url=self.url, config=self.config)
-        if storage is None:
-            raise AssertionError(f"no store plugin handles {self.url!r}")
-        try:
-            yield storage
-        finally:
-            storage.close()
-
-    def run_ids(self) -> frozenset[str]:
-        with self.open() as store:
-            return frozenset() if store is None else frozenset(r.id for r in
-                                                               store.list_runs())
+from flowrun.contract.result import (SQLITE, STORE, Result, StoreAccess, did_you_mean,  # noqa: E402
+                                     in_project)
 
 
 class _Capture:
@@ -217,16 +62,6 @@ class _Capture:
     @hookimpl
     def flowrun_run_start(self, run: Run) -> None:
         self.runs.add(run.id)
-
-
-def _store_arg(args: tuple[str, ...]) -> str | None:
-    """The ``--store`` value on a command line, if any."""
-    for i, arg in enumerate(args):
-        if arg == "--store" and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith("--store="):
-            return arg.partition("=")[2]
-    return None
 
 
 class Project:
@@ -266,7 +101,7 @@ class Project:
         capture = _Capture()
         plugins = [capture, *([_Stubs(stubs)] if stubs else [])]
         out, err = io.StringIO(), io.StringIO()
-        with _in_project(self.path, env or {}):
+        with in_project(self.path, env or {}):
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 code = run(list(args), plugins)
         if capture.config is not None:
@@ -305,51 +140,27 @@ class Project:
                       before=before)
 
 
-@contextlib.contextmanager
-def _in_project(root: Path, env: dict[str, str]) -> Iterator[None]:
-    """Run flowrun code as if started in ``root`` with ``env``; afterwards forget the
-    modules it imported from the project (flows, helpers, flowconf), so the next run
-    imports them afresh, and keep libraries loaded."""
-    saved_modules, saved_path, saved_cwd = dict(sys.modules), list(sys.path), os.getcwd()
-    with _environ(env):
-        try:
-            os.chdir(root)
-            yield
-        finally:
-            os.chdir(saved_cwd)
-            sys.path[:] = saved_path
-            for name in set(sys.modules) - set(saved_modules):
-                path = getattr(sys.modules.get(name), "__file__", None) or ""
-                if name.startswith("flowrun_flows") or path.startswith(str(root)):
-                    del sys.modules[name]
-
 class _Stubs:
-    """A plugin that swaps task functions right after collection."""
+    """A plugin that swaps task functions right after collection. A key is a node id
+    (``flows/flow_sales.py::extract``) or its short form without the folders
+    (``flow_sales.py::extract``); a key that names no collected task stops the run
+    (exit 4) with a "did you mean", so a typo never lets the real task run."""
 
     def __init__(self, stubs: dict[str, Any]) -> None:
         self.stubs = dict(stubs)
 
     @hookimpl
     def flowrun_collection_modifyitems(self, config: Any, flows: list[Any]) -> None:
+        used: set[str] = set()
+        ids = [task.id for flow in flows for task in flow.tasks.values()]
         for flow in flows:
             for task in flow.tasks.values():
                 for key, stub in self.stubs.items():
                     if task.id == key or task.id.endswith("/" + key):
                         task.fn = stub
-
-
-@contextlib.contextmanager
-def _environ(changes: dict[str, str]) -> Any:
-    saved = {k: os.environ.get(k) for k in changes}
-    os.environ.update(changes)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+                        used.add(key)
+        for key in self.stubs.keys() - used:
+            raise UsageError(f"stubs: {key!r} names no collected task{did_you_mean(key, ids)}")
 
 
 @pytest.fixture

@@ -85,3 +85,55 @@ def test_reports_and_storage_give_the_runs_as_the_interface_has_them(project):
     with project.storage() as store:
         assert [r.id for r in store.list_runs()] == [second.new_runs()[0]["id"],
                                                      first.new_runs()[0]["id"]]
+
+
+def test_a_stub_key_naming_no_task_stops_the_run_with_a_did_you_mean(project):
+    project.write("flows/flow_sales.py", """
+        from flowrun import task
+
+        @task
+        def extract():
+            open("real-extract-ran", "w").close()
+            return [1]
+    """)
+    typo = project.run(stubs={"flow_sales.py::extrct": lambda: [2]})
+    assert typo.exit_code == 4
+    assert "stubs: 'flow_sales.py::extrct' names no collected task (did you mean " \
+           "'flows/flow_sales.py::extract'?)" in typo.output
+    assert not (project.path / "real-extract-ran").exists()
+    for key in ("flows/flow_sales.py::extract", "flow_sales.py::extract"):  # both forms
+        stubbed = project.run(stubs={key: lambda: [2]})
+        assert stubbed.exit_code == 0 and stubbed.result("flows/flow_sales.py::extract") == [2]
+    assert not (project.path / "real-extract-ran").exists()
+
+
+def test_status_of_an_unknown_id_raises_and_assert_outcomes_counts(project):
+    import pytest
+
+    project.write("flows/flow_a.py", """
+        from flowrun import task, skip
+
+        @task
+        def good():
+            return 1
+
+        @task
+        def bad():
+            raise ValueError("boom")
+
+        @task
+        def after(bad):
+            return bad
+
+        @task
+        def nothing():
+            skip("nothing to do")
+    """)
+    result = project.run()
+    with pytest.raises(KeyError, match="did you mean 'flows/flow_a.py::good'"):
+        result.status("flows/flow_a.py::goo")
+    result.assert_outcomes(succeeded=1, failed=1, cancelled=1, skipped=1)
+    with pytest.raises(AssertionError, match="outcomes"):
+        result.assert_outcomes(succeeded=2, failed=1, cancelled=1, skipped=1)
+    with pytest.raises(TypeError, match="no status 'passed'"):
+        result.assert_outcomes(passed=1)

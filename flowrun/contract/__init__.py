@@ -19,7 +19,16 @@ and ``StorageSuite`` for what each one needs and checks.
 """
 from __future__ import annotations
 
-from flowrun.contract.executor import ExecutorSuite
-from flowrun.contract.storage import StorageSuite
+from typing import Any
 
 __all__ = ["ExecutorSuite", "StorageSuite"]
+_WHERE = {"ExecutorSuite": "flowrun.contract.executor",
+          "StorageSuite": "flowrun.contract.storage"}
+
+
+def __getattr__(name: str) -> Any:  # the suites load on first use: most sessions need none
+    if name not in _WHERE:
+        raise AttributeError(f"module 'flowrun.contract' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_WHERE[name]), name)
