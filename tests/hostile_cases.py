@@ -208,6 +208,7 @@ CONFIG_VALUES: dict[str, list[str]] = {
     "timout": ["5"], "pythonfiles": ["\"x\""], "flowpath": ["[\"x\"]"], "plugin": ["[]"],
     "worker": ["2"], "zzz_unknown": ["1"],
 }
+PLUGIN_TABLES = {"ssh": ("--executor", "ssh"), "dask": ("--executor", "dask")}
 RAW_CONFIGS = {
     "bad-toml": b"[tool.flowrun\n", "bad-utf8": b"[tool.flowrun]\nstore = \"\xff\xfe\"\n",
     "bad-utf8-comment": b"# \xc3\x28\n[tool.flowrun]\n", "nul": b"[tool.flowrun]\x00\n",
@@ -223,12 +224,13 @@ def config_cases() -> list[Case]:
     for key, values in CONFIG_VALUES.items():
         for i, value in enumerate(values):
             text = f"[tool.flowrun]\n{key} = {value}\n"
+            args = PLUGIN_TABLES.get(key, ())  # a plugin's table is checked by its plugin
             cases.append(Case(f"pyproject-{key}-{i}", "config",
-                              {"flowrun.toml": DELETE, "pyproject.toml": text},
+                              {"flowrun.toml": DELETE, "pyproject.toml": text}, args=args,
                               names=("pyproject.toml", key), subprocess=True))
             if i == 0:
                 cases.append(Case(f"flowrun-toml-{key}", "config",
-                                  {"flowrun.toml": f"{key} = {value}\n"},
+                                  {"flowrun.toml": f"{key} = {value}\n"}, args=args,
                                   names=("flowrun.toml", key), subprocess=True))
     for key, raw in RAW_CONFIGS.items():
         cases.append(Case(f"pyproject-raw-{key}", "config",
@@ -367,7 +369,6 @@ FLOWCONFS: dict[str, str] = {
     "configure-exit": "def flowrun_configure(config):\n    raise SystemExit(9)\n",
     "addoption-raises": "def flowrun_addoption(parser):\n    raise ValueError('x')\n",
     "addoption-bad": "def flowrun_addoption(parser):\n    parser.addoption('nodash')\n",
-    "addoption-dup": "def flowrun_addoption(parser):\n    parser.addoption('-k')\n",
     "collect-int": "def flowrun_collect_file(path, config):\n    return 5\n",
     "collect-list-int": "def flowrun_collect_file(path, config):\n    return [5]\n",
     "collect-str": "def flowrun_collect_file(path, config):\n    return 'flow'\n",
@@ -392,7 +393,9 @@ FLOWCONFS: dict[str, str] = {
 
 
 def flowconf_cases() -> list[Case]:
-    cases = [Case(f"flowconf-{k}", "flowconf.py", {"flowconf.py": v}, names=("flowconf",),
+    spec = {"flows/flow_s.json": '{"tasks": [{"key": "a", "task_type": "print"}]}'}
+    cases = [Case(f"flowconf-{k}", "flowconf.py", {"flowconf.py": v,
+                  **(spec if "task-types" in k else {})}, names=("flowconf",),
                   subprocess=True) for k, v in FLOWCONFS.items()]
     cases.append(Case("flowconf-bad-utf8", "flowconf.py", {"flowconf.py": b"x = '\xff'\n"},
                       names=("flowconf",), subprocess=True))

@@ -74,6 +74,9 @@ class CommandContext:
 
         self.parser = OptionParser()
         self.pm.hook.flowrun_addoption.call_historic(kwargs={"parser": self.parser})
+        from flowrun.config import check_declared
+
+        check_declared(self.inifile, self.ini, self.parser.declared())
 
     def make(self, options: dict[str, Any]) -> Any:
         from flowrun.config import Config
