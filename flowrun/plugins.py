@@ -50,7 +50,8 @@ def split_plugin_args(args: Iterable[str]) -> tuple[list[str], list[str]]:
 
 
 def make_plugin_manager(plugin_args: Iterable[str], rootdir: str,
-                        ini_plugins: Iterable[str] = ()) -> pluggy.PluginManager:
+                        ini_plugins: Iterable[str] = (),
+                        inifile: str | None = None) -> pluggy.PluginManager:
     """Blocks first (so a blocked plugin's import never runs), then built-ins, entry
     points, ``plugins`` from the config, ``-p NAME``, ``flowconf.py``."""
     load, block = split_plugin_args(plugin_args)
@@ -64,8 +65,10 @@ def make_plugin_manager(plugin_args: Iterable[str], rootdir: str,
     _guard("entry points", "loading", lambda: pm.load_setuptools_entrypoints(PROJECT))
     if (ini_plugins or load) and rootdir not in sys.path:
         sys.path.insert(0, rootdir)  # so a project's own plugin modules import by name
-    for name in [*ini_plugins, *load]:
-        _load_named(pm, name)
+    for name in ini_plugins:
+        _load_named(pm, name, f"{inifile or 'config'}: plugins")
+    for name in load:
+        _load_named(pm, name, "-p")
     _load_flowconf(pm, rootdir)
     check_hooks(pm)
     return pm
@@ -121,9 +124,9 @@ def _label(name: str) -> str:
     return LOCAL_PLUGIN if name == "flowconf" else f"'{name}'"
 
 
-def _load_named(pm: pluggy.PluginManager, name: str) -> None:
+def _load_named(pm: pluggy.PluginManager, name: str, origin: str) -> None:
     if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name):
-        raise PluginError(f"-p {name!r}: not a plugin name (a module name such as "
+        raise PluginError(f"{origin} {name!r}: not a plugin name (a module name such as "
                           "'my_plugin' or 'package.plugin')")
     if pm.is_blocked(name) or pm.get_plugin(name) is not None:
         return
@@ -131,8 +134,8 @@ def _load_named(pm: pluggy.PluginManager, name: str) -> None:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
-            raise PluginError(f"plugin '{name}' not found: no installed plugin or "
-                              "importable module has that name") from None
+            raise PluginError(f"plugin '{name}' ({origin}) not found: no installed plugin "
+                              "or importable module has that name") from None
         raise plugin_error(f"'{name}'", "import", exc) from None
     except BaseException as exc:  # noqa: BLE001 - user code, SystemExit included
         raise plugin_error(f"'{name}'", "import", exc) from None

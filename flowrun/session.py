@@ -1,10 +1,12 @@
 """One invocation: configure -> collect -> select -> run -> unconfigure -> exit code."""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import time
-from typing import Any
+from typing import Any, Iterable
 
 from flowrun import graph
 from flowrun.engine.loop import Engine
@@ -36,7 +38,7 @@ class Session:
     def collect(self, args: list[str]) -> None:
         """Find flow files under ``args`` (or the configured flowpaths) and select."""
         paths, node_ids = self._parse_args(args)
-        for path in find_files(paths):
+        for path in find_files(paths, self._patterns()):
             self._collect_file(path)
         overrides = self.config.task_overrides
         for flow in self.flows:
@@ -69,8 +71,14 @@ class Session:
                         names.add(name)
         return list(dict.fromkeys(paths)), {k: v for k, v in node_ids.items() if v}
 
+    def _patterns(self) -> list[str]:
+        return [*self.config.python_files, *self.config.spec_files]
+
     def _collect_file(self, path: str) -> None:
         try:
+            if not os.path.isfile(path) or not _is_regular(path):
+                self._not_regular(path)
+                return
             flows = self.hook.flowrun_collect_file(path=path, config=self.config) or []
             for flow in flows:
                 graph.resolve(flow, self.config.limits)
@@ -78,6 +86,16 @@ class Session:
             self.errors.append(exc)
             return
         self.flows.extend(flows)
+
+    def _not_regular(self, path: str) -> None:
+        """A path that is no regular file: an error if it is named like a flow file
+        (reading a FIFO or a device would hang), else nothing to collect."""
+        import fnmatch
+
+        if any(fnmatch.fnmatch(os.path.basename(path), p) for p in self._patterns()):
+            flow_id = os.path.relpath(path, self.config.rootdir).replace(os.sep, "/")
+            raise CollectError(f"{flow_id}: not a regular file ({_kind(path)}); flow "
+                               "files must be regular files", where=flow_id)
 
     # -- running ----------------------------------------------------------------------
 
@@ -181,7 +199,11 @@ class Session:
             if executor is None:
                 known = sorted({n for listed in self.hook.flowrun_executors(config=self.config)
                                 for n in listed})
-                raise UsageError(f"unknown executor '{name}' (available: {', '.join(known)})")
+                users = [t.id for f in self.flows for t in f.selected_tasks
+                         if t.options.executor == name]
+                named = f" (named by {users[0]})" if users else ""
+                raise UsageError(f"unknown executor '{name}'{named} (available: "
+                                 f"{', '.join(known)})")
             executors[name] = executor
 
     def _make_storage(self) -> Any:
@@ -220,18 +242,46 @@ def _apply_log_level() -> Any:
     return lambda: root.setLevel(previous)
 
 
-def find_files(paths: list[str]) -> list[str]:
+def find_files(paths: list[str], patterns: Iterable[str] = ()) -> list[str]:
     """Every file under ``paths`` (files as given), skipping tools' and environments'
-    folders, in a stable order."""
+    folders, in a stable order. A folder named like a flow file (``patterns``) is
+    listed, not searched, so collection reports it."""
+    import fnmatch
+
     files: list[str] = []
+    patterns = list(patterns)
     for path in paths:
-        if os.path.isfile(path):
+        if not os.path.isdir(path) or any(
+                fnmatch.fnmatch(os.path.basename(path), p) for p in patterns):
             files.append(path)
             continue
         for root, dirs, names in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not skip_dir(root, d))
-            files.extend(os.path.join(root, n) for n in sorted(names))
+            named = [d for d in dirs if any(fnmatch.fnmatch(d, p) for p in patterns)]
+            dirs[:] = sorted(d for d in dirs if not skip_dir(root, d) and d not in named)
+            files.extend(os.path.join(root, n) for n in sorted([*names, *named]))
     return list(dict.fromkeys(files))
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _kind(path: str) -> str:
+    """What a path that is no regular file is, in words."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return "a symlink loop" if exc.errno == errno.ELOOP else (
+            "a broken symlink" if os.path.islink(path) else exc.strerror or "unreadable")
+    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return word
+    return "not a regular file"
 
 
 def skip_dir(root: str, name: str) -> bool:

@@ -67,7 +67,9 @@ class CommandContext:
 
         self.rootdir, self.inifile, self.ini = find_rootdir(os.getcwd())
         ini_plugins = self.ini.get("plugins", [])
-        self.pm = make_plugin_manager(_read_ahead(argv, "-p"), self.rootdir, ini_plugins)
+        ini_plugins = [ini_plugins] if isinstance(ini_plugins, str) else ini_plugins
+        self.pm = make_plugin_manager(_read_ahead(argv, "-p"), self.rootdir, ini_plugins,
+                                      self.inifile)
         for plugin in plugins:
             self.pm.register(plugin)
         from flowrun.config import OptionParser

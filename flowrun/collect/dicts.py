@@ -183,7 +183,7 @@ def _known(name: Any, keys: list[str], key: str, what: str) -> None:
 def _option(name: str, value: Any) -> Any:
     """Names lists (``tags``, ``limit``, ``hosts``) as tuples; one name may stand alone."""
     if name in ("tags", "limit", "hosts"):
-        return (value,) if isinstance(value, str) else tuple(value)
+        return tuple(value) if isinstance(value, list) else (value,)
     return value
 
 
