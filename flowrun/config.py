@@ -26,6 +26,9 @@ def find_rootdir(start: str) -> tuple[str, str | None, dict[str, Any]]:
     while True:
         for name in CONFIG_FILES:
             path = os.path.join(directory, name)
+            if os.path.exists(path) and not os.path.isdir(path) \
+                    and not os.path.isfile(path):  # reading a FIFO would hang
+                raise ConfigError(f"{path}: not a regular file")
             if os.path.isfile(path):
                 settings = _read(path)
                 if settings is not None:
@@ -226,6 +229,23 @@ def check_store_path(path: str, given: str) -> None:
         why = f"the folder {os.path.dirname(folder)} does not exist; create it first"
     if why:
         raise UsageError(f"store {given!r}: {why}")
+
+
+def check_output_path(option: str, path: str) -> str:
+    """The absolute path a report option (``--junitxml``) writes to; ``UsageError``
+    before anything runs if no file can be written there. Missing folders are fine
+    (they are made, as pytest does); a file or an unwritable folder in the way is not."""
+    full = os.path.abspath(path) if path else ""
+    if not path or os.path.isdir(full):
+        raise UsageError(f"{option} {path!r}: is a directory; name a file to write")
+    existing = os.path.dirname(full)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"{option} {path!r}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK):
+        raise UsageError(f"{option} {path!r}: the folder {existing} is not writable")
+    return full
 
 
 def normalize_store_url(url: str, rootdir: str) -> str:

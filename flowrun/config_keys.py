@@ -116,6 +116,8 @@ def _check_scalar(value: Any, key: Key) -> str | None:
         return "expected a non-empty string"
     if kind == "table" and not isinstance(value, dict):
         return f"expected a table ([tool.flowrun.{'KEY'}])"
+    if kind == "table" and "hosts" in value and not isinstance(value["hosts"], list):
+        return "hosts: expected a list of host aliases"  # ssh.hosts (API section 6)
     return None
 
 
@@ -142,7 +144,7 @@ def check_known(settings: dict[str, Any], path: str, table: str,
         if name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else \
-                " (see the Config keys table in the README)"
+                " (the README's Configuration section lists the keys)"
             raise ConfigError(f"{path}: unknown key {_where(table, name)}{hint}")
 
 

@@ -45,6 +45,8 @@ def split_plugin_args(args: Iterable[str]) -> tuple[list[str], list[str]]:
     """``-p`` values -> (names to load, names to block)."""
     load, block = [], []
     for value in args:
+        if value == "no:":
+            raise PluginError("-p no: needs the name of the plugin to block (-p no:NAME)")
         (block if value.startswith("no:") else load).append(value.removeprefix("no:"))
     return load, block
 

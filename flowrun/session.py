@@ -60,6 +60,11 @@ class Session:
             full = os.path.abspath(path)
             if not os.path.exists(full):
                 raise UsageError(f"file or directory not found: {arg}")
+            if name is not None and not os.path.isfile(full):
+                raise UsageError(f"{arg}: a task id names a flow file before '::' "
+                                 f"({path} is not a file)")
+            if name == "":
+                raise UsageError(f"{arg}: no task name after '::'")
             paths.append(full)
             if os.path.isfile(full):
                 flow_id = os.path.relpath(full, self.config.rootdir).replace(os.sep, "/")

@@ -5,6 +5,7 @@ from typing import Any
 
 import click
 
+from flowrun.config_keys import MAX_SECONDS
 from flowrun.errors import ExitCode, UsageError
 
 
@@ -18,11 +19,13 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
     @click.option("-x", "--exitfirst", is_flag=True, default=None,
                   help="Stop starting tasks after the first failure.")
     @click.option("--executor", metavar="NAME", help="thread (default), or a plugin's.")
-    @click.option("-n", "--workers", type=int, metavar="N", help="Tasks at once.")
+    @click.option("-n", "--workers", type=click.IntRange(1, 10_000), metavar="N",
+                  help="Tasks at once.")
     @click.option("--param", multiple=True, metavar="K=V", help="Set a flow parameter.")
-    @click.option("--retries", type=click.IntRange(min=0), metavar="N",
+    @click.option("--retries", type=click.IntRange(0, 10_000), metavar="N",
                   help="Retries for every task (overrides decorators and Flow()).")
-    @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    @click.option("--timeout", type=click.FloatRange(0, MAX_SECONDS, min_open=True),
+                  metavar="SECONDS",
                   help="Timeout for every task (overrides decorators and Flow()).")
     @click.option("--watch", is_flag=True, default=None,
                   help="Stay up; on every saved change rerun the affected flows.")
@@ -36,6 +39,9 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
     @click.version_option(package_name="flowrun", prog_name="flowrun", message="%(prog)s %(version)s")
     def run(**options: Any) -> int:
         """Discover flow_*.py files, select tasks, run them, report like pytest."""
+        timeout = options.get("timeout")
+        if timeout is not None and timeout != timeout:  # NaN passes click's range check
+            raise UsageError("--timeout nan: expected seconds > 0")
         config = factory.make(options)
         if options["watch"]:
             return watch_session(config, list(options["args"]), factory.argv)
