@@ -97,6 +97,9 @@ def plugin_error(plugin: str, what: str, exc: BaseException) -> PluginError:
     detail, summary = format_user_error(exc)
     if not isinstance(exc, Exception):
         summary = f"{type(exc).__name__}({exc})"
+    if what == "import":
+        return PluginError(f"{plugin.strip(chr(39))}: error while importing: {summary}",
+                           detail=detail)
     return PluginError(f"plugin {plugin}: {what} raised {summary}", detail=detail)
 
 
@@ -136,7 +139,7 @@ def _load_named(pm: pluggy.PluginManager, name: str, origin: str) -> None:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
-            raise PluginError(f"plugin '{name}' ({origin}) not found: no installed plugin "
+            raise PluginError(f"plugin '{name}' not found ({origin}): no installed plugin "
                               "or importable module has that name") from None
         raise plugin_error(f"'{name}'", "import", exc) from None
     except BaseException as exc:  # noqa: BLE001 - user code, SystemExit included
