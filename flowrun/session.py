@@ -40,10 +40,6 @@ class Session:
         paths, node_ids = self._parse_args(args)
         for path in find_files(paths, self._patterns()):
             self._collect_file(path)
-        overrides = self.config.task_overrides
-        for flow in self.flows:
-            for task in flow.tasks.values():
-                task.options = task.options.merged(overrides)
         self.flows, self.deselected = graph.select(
             self.flows, node_ids, self.config.getoption("keyword"),
             self.config.getoption("markexpr"))
@@ -86,7 +82,7 @@ class Session:
                 return
             flows = self.hook.flowrun_collect_file(path=path, config=self.config) or []
             for flow in flows:
-                graph.resolve(flow, self.config.limits)
+                self._resolve(flow)
         except CollectError as exc:
             self.errors.append(exc)
             return
@@ -168,10 +164,16 @@ class Session:
         if not flows:
             raise CollectError(f"run_flow: {target!r} is not a flow file")
         flow = flows[0]
-        graph.resolve(flow, self.config.limits)
-        for task in flow.tasks.values():
-            task.options = task.options.merged(self.config.task_overrides)
+        self._resolve(flow)
         return flow
+
+    def _resolve(self, flow: Flow) -> None:
+        """The config's and command line's task options applied, then every option
+        checked with them (so a combination that overflows is caught too)."""
+        overrides = self.config.task_overrides
+        for task in flow.tasks.values():
+            task.options = task.options.merged(overrides)
+        graph.resolve(flow, self.config.limits)
 
     def _flow_params(self) -> dict[str, dict[str, Any]]:
         given = dict(_split_param(p) for p in self.config.getoption("param", ()) or ())

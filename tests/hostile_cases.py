@@ -507,6 +507,8 @@ def build(case: Case, root: Path) -> None:
             target.unlink(missing_ok=True)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
+        if not isinstance(content, (str, bytes)) and target.is_file():
+            target.unlink()  # the project fixture's own flowrun.toml, say
         if content is FIFO:
             os.mkfifo(target)
         elif content is DIRECTORY:
