@@ -58,6 +58,7 @@ def make_plugin_manager(plugin_args: Iterable[str], rootdir: str,
     points, ``plugins`` from the config, ``-p NAME``, ``flowconf.py``."""
     load, block = split_plugin_args(plugin_args)
     pm = pluggy.PluginManager(PROJECT)
+    pm.deferred_errors = []  # type: ignore[attr-defined]  # see EVENT_HOOKS
     pm.add_hookspecs(hookspecs)
     for name in block:
         pm.set_blocked(name)
@@ -144,10 +145,11 @@ def _load_named(pm: pluggy.PluginManager, name: str, origin: str) -> None:
         raise plugin_error(f"'{name}'", "import", exc) from None
     except BaseException as exc:  # noqa: BLE001 - user code, SystemExit included
         raise plugin_error(f"'{name}'", "import", exc) from None
-    _guard(f"'{name}'", "registering", lambda: pm.register(guarded(module, name), name))
+    _guard(f"'{name}'", "registering", lambda: pm.register(guarded(module, name, pm.deferred_errors),
+                                                             name))
 
 
-def guarded(plugin: Any, name: str) -> Any:
+def guarded(plugin: Any, name: str, deferred: list[PluginError] | None = None) -> Any:
     """A stand-in for a user plugin whose hook functions turn any exception they raise
     into a ``PluginError`` naming the plugin and the hook (wrappers stay as they are)."""
     proxy = _Guarded()
@@ -162,7 +164,8 @@ def guarded(plugin: Any, name: str) -> Any:
                      or inspect.isgeneratorfunction(fn)):
             setattr(proxy, attr, fn)
             continue
-        call = _guard_hook(fn, _label(name), attr)
+        call = _guard_hook(fn, _label(name), attr,
+                           deferred if attr in EVENT_HOOKS else None)
         if opts is None:  # like conftest.py: a plain flowrun_* function is a hook too
             setattr(call, MARKER, dict(PLAIN_HOOK))
         setattr(proxy, attr, call)
@@ -176,15 +179,24 @@ class _Guarded:
     flowrun_user_plugin: str
 
 
-def _guard_hook(fn: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
+def _guard_hook(fn: Callable[..., Any], plugin: str, hook: str,
+                deferred: list[PluginError] | None = None) -> Callable[..., Any]:
+    """``fn`` raising only ``PluginError``s; with ``deferred``, the first error is kept
+    there instead of raised (an event hook: the run goes on and is recorded)."""
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
+        if deferred:
+            return None  # this plugin already failed once: it is not called again
         try:
             result = fn(*args, **kwargs)
         except (FlowrunError, Skipped):
             raise
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - the plugin's code
-            raise plugin_error(plugin, hook, exc) from None
+            error = plugin_error(plugin, hook, exc)
+            if deferred is None:
+                raise error from None
+            deferred.append(error)
+            return None
         check = RESULTS.get(hook)
         if check is not None and not check[0](result, *args, *kwargs.values()):
             shown = repr(result)[:60]
@@ -202,6 +214,19 @@ def _flows(value: Any) -> bool:
 def _named_callables(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and callable(v)
                                            for k, v in value.items())
+
+
+#: Events reported while the engine runs: a failing one must not leave a run half
+#: recorded, so its error is raised when the session is over (``raise_deferred``).
+EVENT_HOOKS = frozenset({"flowrun_run_start", "flowrun_task_start", "flowrun_task_finish",
+                         "flowrun_run_finish"})
+
+
+def raise_deferred(pm: Any) -> None:
+    """Raise the first error an event hook of a user plugin kept back, if any."""
+    errors = getattr(pm, "deferred_errors", None)
+    if errors:
+        raise errors[0]
 
 
 #: What some hooks must return (checked for user plugins): hook -> (test, expected).
@@ -232,5 +257,5 @@ def _load_flowconf(pm: pluggy.PluginManager, rootdir: str) -> None:
         sys.path.insert(0, rootdir)
     _guard(LOCAL_PLUGIN, "import", lambda: spec.loader.exec_module(module))
     sys.modules["flowconf"] = module
-    _guard(LOCAL_PLUGIN, "registering", lambda: pm.register(guarded(module, "flowconf"),
-                                                            "flowconf"))
+    _guard(LOCAL_PLUGIN, "registering", lambda: pm.register(
+        guarded(module, "flowconf", pm.deferred_errors), "flowconf"))

@@ -169,3 +169,16 @@ def test_report_path_that_cannot_be_written_fails_before_running(project):
     assert result.exit_code == 4
     assert result.lines[-1] == "ERROR: --junitxml '/': is a directory; name a file to write"
     assert not project.store.exists()
+
+
+def test_a_failing_event_hook_leaves_the_run_recorded_and_then_fails(project):
+    project.write("flowconf.py", """
+        def flowrun_task_finish(task):
+            raise RuntimeError("reporter down")
+    """)
+    project.write("flows/flow_ok.py", GOOD)
+    result = project.run()
+    assert result.exit_code == 4
+    assert result.lines[-1] == ("ERROR: plugin flowconf.py: flowrun_task_finish raised "
+                                "RuntimeError: reporter down")
+    assert [run["status"] for run in result.runs()] == ["succeeded"]

@@ -7,6 +7,7 @@ import click
 
 from flowrun.config_keys import MAX_SECONDS
 from flowrun.errors import ExitCode, UsageError
+from flowrun.plugins import raise_deferred
 
 
 def make_run_command(factory: Any, epilog: str = "") -> click.Command:
@@ -66,6 +67,7 @@ def run_session(config: Any, args: list[str]) -> int:
         else:
             code = session.run()
         hook.flowrun_session_finish(session=session, exit_code=int(code))
+        raise_deferred(config.pluginmanager)  # an event hook that failed mid-run
         return int(code)
     finally:
         session.close()
