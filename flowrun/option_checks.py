@@ -40,6 +40,33 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _name_ok(v: Any) -> bool:
+    return v is None or isinstance(v, str) and bool(v.strip()) and "::" not in v \
+        and "\n" not in v
+
+
+#: option -> (is the value good?, what is expected): the declared rules of API section 2.
+TASK_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (_name_ok, "expected a non-empty string without '::' or newlines"),
+    "retries": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10_000,
+                "expected a whole number >= 0 (at most 10000)"),
+    "retry_delay": (lambda v: _number(v, 0, MAX_SECONDS), "expected seconds >= 0 (at most "
+                    "a year)"),
+    "retry_backoff": (lambda v: _number(v, 0, 1000, open_low=True), "expected a multiplier "
+                      "> 0 (at most 1000)"),
+    "timeout": (lambda v: v is None or _number(v, 0, MAX_SECONDS, open_low=True),
+                "expected seconds > 0 (at most a year)"),
+    "run_if": (lambda v: isinstance(v, str) and v in RUN_IF, "expected one of "
+               + ", ".join(RUN_IF)),
+    "tags": (_names, "expected a name or a list of names (non-empty strings)"),
+    "hosts": (_names, "expected a host alias or a list of them (non-empty strings)"),
+    "limit": (_names, "expected a group name or a list of them (non-empty strings)"),
+    "executor": (lambda v: v is None or isinstance(v, str) and bool(v.strip()),
+                 "expected the name of an executor (thread, process, ssh, ...)"),
+    "run_key": (lambda v: v is None or callable(v), "expected a callable returning a string"),
+}
+
+
 def check_task(flow: Flow, task: Task, known_limits: set[str]) -> None:
     """Raise ``CollectError`` for the first bad option of ``task``; fill ``static_each``."""
     opts = task.options
@@ -48,40 +75,18 @@ def check_task(flow: Flow, task: Task, known_limits: set[str]) -> None:
     def bad(option: str, value: Any, expected: str) -> CollectError:
         return CollectError(f"{where}: bad option {option}={value!r}: {expected}", where=where)
 
-    name = opts.name
-    if name is not None and (not isinstance(name, str) or not name.strip()
-                             or "::" in name or "\n" in name):
-        raise bad("name", name, "expected a non-empty string without '::' or newlines")
-    if not isinstance(opts.retries, int) or isinstance(opts.retries, bool) \
-            or not 0 <= opts.retries <= 10_000:
-        raise bad("retries", opts.retries, "expected a whole number >= 0 (at most 10000)")
-    if not _number(opts.retry_delay, 0, MAX_SECONDS):
-        raise bad("retry_delay", opts.retry_delay, "expected seconds >= 0 (at most a year)")
-    if not _number(opts.retry_backoff, 0, 1000, open_low=True):
-        raise bad("retry_backoff", opts.retry_backoff, "expected a multiplier > 0 "
-                  "(at most 1000)")
+    for option, (good, expected) in TASK_RULES.items():
+        value = getattr(opts, option)
+        if not good(value):
+            hint = did_you_mean(str(value), list(RUN_IF)) if option == "run_if" else ""
+            raise bad(option, _unwrap(value), expected + hint)
     _check_longest_delay(opts, bad)
-    if opts.timeout is not None and not _number(opts.timeout, 0, MAX_SECONDS, open_low=True):
-        raise bad("timeout", opts.timeout, "expected seconds > 0 (at most a year)")
-    if not isinstance(opts.run_if, str) or opts.run_if not in RUN_IF:
-        raise bad("run_if", opts.run_if, "expected one of " + ", ".join(RUN_IF)
-                  + did_you_mean(str(opts.run_if), list(RUN_IF)))
-    for option in ("tags", "hosts", "limit"):
-        if not _names(getattr(opts, option)):
-            raise bad(option, _unwrap(getattr(opts, option)), "expected a name or a list "
-                      "of names (non-empty strings)")
     for group in opts.limit:
         if group not in known_limits:
             known = ", ".join(sorted(known_limits)) or "none defined"
             raise bad("limit", group, f"no such concurrency group (defined: {known})"
                       f"{did_you_mean(group, sorted(known_limits))}; define it in "
                       "Flow(limits=...) or [tool.flowrun.limits]")
-    if opts.executor is not None and (not isinstance(opts.executor, str)
-                                      or not opts.executor.strip()):
-        raise bad("executor", opts.executor, "expected the name of an executor "
-                  "(thread, process, ssh, ...)")
-    if opts.run_key is not None and not callable(opts.run_key):
-        raise bad("run_key", opts.run_key, "expected a callable returning a string")
     task.static_each = _check_each(task, bad)
 
 
