@@ -163,8 +163,9 @@ class Flow:
     ) -> None:
         self.schedule = schedule
         self.name = name
-        self.tags = tuple(tags)
-        self.limits = dict(limits or {})
+        # kept as given when malformed: collection reports them (flowrun.option_checks)
+        self.tags = tuple(tags) if isinstance(tags, (list, tuple, set)) else (tags,)
+        self.limits = dict(limits) if isinstance(limits, dict) else limits or {}
         self.fail_fast = fail_fast
         self.timezone = timezone
         self.catchup = catchup

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowrun import __version__
-from flowrun.config import Config, OptionParser
+from flowrun.config import Config, OptionParser, check_output_path
 from flowrun.errors import (
     CollectError,
     ConfigError,
@@ -87,6 +87,7 @@ _WIRE = {"Packer": "flowrun.executors.wire", "run_packed_call": "flowrun.executo
          "read_frame": "flowrun.executors.wire", "write_frame": "flowrun.executors.wire"}
 
 __all__ = [
+    "check_output_path",
     "__version__",
     # hooks
     "PROJECT", "hookimpl", "hookspec",

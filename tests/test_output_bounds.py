@@ -42,3 +42,22 @@ def test_a_thread_task_closing_stdout_cannot_break_the_report(project):
     result = project.run_subprocess("-v")
     assert result.exit_code == 0, result.output + result.stderr
     assert "after SUCCEEDED" in result.output and "1 succeeded" not in result.output
+
+
+def test_max_output_size_bounds_process_workers_too(project):
+    project.write("flowrun.toml", "max_output_size = 10000\n")
+    project.write("flows/flow_loud.py", """
+        import sys
+        from flowrun import task
+
+        @task
+        def loud():
+            print("FIRST LINE")
+            sys.stdout.write("y" * 1_000_000 + "\\n")
+            print("LAST LINE")
+    """)
+    result = project.run("--executor", "process")
+    assert result.exit_code == 0, result.output
+    out = result.captured("flows/flow_loud.py::loud")["stdout"]
+    assert out.startswith("FIRST LINE") and out.rstrip().endswith("LAST LINE")
+    assert "dropped: over max_output_size" in out and len(out) < 11_000

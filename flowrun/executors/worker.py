@@ -120,8 +120,18 @@ def _loads_or_error(blob: bytes) -> Any:
 
 
 def _read_all(f: Any) -> str:
+    """The attempt's output file, its head and tail only past ``max_output_size`` (a
+    task printing 100 MB never puts 100 MB in memory, on the wire or in the store)."""
+    limit = int(os.environ.get("FLOWRUN_MAX_OUTPUT_SIZE") or capture.DEFAULT_LIMIT)
+    size = f.seek(0, os.SEEK_END)
     f.seek(0)
-    return f.read().decode("utf-8", "replace")
+    if size <= limit:
+        return f.read().decode("utf-8", "replace")
+    head = f.read(limit // 2).decode("utf-8", "replace")
+    f.seek(size - limit // 2)
+    tail = f.read().decode("utf-8", "replace")
+    return f"{head}\n[... {size - 2 * (limit // 2)} bytes dropped: over max_output_size ...]" \
+           f"\n{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
