@@ -68,6 +68,7 @@ from flowrun.model import (
     split_node_id,
     task_id,
 )
+from flowrun.results import ResultFile, write_result_file
 from flowrun.results import dumps as dump_result
 from flowrun.results import loads as load_result
 from flowrun.source import task_source_hash
@@ -75,6 +76,7 @@ from flowrun.stash import (
     COMPACT_REPORT,
     HOLD_HEADER,
     REQUEST_MODE,
+    RESULT_FILES,
     Stash,
     StashKey,
     claim_request_mode,
@@ -93,7 +95,7 @@ __all__ = [
     "PROJECT", "hookimpl", "hookspec",
     # configuration and shared state
     "Config", "OptionParser", "Stash", "StashKey", "REQUEST_MODE", "HOLD_HEADER",
-    "COMPACT_REPORT", "claim_request_mode",
+    "COMPACT_REPORT", "RESULT_FILES", "claim_request_mode",
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode",
@@ -105,7 +107,8 @@ __all__ = [
     "OK_STATUSES", "HAS_RESULT",
     # executors
     "Executor", "Done", "Call", "Outcome", "run_attempt", "failed_outcome",
-    "format_user_error", "ensure_capture", "dump_result", "load_result",
+    "format_user_error", "ensure_capture", "dump_result", "load_result", "ResultFile",
+    "write_result_file",
     *_WIRE,
     # storage
     "Storage", "SlotStore",

@@ -84,6 +84,10 @@ class Outcome:
     #: Where the executor keeps the result (a Dask future, ...): passed instead of the
     #: value to downstream tasks whose executor ``accepts_ref`` it; never pickled.
     ref: Any = None
+    #: A large result a worker already wrote to the store's result files (its ref, and
+    #: its size in bytes): ``result`` is then None, and the bytes never crossed a pipe.
+    result_ref: str | None = None
+    result_size: int = 0
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -94,6 +98,8 @@ class Outcome:
         """The result, rebuilt from its serialized form when it crossed a process."""
         if self.value is None and self.result is not None:
             self.value = results.loads(self.result, self.result_format)
+        elif self.value is None and isinstance(self.ref, results.ResultFile):
+            self.value = self.ref.load()
         return self.value
 
 

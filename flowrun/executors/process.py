@@ -16,7 +16,7 @@ from typing import Any
 
 from flowrun.executors.link import Link
 from flowrun.executors.pool import Job, LinkPool, Workers
-from flowrun.plugin import Outcome, failed_outcome, hookimpl
+from flowrun.plugin import RESULT_FILES, Outcome, ResultFile, failed_outcome, hookimpl
 
 NAME = "process"
 WORKER_ARGV = [sys.executable, "-m", "flowrun.executors.worker"]
@@ -25,9 +25,13 @@ WORKER_ARGV = [sys.executable, "-m", "flowrun.executors.worker"]
 class ProcessExecutor(LinkPool):
     destination = "to a worker process"
 
-    def __init__(self, size: int, rootdir: str) -> None:
+    def __init__(self, size: int, rootdir: str,
+                 result_files: tuple[str, int] | None = None) -> None:
         super().__init__(rootdir)
         self.size = size
+        self.result_files = result_files  # where workers write large results themselves
+        self.argv = WORKER_ARGV + ([] if result_files is None else [
+            "--results-dir", result_files[0], "--result-threshold", str(result_files[1])])
         self.workers = Workers()
         with self.lock:  # start a worker per CPU now: their start-up overlaps the run's
             for _ in range(min(size, os.cpu_count() or 1)):
@@ -55,7 +59,7 @@ class ProcessExecutor(LinkPool):
         return None
 
     def _start_link(self) -> Link:
-        link = Link(WORKER_ARGV, self._on_outcome, self._on_exit)
+        link = Link(self.argv, self._on_outcome, self._on_exit)
         self.workers.links.add(link)
         return link
 
@@ -68,7 +72,14 @@ class ProcessExecutor(LinkPool):
                 return
         self.workers.idle.append(link)
 
+    def accepts_ref(self, ref: Any) -> bool:
+        """A result file an upstream worker wrote: the downstream worker reads it."""
+        return isinstance(ref, ResultFile)
+
     def _on_outcome(self, link: Link, job: Job | None, outcome: Outcome) -> None:
+        if outcome.result_ref is not None and self.result_files is not None:
+            outcome.ref = ResultFile(self.result_files[0], outcome.result_ref,
+                                     outcome.result_format)
         if job is not None:
             job.finish(outcome)
         with self.lock:
@@ -110,7 +121,8 @@ def pool_size(config: Any) -> int:
 def flowrun_make_executor(name: str, config: Any) -> ProcessExecutor | None:
     if name != NAME:
         return None
-    return ProcessExecutor(pool_size(config), config.rootdir)
+    return ProcessExecutor(pool_size(config), config.rootdir,
+                           config.stash.get(RESULT_FILES, None))
 
 
 @hookimpl

@@ -15,8 +15,9 @@ import sqlite3
 import time
 from typing import Any
 
-from flowrun.plugin import SUCCEEDED, Report, Run, StoreError, hookimpl
-from flowrun.storage.private import create_private_file, make_private_dir, write_all
+from flowrun.plugin import (RESULT_FILES, SUCCEEDED, Report, Run, StoreError, hookimpl,
+                            write_result_file)
+from flowrun.storage.private import create_private_file, make_private_dir
 
 SCHEMA_VERSION = 3
 ATTEMPT_COLUMNS = (
@@ -148,22 +149,7 @@ class SqliteStorage:
             self.flush()
 
     def _write_result_file(self, blob: bytes) -> str:
-        """Store a large result once, named by its content (the jumbo fields of the
-        simpleflow seed); written and synced before the database refers to it."""
-        digest = hashlib.blake2b(blob, digest_size=20).hexdigest()
-        ref = f"{digest[:2]}/{digest[2:]}"
-        target = os.path.join(self.results_dir, ref)
-        if not os.path.exists(target):
-            make_private_dir(os.path.dirname(target))
-            temp = f"{target}.{os.getpid()}.tmp"
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                write_all(fd, blob)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temp, target)
-        return ref
+        return write_result_file(self.results_dir, blob)
 
     def _load_result_file(self, report: Report) -> None:
         if report.result_ref and report.result is None and self.results_dir:
@@ -372,5 +358,8 @@ def flowrun_make_storage(url: str, config: Any) -> SqliteStorage | None:
     if url.startswith("memory:"):
         return SqliteStorage(":memory:", url=url)
     if url.startswith("sqlite:///"):
-        return SqliteStorage(url[len("sqlite:///"):], url=url, file_threshold=threshold)
+        store = SqliteStorage(url[len("sqlite:///"):], url=url, file_threshold=threshold)
+        if config is not None and store.results_dir:
+            config.stash[RESULT_FILES] = (store.results_dir, threshold)
+        return store
     return None
