@@ -34,7 +34,8 @@ def make_flows_command(factory: Any) -> click.Command:
             click.echo(json.dumps(_backfill_keys(session.flows, keys)))
             return 0
         rows = [flow_row(flow, session.config.rootdir) for flow in session.flows]
-        rows += [{"id": error.where, "error": str(error)} for error in session.errors]
+        rows += [{"id": error.where.split("::")[0], "error": str(error)}
+                 for error in session.errors]
         click.echo(json.dumps(sorted(rows, key=lambda row: row["id"]), indent=1,
                               default=repr))
         return 0
