@@ -15,8 +15,14 @@ def serve(config: Any, sock: socket.socket, token: str | None, open_url: str | N
 
     state = UIState(config, token)
     app = make_app(state)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           timeout_graceful_shutdown=1, lifespan="on"))
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            state.hub.stop()  # ends open /events streams, so shutting down is quick
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                   timeout_graceful_shutdown=2, lifespan="on"))
     if open_url:
         import threading
         import webbrowser

@@ -282,3 +282,13 @@ def test_runs_record_pid_and_host_in_the_store(project):
         pid, host = conn.execute("SELECT pid, host FROM runs").fetchone()
     assert pid > 0 and pid != os.getpid() and host == os.uname().nodename
     assert result.exit_code == 0
+
+
+def test_version_does_not_import_the_ui(project):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "flowrun", "--version"],
+                          cwd=project.path, capture_output=True, text=True)
+    assert done.returncode == 0 and "flowrun_ui" not in done.stderr
+    assert "fastapi" not in done.stderr
