@@ -56,7 +56,7 @@ def flow_row(flow: Any, rootdir: str) -> dict[str, Any]:
                    "mapped": bool(t.options.each), "tags": list(t.tags),
                    "task_type": t.task_type} for t in flow.tasks.values()],
         "partitions": _partitions(flow),
-        "data": flow.to_dict(),
+        "as_data": flow.to_dict(),
     }
 
 

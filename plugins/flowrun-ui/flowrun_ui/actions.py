@@ -10,7 +10,7 @@ from typing import Any
 from flowrun.plugin import FAILED, INTERRUPTED, RUNNING, LiveStore, StoreError, UsageError
 
 from flowrun_ui.launcher import Pending
-from flowrun_ui.views import RUN_ID, run_json, tasks_json
+from flowrun_ui.views import RUN_ID, run_json, task_counts, tasks_json
 
 NOT_OK = (FAILED, INTERRUPTED)
 
@@ -43,7 +43,7 @@ def run_detail(state: Any, run_id: str) -> dict[str, Any]:
     run = find_run(state, run_id)
     reports = [] if isinstance(run, Pending) else state.store.attempts(run.id)
     if not run.counts and reports:
-        run.counts = _counts(reports)
+        run.counts = task_counts(reports)
     return {**run_json(run), "error": getattr(run, "error", None),
             "tasks": tasks_json(reports)}
 
@@ -199,15 +199,3 @@ def _as_text(name: str, value: Any, kind: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
-
-
-def _counts(reports: list[Any]) -> dict[str, int]:
-    last: dict[str, Any] = {}
-    for report in reports:
-        if report.task_id not in last or report.attempt >= last[report.task_id].attempt:
-            last[report.task_id] = report
-    counts: dict[str, int] = {}
-    for report in last.values():
-        counts[str(report.status)] = counts.get(str(report.status), 0) + 1
-    return counts
-

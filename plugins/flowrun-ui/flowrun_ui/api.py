@@ -62,7 +62,8 @@ def make_router(state: Any) -> APIRouter:
     def get_flow(flow_id: str) -> dict[str, Any]:
         """The flow as data, its parameters (with defaults and types), tasks, partitions."""
         flow = actions.get_flow(state, flow_id)
-        return {**flow, **_summary(flow), "last_run": _last_runs(state).get(flow_id)}
+        return {**flow.get("as_data", {}), **flow, **_summary(flow),
+                "last_run": _last_runs(state).get(flow_id)}
 
     @api.get("/runs", response_model=list[RunSummary])
     def runs(flow: str | None = Query(None, max_length=1000),

@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator
 
 from flowrun.plugin import RUNNING, LiveStore
 
-from flowrun_ui.views import run_json, task_event
+from flowrun_ui.views import run_json, task_counts, task_event
 
 POLL = 0.2          # seconds between looks at the store
 RECHECK_EVERY = 10  # looks: how often running runs' processes are checked
@@ -90,6 +90,8 @@ class Hub:
         run's ``running`` and final status each arrive."""
         began, tasks, ended = [], [], []
         for run in runs:
+            if not run.counts:
+                run.counts = task_counts([r for r in reports if r.run_id == run.id])
             data = run_json(run)
             seen = (data["status"], data["ended"], tuple(sorted(data["counts"].items())))
             if self._runs.get(run.id) == seen:

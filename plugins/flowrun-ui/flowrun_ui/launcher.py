@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowrun.plugin import FAILED, RUNNING, StoreError
+from flowrun.plugin import FAILED, INTERRUPTED, RUNNING, StoreError
 
 
 @dataclass
@@ -95,10 +95,10 @@ class Launcher:
                 self.pending.pop(record.id, None)
             return
         reason = lines[-1].removeprefix("ERROR: ") if lines else f"flowrun exited {code}"
-        self._ended(record, reason)
+        self._ended(record, reason, INTERRUPTED if code == 2 else FAILED)
 
-    def _ended(self, record: Pending, error: str) -> None:
-        record.status, record.error, record.finished = FAILED, error, time.time()
+    def _ended(self, record: Pending, error: str, status: str = FAILED) -> None:
+        record.status, record.error, record.finished = status, error, time.time()
 
     def _stored(self, run_id: str) -> bool:
         store = self.state.open_store()

@@ -107,7 +107,8 @@ def _run(state: Any, run_id: str) -> str:
             f'<h2>Timeline</h2>{t.timeline(run, run["tasks"])}'
             f'<h2>Tasks</h2><div class="tasks">{tasks or "<p>No tasks recorded.</p>"}</div>')
     return t.page(f"Run {run['id']}", body, {"page": "run", "run_id": run["id"],
-                                             "status": run["status"]})
+                                             "status": run["status"],
+                                             "tasks": len(run["tasks"])})
 
 
 def _flows(state: Any) -> str:

@@ -103,11 +103,22 @@ class Partitions(BaseModel):
 
 
 class FlowDetail(FlowSummary):
+    """The flow as data (``Flow.to_dict()``: label, key, cfg, graph, ...) plus what the
+    UI shows: parameters with defaults and types, tasks, partitions."""
+
     timezone: str | None = None
     params: list[Param] = []
     tasks: list[FlowTask] = []
     partitions: Partitions | None = None
+    label: str | None = None
+    key: str | None = None
+    cfg: dict[str, Any] = {}
     data: dict[str, Any] = {}
+    graph: dict[str, Any] = {}
+    depth: int | None = None
+    parent_key: str | None = None
+    status: str | None = None
+    num_tickable_tasks: int | None = None
 
 
 class StartRun(BaseModel):

@@ -67,6 +67,19 @@ def log_json(report: Any) -> dict[str, Any]:
             "stderr": report.stderr or "", "log": report.log or ""}
 
 
+def task_counts(reports: list[Any]) -> dict[str, int]:
+    """Tasks per status by each task's newest attempt (a running run has no counts
+    stored yet)."""
+    newest: dict[str, Any] = {}
+    for report in reports:
+        if report.attempt >= getattr(newest.get(report.task_id), "attempt", -1):
+            newest[report.task_id] = report
+    counts: dict[str, int] = {}
+    for report in newest.values():
+        counts[str(report.status)] = counts.get(str(report.status), 0) + 1
+    return counts
+
+
 def group_id(task_id: str) -> str:
     """``flow::b[3]`` and ``flow::b[3]::fetch[0]`` -> ``flow::b`` and ``flow::b::fetch``:
     mapped instances and children collapse into one node."""

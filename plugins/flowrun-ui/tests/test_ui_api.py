@@ -189,7 +189,7 @@ def test_flows_lists_each_flow_with_last_run_and_collection_errors(ui, project):
     detail = ui.get(f"/api/v1/flows/{flow_path(DEMO)}").json()
     assert detail["params"] == [{"name": "rows", "type": "int", "default": 3}]
     assert {t["name"] for t in detail["tasks"]} == {"extract", "double", "total"}
-    assert "graph" in detail["data"]
+    assert detail["label"] == DEMO and "extract" in detail["graph"]["tasks"]
 
 
 PARTED = """

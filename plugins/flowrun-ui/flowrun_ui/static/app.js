@@ -87,8 +87,17 @@ function onRunForList(run) {
 
 // -- the run page ---------------------------------------------------------------------
 
+let reloading = false;
+
+function reloadSoon(delay) {
+  if (reloading) return;
+  reloading = true;
+  setTimeout(() => window.location.reload(), delay);
+}
+
 function onTaskForRun(task) {
   if (task.run_id !== DATA.run_id) return;
+  if (!DATA.tasks) reloadSoon(1000); // drawn before its first task: draw the tasks
   for (const node of document.querySelectorAll(`[data-task-id="${CSS.escape(task.task_id)}"]`)) {
     if (node.matches("g.node")) {
       node.setAttribute("data-status", task.status);
@@ -102,7 +111,7 @@ function onRunForRun(run) {
   if (run.status !== DATA.status) {
     DATA.status = run.status;
     // a finished run: draw it again from the store (timeline, attempts, counts)
-    setTimeout(() => window.location.reload(), 300);
+    reloadSoon(300);
   }
 }
 
