@@ -1,6 +1,6 @@
 """What tools over the store (``flowrun ui``) rely on: runs record their process, a run
 whose process died reads interrupted, a caller may choose the run id, the store says
-what changed since a cursor, and ``flowrun flows`` lists flows as JSON."""
+what changed since a cursor, and ``flowrun catalog`` lists flows as JSON."""
 from __future__ import annotations
 
 import json
@@ -102,7 +102,7 @@ def test_changes_since_a_cursor_show_what_another_connection_wrote(tmp_path, pro
     watcher.close()
 
 
-def test_flows_command_lists_flows_with_typed_params_and_collection_errors(project):
+def test_catalog_command_lists_flows_with_typed_params_and_collection_errors(project):
     project.write("flows/flow_a.py", """
         from flowrun import Flow, task
         flow = Flow(schedule="*/5 * * * *", tags=["x"], partitions=["eu", "us"])
@@ -112,7 +112,7 @@ def test_flows_command_lists_flows_with_typed_params_and_collection_errors(proje
         def b(a): pass
     """)
     project.write("flows/flow_bad.py", "from flowrun import task\n@task\ndef c(nope): pass\n")
-    result = project.run("flows")
+    result = project.run("catalog")
     rows = {row["id"]: row for row in json.loads(result.output)}
     good = rows["flows/flow_a.py"]
     assert [(p["name"], p["type"], p["default"]) for p in good["params"]] == [
@@ -121,5 +121,5 @@ def test_flows_command_lists_flows_with_typed_params_and_collection_errors(proje
     assert [t["mapped"] for t in good["tasks"]] == [False, True]
     assert good["partitions"]["keys"] == [["eu", "us"]]
     assert "nope" in rows["flows/flow_bad.py"]["error"]
-    keys = project.run("flows", "flows/flow_a.py", "--keys", "..")
+    keys = project.run("catalog", "flows/flow_a.py", "--keys", "..")
     assert json.loads(keys.output) == ["eu", "us"]

@@ -1,4 +1,4 @@
-"""The project's flows, from ``flowrun flows`` in a subprocess (the server never imports
+"""The project's flows, from ``flowrun catalog`` in a subprocess (the server never imports
 flow code), cached until a file under the flow paths or a config file changes, or a
 minute passes (next due times and time partitions move on)."""
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Catalog:
         key = self._signature()
         with self._lock:
             if key != self._key or time.monotonic() - self._at > MAX_AGE:
-                self._flows = json.loads(run_flowrun(self.state, ["flows"]))
+                self._flows = json.loads(run_flowrun(self.state, ["catalog"]))
                 self._key, self._at = key, time.monotonic()
             return self._flows
 
@@ -40,7 +40,7 @@ class Catalog:
 
     def backfill_keys(self, flow_id: str, start: str, end: str) -> list[str]:
         """The keys ``--backfill START..END`` covers (``UsageError`` for a bad range)."""
-        return json.loads(run_flowrun(self.state, ["flows", flow_id, "--keys",
+        return json.loads(run_flowrun(self.state, ["catalog", flow_id, "--keys",
                                                    f"{start}..{end}"]))
 
     def _signature(self) -> tuple:

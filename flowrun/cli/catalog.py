@@ -1,4 +1,4 @@
-"""``flowrun flows [PATH]... --json``: every collected flow as machine-readable data
+"""``flowrun catalog [PATH]...``: every collected flow as machine-readable data
 (tags, schedule and next fire time, parameters with their types, tasks and edges,
 partitions), collection errors included. Tools that must not import flow code
 (``flowrun ui``) read this from a subprocess. ``--keys START..END`` with one flow:
@@ -19,12 +19,12 @@ from flowrun.errors import UsageError
 TIME_KEYS = 60
 
 
-def make_flows_command(factory: Any) -> click.Command:
-    @click.command("flows")
+def make_catalog_command(factory: Any) -> click.Command:
+    @click.command("catalog")
     @click.argument("args", nargs=-1, metavar="[PATH]...")
     @click.option("--keys", "keys", metavar="START..END",
                   help="With one partitioned flow: the keys this range covers.")
-    def flows(args: tuple[str, ...], keys: str | None) -> int:
+    def catalog(args: tuple[str, ...], keys: str | None) -> int:
         """Every collected flow as JSON, collection errors included."""
         from flowrun.session import Session
 
@@ -40,7 +40,7 @@ def make_flows_command(factory: Any) -> click.Command:
                               default=repr))
         return 0
 
-    return flows
+    return catalog
 
 
 def flow_row(flow: Any, rootdir: str) -> dict[str, Any]:
