@@ -4,9 +4,9 @@
   (``Authorization: Bearer``, ``?token=`` or the cookie a page opened with ``?token=``
   sets: HttpOnly, SameSite=Strict); without it, 401.
 - On loopback, the Host header must name loopback (a DNS-rebinding page cannot).
-- A state-changing request must be JSON (``Content-Type: application/json``): a form
-  post from another site is refused, and a cross-site JSON post needs a CORS
-  preflight this server never grants.
+- A state-changing request carries JSON (``Content-Type: application/json``) or no
+  body at all, and no foreign ``Origin``: a form post from another site is refused,
+  and a cross-site JSON post needs a CORS preflight this server never grants.
 """
 from __future__ import annotations
 
@@ -47,8 +47,11 @@ class Guard:
         elif not self._authorized(scope, headers):
             return 401, "a token is required: Authorization: Bearer TOKEN or ?token=TOKEN"
         if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            origin = headers.get("origin")
+            if origin and origin.split("://", 1)[-1] != headers.get("host", ""):
+                return 400, f"a request from another site ({origin}) is refused"
             kind = headers.get("content-type", "").split(";")[0].strip().lower()
-            if kind != "application/json":
+            if kind != "application/json" and not _empty(headers):
                 return 400, "send a JSON body (Content-Type: application/json)"
         return None
 
@@ -63,6 +66,12 @@ class Guard:
             if name == COOKIE:
                 given.append(value)
         return any(hmac.compare_digest(t.encode(), self.token.encode()) for t in given)
+
+
+def _empty(headers: dict[str, str]) -> bool:
+    """No body at all (nothing to take for a form): what ``POST .../cancel`` may send."""
+    return "content-type" not in headers and "transfer-encoding" not in headers and \
+        headers.get("content-length", "0") == "0"
 
 
 def _hostname(host: str) -> str:

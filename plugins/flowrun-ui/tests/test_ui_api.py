@@ -86,10 +86,19 @@ def test_unknown_ids_are_404_and_bad_input_400_never_500(ui):
                    ).status_code == 400
 
 
-def test_state_changing_requests_need_a_json_body(ui):
+def test_state_changing_requests_need_a_json_body_and_no_foreign_origin(ui):
     form = ui.http.post(f"/api/v1/flows/{flow_path(DEMO)}/runs", data={"params": "x"})
     assert form.status_code == 400 and "JSON" in form.json()["error"]
+    text = ui.http.post(f"/api/v1/flows/{flow_path(DEMO)}/runs", content=b"{}",
+                        headers={"Content-Type": "text/plain"})
+    assert text.status_code == 400
+    foreign = ui.post(f"/api/v1/flows/{flow_path(DEMO)}/runs",
+                      headers={"Origin": "http://evil.example"})
+    assert foreign.status_code == 400 and "another site" in foreign.json()["error"]
     assert ui.get("/api/v1/runs").json() == []
+    empty = ui.http.post(f"/api/v1/flows/{flow_path(DEMO)}/runs")  # no body: defaults
+    assert empty.status_code == 202
+    assert ui.wait(empty.json()["run_id"])["status"] == "succeeded"
 
 
 def test_a_started_run_is_readable_at_once_and_runs_in_its_own_process(ui):
