@@ -61,6 +61,13 @@ def _handlers(app: FastAPI) -> None:
     async def store(request: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=409)
 
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("flowrun ui: a bug answering %s", request.url.path)
+        return JSONResponse({"error": f"internal error ({type(exc).__name__}): a bug in "
+                                      "flowrun-ui; the server's output has the traceback"},
+                            status_code=500)
+
 
 def _first_problem(exc: RequestValidationError) -> str:
     for error in exc.errors():
