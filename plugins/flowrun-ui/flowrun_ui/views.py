@@ -58,7 +58,11 @@ def task_json(task_id: str, attempts: list[Any]) -> dict[str, Any]:
 
 def task_event(report: Any) -> dict[str, Any]:
     """The ``data`` of an ``event: task``: one attempt's new state."""
-    return {"run_id": report.run_id, "task_id": report.task_id, **attempt_json(report)}
+    return {"run_id": report.run_id, "task_id": report.task_id,
+            "status": str(report.status), "attempt": report.attempt,
+            "started": iso(report.started), "ended": iso(report.finished),
+            "duration": duration(report.started, report.finished),
+            "error": report.error or None, "reason": report.reason or None}
 
 
 def log_json(report: Any) -> dict[str, Any]:
