@@ -302,3 +302,24 @@ def test_version_does_not_import_the_ui(project):
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert done.returncode == 0 and "flowrun" in imported
     assert not {m for m in imported if m.split(".")[0] in ("flowrun_ui", "fastapi")}
+
+
+def test_backfill_of_a_date_range_runs_each_missing_day_once(ui, project):
+    project.write("flows/flow_daily.py", """
+        from flowrun import Flow, task
+        flow = Flow(partitions={"daily": "2026-11-01"})
+        @task
+        def load(partition): return partition
+    """)
+    project.run("flows/flow_daily.py", "--partition", "2026-11-02")
+    path = f"/api/v1/flows/{flow_path('flows/flow_daily.py')}"
+    body = {"start": "2026-11-01", "end": "2026-11-03", "only": "missing"}
+    run_ids = ui.post(f"{path}/backfill", body).json()["run_ids"]
+    assert len(run_ids) == 2
+    assert sorted(ui.wait(r)["partition"] for r in run_ids) == ["2026-11-01", "2026-11-03"]
+    grid = ui.get(f"{path}/partitions").json()
+    cells = {c["key"]: c["status"] for c in grid["cells"]}
+    assert {k: cells[k] for k in ("2026-11-01", "2026-11-02", "2026-11-03")} == {
+        "2026-11-01": "succeeded", "2026-11-02": "succeeded", "2026-11-03": "succeeded"}
+    bad = ui.post(f"{path}/backfill", {"start": "yesterday", "end": "2026-11-03"})
+    assert bad.status_code == 400 and "yesterday" in bad.json()["error"]

@@ -137,3 +137,27 @@ def test_flows_and_partitions_pages_render(browser, ui, project):
         "data-status") == "missing"
     watched.shot("partitions")
     watched.check_clean()
+
+
+def test_resume_button_reruns_a_failed_run(browser, ui, project):
+    project.write("flows/flow_flaky.py", """
+        import os
+        from flowrun import task
+        @task
+        def first(): return 1
+        @task
+        def second(first):
+            if not os.path.exists("fixed"):
+                raise RuntimeError("not fixed yet")
+    """)
+    failed = project.run("flows/flow_flaky.py").runs()[-1]["id"]
+    (project.path / "fixed").write_text("")
+    watched = Watched(browser, ui.url)
+    watched.open(f"/runs/{failed}")
+    assert watched.page.locator('button[data-action="cancel"]').is_disabled()
+    watched.page.click('button[data-action="resume"]')
+    watched.page.wait_for_url(lambda url: not url.endswith(failed))
+    resumed = ui.wait(watched.page.url.rsplit("/", 1)[1])
+    assert resumed["status"] == "succeeded" and resumed["resumed_from"] == failed
+    watched.page.locator('.run-status .badge.st-succeeded').wait_for(timeout=10_000)
+    watched.check_clean()

@@ -214,7 +214,16 @@ function partitionsPage() {
 function listen() {
   const live = document.getElementById("live");
   const source = new EventSource("/events");
-  source.onopen = () => live && live.classList.add("on");
+  source.onopen = () => {
+    if (live) live.classList.add("on");
+    // what changed between drawing the page and listening
+    if (DATA.page === "run" && DATA.status === "running") {
+      fetch(`/api/v1/runs/${encodeURIComponent(DATA.run_id)}`, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((run) => run && onRunForRun(run))
+        .catch(() => {});
+    }
+  };
   source.onerror = () => live && live.classList.remove("on");
   source.addEventListener("run", (event) => {
     const run = JSON.parse(event.data);
