@@ -49,7 +49,9 @@ def test_api_answers_every_generated_request_within_its_schema(served):
 
 
 @pytest.mark.slow
-def test_api_survives_a_long_fuzzing(served):
+def test_api_survives_a_long_fuzzing(served, request):
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("the long fuzzing runs with -m slow")
     _fuzz(served.url, 150)
 
 
