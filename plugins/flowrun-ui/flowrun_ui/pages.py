@@ -6,7 +6,7 @@ import json
 from html import escape
 from importlib import resources
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
@@ -24,8 +24,9 @@ def make_pages(state: Any) -> APIRouter:
 
     @pages.get("/")
     def runs_page(flow: str | None = Query(None, max_length=1000),
-                  status: RunStatus | None = None) -> Response:
-        return _html(lambda: _runs(state, flow, status))
+                  status: RunStatus | None = None,
+                  before: str | None = Query(None, max_length=64)) -> Response:
+        return _html(lambda: _runs(state, flow, status, before))
 
     @pages.get("/runs/{run_id}")
     def run_page(run_id: str) -> Response:
@@ -68,14 +69,25 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inlin
        "frame-ancestors 'none'")
 
 
-def _runs(state: Any, flow: str | None, status: str | None) -> str:
-    runs = actions.list_runs(state, flow, status, 50, None)
+PAGE = 50
+
+
+def _runs(state: Any, flow: str | None, status: str | None, before: str | None) -> str:
+    runs = actions.list_runs(state, flow, status, PAGE, before)
     flows = [f["id"] for f in state.catalog.flows()]
+    statuses = ["running", "succeeded", "failed", "interrupted"]
+    older = ""
+    if len(runs) == PAGE:
+        query = urlencode({k: v for k, v in (("flow", flow), ("status", status),
+                                             ("before", runs[-1]["id"])) if v})
+        older = f'<p><a class="older" href="/?{escape(query)}">older runs →</a></p>'
     body = ('<h1>Runs</h1><form class="filters" method="get">'
             f'{t.select("flow", flows, flow, "every flow")}'
-            f'{t.select("status", ["running", "succeeded", "failed", "interrupted"], status, "any status")}'
-            '<button type="submit">Filter</button></form>' + t.runs_table(runs))
-    return t.page("Runs", body, {"page": "runs", "flow": flow, "status": status})
+            f'{t.select("status", statuses, status, "any status")}'
+            '<button type="submit">Filter</button></form>' + t.runs_table(runs) + older)
+    # only the newest page shows new runs as they come
+    return t.page("Runs", body, {"page": "runs" if not before else "older", "flow": flow,
+                                 "status": status})
 
 
 def _run(state: Any, run_id: str) -> str:
