@@ -95,7 +95,8 @@ def test_changes_since_a_cursor_show_what_another_connection_wrote(tmp_path, pro
     new = project.run("-q").runs()[-1]["id"]
     cursor, runs, reports = watcher.changes(cursor)
     assert [r.id for r in runs] == [new] and runs[0].status == "succeeded"
-    assert [(r.task_id, r.status) for r in reports] == [("flows/flow_a.py::t", "succeeded")]
+    assert [(r.task_id, r.status) for r in reports if r.run_id == new] == [
+        ("flows/flow_a.py::t", "succeeded")]  # (the newest row seen before may come again)
     assert watcher.changes(cursor)[1:] == ([], [])
     older = watcher.runs_page(limit=10, before=new)
     assert new not in [r.id for r in older] and len(older) == 1
@@ -123,3 +124,25 @@ def test_catalog_command_lists_flows_with_typed_params_and_collection_errors(pro
     assert "nope" in rows["flows/flow_bad.py"]["error"]
     keys = project.run("catalog", "flows/flow_a.py", "--keys", "..")
     assert json.loads(keys.output) == ["eu", "us"]
+
+
+def test_changes_see_the_newest_attempt_rewritten_in_place(tmp_path):
+    """INSERT OR REPLACE of the newest row keeps its rowid: still seen as changed."""
+    from flowrun.plugin import Report, Run
+
+    path = str(tmp_path / "s.db")
+    writer, watcher = SqliteStorage(path), SqliteStorage(path)
+    writer.run_started(Run(id="r1", flow_id="f.py", started=1.0))
+    report = Report(run_id="r1", flow_id="f.py", task_id="f.py::t", attempt=1,
+                    status="running", started=2.0)
+    writer.record(report)
+    writer.flush()
+    cursor, _, _ = watcher.changes(None)
+    report.status, report.finished = "succeeded", 3.0
+    writer.record(report)
+    writer.flush()
+    cursor, runs, reports = watcher.changes(cursor)
+    assert [(r.task_id, r.status) for r in reports] == [("f.py::t", "succeeded")]
+    assert [r.id for r in runs] == ["r1"]
+    writer.close()
+    watcher.close()

@@ -95,8 +95,9 @@ class LiveStore(Protocol):
     def changes(self, cursor: Any, recheck: bool = False
                 ) -> tuple[Any, list[Run], list[Report]]:
         """``(cursor, runs, reports)``: runs that may have changed since ``cursor`` (new
-        ones and those that were running), each with every attempt (without captured
-        output or results), and the cursor for the next call. ``cursor`` None: the
+        ones and those that were running), the attempts written since (without
+        captured output or results; some older ones may come again), and the cursor
+        for the next call. ``cursor`` None: the
         current position, nothing returned. Cheap when nothing changed; ``recheck``
         looks again even then (a running run's process may have died). Call it on a
         store of its own: other connections' commits are what it notices."""

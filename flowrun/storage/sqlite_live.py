@@ -20,32 +20,36 @@ _LIGHT = ", ".join(LIGHT_COLUMNS)
 def changes(conn: sqlite3.Connection, cursor: Any, make_run: Callable, make_report: Callable,
             recheck: bool = False) -> tuple[Any, list[Any], list[Any]]:
     """``(cursor, runs, reports)``: the runs that may have changed since ``cursor`` (new
-    ones, and those that were running) with all their attempts. ``cursor`` None gives the
-    current position and nothing; ``recheck`` looks even if nothing was committed (a
-    running run's process may have died)."""
+    ones, and those that were running) and the attempts written since. ``cursor`` None
+    gives the current position and nothing; ``recheck`` looks even if nothing was
+    committed (a running run's process may have died).
+
+    Attempts are written with ``INSERT OR REPLACE``, which gives a changed row a rowid
+    above every other, or (the newest row replaced) its own again: so every attempt
+    written since the last look has a rowid at or above the newest one seen then."""
     version = conn.execute("PRAGMA data_version").fetchone()[0]
     if cursor is not None and cursor[0] == version and not recheck:
         return cursor, [], []
-    newest = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM runs").fetchone()[0]
+    newest_run = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM runs").fetchone()[0]
+    newest_attempt = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM attempts"
+                                  ).fetchone()[0]
     if cursor is None:
         running = [r[0] for r in conn.execute("SELECT id FROM runs WHERE status=?",
                                               (RUNNING,))]
-        return (version, newest, tuple(running)), [], []
-    _, last, watched = cursor
+        return (version, newest_run, newest_attempt, tuple(running)), [], []
+    _, last_run, last_attempt, watched = cursor
     from flowrun.storage.sqlite import RUN_COLUMNS
 
     columns = ", ".join(RUN_COLUMNS)
-    rows = conn.execute(f"SELECT {columns} FROM runs WHERE rowid > ?", (last,)).fetchall()
+    rows = conn.execute(f"SELECT {columns} FROM runs WHERE rowid > ?", (last_run,)).fetchall()
     for chunk in _chunks(list(watched), 500):
         rows += conn.execute(f"SELECT {columns} FROM runs WHERE id IN "
                              f"({', '.join('?' * len(chunk))})", chunk).fetchall()
     runs = list({run.id: run for run in map(make_run, rows)}.values())
-    reports = []
-    for run in runs:
-        reports += [make_report(r) for r in conn.execute(
-            f"SELECT {_LIGHT} FROM attempts WHERE run_id=? ORDER BY rowid", (run.id,))]
+    reports = [make_report(r) for r in conn.execute(
+        f"SELECT {_LIGHT} FROM attempts WHERE rowid >= ? ORDER BY rowid", (last_attempt,))]
     still = tuple(run.id for run in runs if run.status == RUNNING)
-    return (version, newest, still), runs, reports
+    return (version, newest_run, newest_attempt, still), runs, reports
 
 
 def runs_page(conn: sqlite3.Connection, columns: tuple[str, ...], make_run: Callable,

@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator
 
 from flowrun.plugin import RUNNING, LiveStore
 
-from flowrun_ui.views import run_json, task_counts, task_event
+from flowrun_ui.views import run_json, task_event
 
 POLL = 0.2          # seconds between looks at the store
 RECHECK_EVERY = 10  # looks: how often running runs' processes are checked
@@ -27,6 +27,7 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._runs: dict[str, tuple] = {}     # run id -> what was last sent
         self._tasks: dict[tuple, tuple] = {}  # (run id, task id, attempt) -> the same
+        self._done: set[str] = set()          # runs whose final status was sent
 
     def start(self) -> None:
         if self._thread is None:
@@ -88,10 +89,17 @@ class Hub:
         """New states only, in order: runs that began, then tasks, then runs that
         ended. A run first seen already finished is sent as running first, so every
         run's ``running`` and final status each arrive."""
-        began, tasks, ended = [], [], []
+        tasks = []
+        for report in reports:
+            key = (report.run_id, report.task_id, report.attempt)
+            seen = (str(report.status), report.started, report.finished)
+            if report.run_id not in self._done and self._tasks.get(key) != seen:
+                self._tasks[key] = seen
+                tasks.append(_event("task", task_event(report)))
+        began, ended = [], []
         for run in runs:
-            if not run.counts:
-                run.counts = task_counts([r for r in reports if r.run_id == run.id])
+            if not run.counts:  # running: counted from the attempts seen so far
+                run.counts = self._counts(run.id)
             data = run_json(run)
             seen = (data["status"], data["ended"], tuple(sorted(data["counts"].items())))
             if self._runs.get(run.id) == seen:
@@ -101,18 +109,24 @@ class Hub:
                                             "duration": None}))
             self._runs[run.id] = seen
             (began if data["status"] == RUNNING else ended).append(_event("run", data))
-        for report in reports:
-            key = (report.run_id, report.task_id, report.attempt)
-            seen = (str(report.status), report.started, report.finished)
-            if self._tasks.get(key) != seen:
-                self._tasks[key] = seen
-                tasks.append(_event("task", task_event(report)))
         self._forget({run.id for run in runs if run.status != RUNNING})
         return began + tasks + ended
 
+    def _counts(self, run_id: str) -> dict[str, int]:
+        newest: dict[str, tuple[int, str]] = {}
+        for (rid, task_id, attempt), seen in self._tasks.items():
+            if rid == run_id and attempt >= newest.get(task_id, (-1, ""))[0]:
+                newest[task_id] = (attempt, seen[0])
+        counts: dict[str, int] = {}
+        for _, status in newest.values():
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
     def _forget(self, finished: set[str]) -> None:
-        """Finished runs are not looked at again: drop their tasks' memory."""
+        """Finished runs are not looked at again: drop their tasks' memory (a row of
+        theirs read again is not news)."""
         if finished:
+            self._done |= finished
             self._tasks = {k: v for k, v in self._tasks.items() if k[0] not in finished}
 
     def _send(self, message: str) -> None:
