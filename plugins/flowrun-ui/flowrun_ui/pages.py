@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from flowrun_ui import actions, templates as t
 from flowrun_ui.graphs import flow_nodes, run_nodes
 from flowrun_ui.layout import svg
+from flowrun_ui.views import group_id
 from flowrun_ui.schemas import RunStatus
 
 STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
@@ -120,7 +121,20 @@ def _run(state: Any, run_id: str) -> str:
             f'<h2>Tasks</h2><div class="tasks">{tasks or "<p>No tasks recorded.</p>"}</div>')
     return t.page(f"Run {run['id']}", body, {"page": "run", "run_id": run["id"],
                                              "status": run["status"],
-                                             "tasks": len(run["tasks"])})
+                                             "tasks": len(run["tasks"]),
+                                             "members": _members(run["tasks"])})
+
+
+def _members(tasks: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Collapsed node -> its instances' statuses, for nodes without a row of their own
+    (the script recolours them as instance events come)."""
+    own = {task["task_id"] for task in tasks}
+    members: dict[str, dict[str, str]] = {}
+    for task in tasks:
+        node = group_id(task["task_id"])
+        if node != task["task_id"] and node not in own:
+            members.setdefault(node, {})[task["task_id"]] = task["status"]
+    return members
 
 
 def _flows(state: Any) -> str:

@@ -161,3 +161,45 @@ def test_resume_button_reruns_a_failed_run(browser, ui, project):
     assert resumed["status"] == "succeeded" and resumed["resumed_from"] == failed
     watched.page.locator('.run-status .badge.st-succeeded').wait_for(timeout=10_000)
     watched.check_clean()
+
+
+def test_run_page_follows_a_running_run_to_its_end(browser, ui, project):
+    project.write("flows/flow_wait.py", """
+        import os, time
+        from flowrun import task
+        @task
+        def items(): return [1, 2, 3]
+        @task(each="items")
+        def wait(items):
+            while not os.path.exists("go"):
+                time.sleep(0.05)
+            return items
+    """)
+    proc = project.popen("flows/flow_wait.py")
+    try:
+        run_id = _first_running(ui)
+        ui.wait(run_id, lambda r: any("::wait[" in t["task_id"] and t["status"] == "running"
+                                      for t in r["tasks"]))
+        watched = Watched(browser, ui.url)
+        watched.open(f"/runs/{run_id}")
+        node = 'g.node[data-task-id="flows/flow_wait.py::wait"]'
+        assert watched.page.locator(node).get_attribute("data-status") == "running"
+        (project.path / "go").write_text("")
+        watched.page.locator(f'{node}[data-status="succeeded"]').wait_for(timeout=15_000)
+        watched.page.locator('.run-status .badge.st-succeeded').wait_for(timeout=15_000)
+        watched.check_clean()
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def _first_running(ui, timeout: float = 30) -> str:
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        running = ui.get("/api/v1/runs", params={"status": "running"}).json()
+        if running:
+            return running[0]["id"]
+        time.sleep(0.05)
+    raise AssertionError("no run started")

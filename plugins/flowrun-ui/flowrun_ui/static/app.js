@@ -95,15 +95,27 @@ function reloadSoon(delay) {
   setTimeout(() => window.location.reload(), delay);
 }
 
+// For a collapsed node without a row of its own: the first status any instance has.
+const PRECEDENCE = ["failed", "running", "pending", "cancelled", "skipped", "succeeded", "cached"];
+
+function colour(taskId, status) {
+  const node = document.querySelector(`g.node[data-task-id="${CSS.escape(taskId)}"]`);
+  if (!node) return false;
+  node.setAttribute("data-status", status);
+  node.setAttribute("class", "node st-" + status);
+  return true;
+}
+
 function onTaskForRun(task) {
   if (task.run_id !== DATA.run_id) return;
   if (!DATA.tasks) reloadSoon(1000); // drawn before its first task: draw the tasks
-  for (const node of document.querySelectorAll(`[data-task-id="${CSS.escape(task.task_id)}"]`)) {
-    if (node.matches("g.node")) {
-      node.setAttribute("data-status", task.status);
-      node.setAttribute("class", "node st-" + task.status);
-    }
-  }
+  if (colour(task.task_id, task.status)) return;
+  const group = task.task_id.replace(/\[\d+\]/g, "");
+  const members = (DATA.members || {})[group];
+  if (!members) return; // a node with a row of its own gets its own events
+  members[task.task_id] = task.status;
+  const present = new Set(Object.values(members));
+  colour(group, PRECEDENCE.find((s) => present.has(s)) || "pending");
 }
 
 function onRunForRun(run) {
