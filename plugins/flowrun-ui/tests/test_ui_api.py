@@ -323,3 +323,13 @@ def test_backfill_of_a_date_range_runs_each_missing_day_once(ui, project):
         "2026-11-01": "succeeded", "2026-11-02": "succeeded", "2026-11-03": "succeeded"}
     bad = ui.post(f"{path}/backfill", {"start": "yesterday", "end": "2026-11-03"})
     assert bad.status_code == 400 and "yesterday" in bad.json()["error"]
+
+
+def test_flow_listing_follows_edits_of_flow_files(ui, project):
+    path = f"/api/v1/flows/{flow_path(DEMO)}"
+    assert [p["name"] for p in ui.get(path).json()["params"]] == ["rows"]
+    project.write("flows/flow_demo.py", "from flowrun import task\n"
+                  "@task\ndef only(day: str = 'mon'): pass\n")
+    assert [p["name"] for p in ui.get(path).json()["params"]] == ["day"]
+    (project.path / "flows" / "flow_demo.py").unlink()
+    assert ui.get(path).status_code == 404
