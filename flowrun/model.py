@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -272,6 +273,22 @@ class Run:
     counts: dict[str, int] = field(default_factory=dict)
     partition: str | None = None       # the partition key (Microflow's partitions)
     scheduled_for: float | None = None  # the cron slot this run is for (--due)
+    #: The process running it, so a run whose process died shows ``interrupted``.
+    pid: int | None = field(default_factory=os.getpid)
+    host: str | None = field(default_factory=lambda: os.uname().nodename)
+
+    def process_gone(self) -> bool:
+        """True if this run is recorded ``running`` but its process, on this host, is
+        no longer alive (killed, power loss): it is then shown ``interrupted``."""
+        if self.status != RUNNING or not self.pid or self.host != os.uname().nodename:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
 
 
 #: The version of ``run_record``'s shape (``history --json``, ``--report-json``).
@@ -303,6 +320,7 @@ class RunRequest:
     resumed_from: str | None = None
     reuse: dict[str, Report] = field(default_factory=dict)
     queue: str | None = None
+    run_id: str | None = None  # chosen by the caller (FLOWRUN_RUN_ID); else a new one
 
 
 def task_id(flow_id: str, name: str) -> str:

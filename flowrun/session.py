@@ -155,9 +155,11 @@ class Session:
         """The runs to make: one per selected flow, unless a plugin's
         ``flowrun_make_requests`` (schedules, resume, backfill) says otherwise."""
         requests = self.hook.flowrun_make_requests(session=self, params=params)
-        if requests is not None:
-            return requests
-        return [RunRequest(flow, params[flow.id]) for flow in self.flows]
+        if requests is None:
+            requests = [RunRequest(flow, params[flow.id]) for flow in self.flows]
+        for request, run_id in zip(requests, _chosen_run_ids()):
+            request.run_id = run_id
+        return requests
 
     def exit_code(self) -> ExitCode:
         if any(run.status == INTERRUPTED for run in self.runs):
@@ -256,6 +258,19 @@ def open_storage(config: Any) -> Any:
     if storage is None:
         raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
     return storage
+
+
+def _chosen_run_ids() -> list[str]:
+    """``FLOWRUN_RUN_ID=ID[,ID...]``: ids for this session's runs, in request order, so
+    whoever starts ``flowrun`` (``flowrun ui``) knows them before the runs exist. Taken
+    out of the environment, so a ``flowrun`` started by a task never reuses them."""
+    value = os.environ.pop("FLOWRUN_RUN_ID", "")
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    for run_id in ids:
+        if not (run_id.isascii() and run_id.replace("-", "").isalnum() and len(run_id) <= 64):
+            raise UsageError(f"FLOWRUN_RUN_ID: {run_id!r} is not a run id (letters, "
+                             "digits and '-', at most 64)")
+    return ids
 
 
 def _apply_log_level() -> Any:

@@ -70,7 +70,7 @@ class FlowRun:
         self.flow = flow = request.flow
         self.slots = slots
         self.request = request
-        self.run = Run(id=secrets.token_hex(6), flow_id=flow.id, started=time.time(),
+        self.run = Run(id=request.run_id or secrets.token_hex(6), flow_id=flow.id, started=time.time(),
                        params=request.params, resumed_from=request.resumed_from,
                        partition=request.partition, scheduled_for=request.scheduled_for)
         self.nodes: dict[str, Node] = {}

@@ -15,56 +15,23 @@ import sqlite3
 import time
 from typing import Any
 
-from flowrun.plugin import (RESULT_FILES, SUCCEEDED, Report, Run, StoreError, hookimpl,
-                            write_result_file)
+from flowrun.plugin import (INTERRUPTED, RESULT_FILES, SUCCEEDED, Report, Run, StoreError,
+                            hookimpl, write_result_file)
+from flowrun.storage import sqlite_live
 from flowrun.storage.private import create_private_file, make_private_dir
+from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
-SCHEMA_VERSION = 3
 ATTEMPT_COLUMNS = (
     "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
     "summary", "reason", "stdout", "stderr", "log", "result", "result_format", "run_key",
     "parent", "result_ref", "source_hash")
 RUN_COLUMNS = ("id", "flow", "status", "started", "finished", "params", "resumed_from",
-               "counts", "partition", "scheduled_for")
+               "counts", "partition", "scheduled_for", "pid", "host")
 _INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
                    f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})")
 _NO_RESULT = ATTEMPT_COLUMNS.index("result")
 
 
-def _migrate_to_1(db: Any) -> None:
-    db["runs"].create({
-        "id": str, "flow": str, "status": str, "started": float, "finished": float,
-        "params": str, "resumed_from": str, "counts": str,
-    }, pk="id", not_null={"flow", "status"})
-    db["runs"].create_index(["flow", "started"])
-    db["attempts"].create({
-        "run_id": str, "task_id": str, "attempt": int, "status": str, "queued": float,
-        "started": float, "finished": float, "error": str, "summary": str, "reason": str,
-        "stdout": str, "stderr": str, "log": str, "result": bytes, "result_format": str,
-        "run_key": str, "parent": str,
-    }, pk=("run_id", "task_id", "attempt"), foreign_keys=[("run_id", "runs", "id")])
-    db["attempts"].create_index(["task_id", "run_key"])
-    db["state"].create({"flow": str, "key": str, "value": bytes, "format": str},
-                       pk=("flow", "key"))
-
-
-def _migrate_to_2(db: Any) -> None:
-    """Partitions and cron slots on runs; out-of-band results and code hashes on
-    attempts (for --resume and watch mode to see what changed)."""
-    db["runs"].add_column("partition", str)
-    db["runs"].add_column("scheduled_for", float)
-    db["attempts"].add_column("result_ref", str)
-    db["attempts"].add_column("source_hash", str)
-
-
-def _migrate_to_3(db: Any) -> None:
-    """Cron slots claimed by ``--due``: one row per (flow, slot), so concurrent
-    invocations never run a slot twice (``INSERT OR IGNORE`` in ``BEGIN IMMEDIATE``)."""
-    db["slots"].create({"flow": str, "slot": float, "status": str, "claimed": float,
-                        "finished": float, "busy_seen": float}, pk=("flow", "slot"))
-
-
-MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3)  # MIGRATIONS[n] takes the schema from version n to n+1
 
 
 #: Results larger than this many bytes live in files under ``.flowrun/results/``.
@@ -125,10 +92,10 @@ class SqliteStorage:
         with self._transaction():
             self.conn.execute(
                 "INSERT INTO runs (id, flow, status, started, params, resumed_from, "
-                "partition, scheduled_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "partition, scheduled_for, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.id, run.flow_id, run.status, run.started,
                  json.dumps(run.params, default=repr), run.resumed_from, run.partition,
-                 run.scheduled_for))
+                 run.scheduled_for, run.pid, run.host))
 
     def run_finished(self, run: Run) -> None:
         self.flush()
@@ -317,6 +284,21 @@ class SqliteStorage:
         return reports
 
 
+    # -- the UI's reads (the optional LiveStore interface) -----------------------------
+
+    def changes(self, cursor: Any, recheck: bool = False
+                ) -> tuple[Any, list[Run], list[Report]]:
+        """What other connections committed since ``cursor`` (None: from now on)."""
+        return sqlite_live.changes(self.conn, cursor, _run, _report_light, recheck)
+
+    def runs_page(self, flow: str | None = None, status: str | None = None,
+                  limit: int = 50, before: str | None = None) -> list[Run]:
+        """Runs newest first, older than run ``before``, with live task counts."""
+        self.flush()
+        return sqlite_live.runs_page(self.conn, RUN_COLUMNS, _run, flow, status, limit,
+                                     before)
+
+
 class _Immediate:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front, so two
     processes never deadlock upgrading a read to a write."""
@@ -342,13 +324,23 @@ def _report(row: tuple) -> Report:
     return Report(**dict(zip(ATTEMPT_COLUMNS, row)), flow_id=row[1].partition("::")[0])
 
 
+def _report_light(row: tuple) -> Report:
+    values = dict(zip(sqlite_live.LIGHT_COLUMNS, row))
+    return Report(**values, flow_id=values["task_id"].partition("::")[0])
+
+
 def _run(row: tuple) -> Run:
+    """A run as stored; one left ``running`` by a process that is gone reads as
+    ``interrupted`` (API section 3), without writing anything."""
     rid, flow, status, started, finished, params, resumed_from, counts, partition, \
-        scheduled_for = row
-    return Run(id=rid, flow_id=flow, status=status, started=started, finished=finished,
-               params=json.loads(params or "{}"), resumed_from=resumed_from,
-               counts=json.loads(counts or "{}"), partition=partition,
-               scheduled_for=scheduled_for)
+        scheduled_for, pid, host = row
+    run = Run(id=rid, flow_id=flow, status=status, started=started, finished=finished,
+              params=json.loads(params or "{}"), resumed_from=resumed_from,
+              counts=json.loads(counts or "{}"), partition=partition,
+              scheduled_for=scheduled_for, pid=pid, host=host)
+    if run.process_gone():
+        run.status = INTERRUPTED
+    return run
 
 
 @hookimpl
