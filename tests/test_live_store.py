@@ -45,24 +45,21 @@ def test_history_and_show_read_a_killed_run_as_interrupted(project):
     project.write("flows/flow_s.py", SLEEPY)
     proc = project.popen()
     deadline = time.time() + 30
-    while not (project.store.exists() and _running(project.store)):
+    while not (project.store.exists() and _running(project)):
         assert time.time() < deadline, "the run never started"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
-    (run_id, pid, host), = _running(project.store)
+    (run_id, pid, host), = _running(project)
     assert pid == proc.pid and host == os.uname().nodename
     assert "interrupted" in project.run("history").output
     assert "interrupted" in project.run("show", run_id).output
 
 
-def _running(store) -> list[tuple]:
-    with sqlite3.connect(store) as conn:
-        try:
-            return conn.execute("SELECT id, pid, host FROM runs WHERE status='running'"
-                                ).fetchall()
-        except sqlite3.OperationalError:
-            return []
+def _running(project) -> list[tuple]:
+    """Runs recorded, with the process that runs them (read through the interface)."""
+    with project.storage() as store:
+        return [] if store is None else [(r.id, r.pid, r.host) for r in store.list_runs()]
 
 
 def test_a_store_of_schema_3_gains_pid_and_host(tmp_path):
@@ -73,7 +70,7 @@ def test_a_store_of_schema_3_gains_pid_and_host(tmp_path):
     db = sqlite_utils.Database(conn)
     for step in sqlite_schema.MIGRATIONS[:3]:
         step(db)
-    conn.execute("INSERT INTO runs (id, flow, status, started) VALUES ('old', 'f.py', "
+    conn.execute("INSERT INTO runs (id, flow, status, started) VALUES ('old', 'f.py', "  # the file format
                  "'failed', 1.0)")
     conn.execute("PRAGMA user_version=3")
     conn.commit()

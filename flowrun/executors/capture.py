@@ -75,11 +75,35 @@ def bounded(text: str, limit: int | None = None) -> str:
     return buffer.value()
 
 
-class _Router(io.TextIOBase):
+class _SharedStream(io.TextIOBase):
+    """What the process's streams are replaced by while a session runs: shared by every
+    thread, so a task closing ``sys.stdout`` closes nothing."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def isatty(self) -> bool:
+        return self.real.isatty()
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    @property
+    def encoding(self):  # type: ignore[override]
+        return getattr(self.real, "encoding", "utf-8")
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Closing the shared stream is a no-op."""
+
+
+class _Router(_SharedStream):
     """A file object whose writes go to the current task's buffer, if there is one."""
 
     def __init__(self, real, slot: str) -> None:
-        self.real = real
+        super().__init__(real)
         self.slot = slot
 
     def write(self, text: str) -> int:
@@ -96,26 +120,10 @@ class _Router(io.TextIOBase):
     def isatty(self) -> bool:
         return getattr(_local, self.slot, None) is None and self.real.isatty()
 
-    def fileno(self) -> int:
-        return self.real.fileno()
 
-    @property
-    def encoding(self):  # type: ignore[override]
-        return getattr(self.real, "encoding", "utf-8")
-
-    def writable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        """A task closing ``sys.stdout`` closes nothing: the stream is shared."""
-
-
-class _Tagger(io.TextIOBase):
+class _Tagger(_SharedStream):
     """``-s``: a stream that writes through at once, each line of a task's output
     prefixed with the task's id while more than one task runs."""
-
-    def __init__(self, real) -> None:
-        self.real = real
 
     def write(self, text: str) -> int:
         task = getattr(_local, "task", None)
@@ -131,22 +139,6 @@ class _Tagger(io.TextIOBase):
 
     def flush(self) -> None:
         self.real.flush()
-
-    def isatty(self) -> bool:
-        return self.real.isatty()
-
-    def fileno(self) -> int:
-        return self.real.fileno()
-
-    @property
-    def encoding(self):  # type: ignore[override]
-        return getattr(self.real, "encoding", "utf-8")
-
-    def writable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        """A task closing ``sys.stdout`` closes nothing: the stream is shared."""
 
 
 class _TaskLogHandler(logging.Handler):

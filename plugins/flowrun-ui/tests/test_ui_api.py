@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import threading
 import time
 
@@ -287,8 +286,9 @@ def test_loopback_server_refuses_other_host_names(ui):
 def test_runs_record_pid_and_host_in_the_store(project):
     project.write("flows/flow_demo.py", "from flowrun import task\n@task\ndef t(): pass\n")
     result = project.run_subprocess("-q")
-    with sqlite3.connect(project.store) as conn:
-        pid, host = conn.execute("SELECT pid, host FROM runs").fetchone()
+    with project.storage() as store:
+        (run,) = store.list_runs()
+        pid, host = run.pid, run.host
     assert pid > 0 and pid != os.getpid() and host == os.uname().nodename
     assert result.exit_code == 0
 

@@ -4,7 +4,6 @@ console must stay free of errors."""
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -88,9 +87,8 @@ def test_run_page_graph_statuses_match_the_store(browser, ui, project):
     nodes = watched.page.locator("svg.graph g.node")
     shown = {nodes.nth(i).get_attribute("data-task-id"): nodes.nth(i).get_attribute(
         "data-status") for i in range(nodes.count())}
-    with sqlite3.connect(project.store) as conn:
-        stored = dict(conn.execute("SELECT task_id, status FROM attempts WHERE run_id=?",
-                                   (run_id,)).fetchall())
+    with project.storage() as store:
+        stored = {a.task_id: a.status for a in store.attempts(run_id)}
     assert shown == stored
     assert shown["flows/flow_mixed.py::boom"] == "failed"
     colour = watched.page.locator('g.node[data-status="failed"] rect').evaluate(
