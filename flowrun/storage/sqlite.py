@@ -84,7 +84,7 @@ class SqliteStorage:
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _transaction(self) -> Any:
-        return _Immediate(self.conn)
+        return _Immediate(self.conn, self.path)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -116,7 +116,12 @@ class SqliteStorage:
             self.flush()
 
     def _write_result_file(self, blob: bytes) -> str:
-        return write_result_file(self.results_dir, blob)
+        try:
+            return write_result_file(self.results_dir, blob)
+        except OSError as exc:
+            raise StoreError(f"cannot write a result file under {self.results_dir}: "
+                             f"{exc.strerror or exc}; fix that, then `flowrun --resume` "
+                             "continues the run") from None
 
     def _load_result_file(self, report: Report) -> None:
         if report.result_ref and report.result is None and self.results_dir:
@@ -141,10 +146,14 @@ class SqliteStorage:
                                       (flow, key, value[0], value[1]))
 
     def close(self) -> None:
-        self.flush()
-        for flow_id in list(self._locks):
-            self.unlock_flow(flow_id)
-        self.conn.close()
+        try:
+            self.flush()
+        except StoreError:
+            pass  # a write that cannot be made was reported when it failed
+        finally:
+            for flow_id in list(self._locks):
+                self.unlock_flow(flow_id)
+            self.conn.close()
 
     # -- cron slots (--due) --------------------------------------------------------------
 
@@ -303,8 +312,8 @@ class _Immediate:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front, so two
     processes never deadlock upgrading a read to a write."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection, path: str = "") -> None:
+        self.conn, self.path = conn, path
 
     def __enter__(self) -> None:
         for delay in (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, None):
@@ -317,7 +326,16 @@ class _Immediate:
                 time.sleep(delay)  # busy_timeout already waited; back off and retry
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        try:
+            self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        except sqlite3.Error as error:  # disk full, read-only, removed: nothing is half-kept
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(f"cannot write the store {self.path}: {error}; fix that, then "
+                             "`flowrun --resume` continues the run") from None
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"cannot write the store {self.path}: {exc}; fix that, then "
+                             "`flowrun --resume` continues the run") from None
 
 
 def _report(row: tuple) -> Report:
