@@ -247,6 +247,7 @@ class Report:
     parent: str | None = None      # task id of the task that submit()-ed this one
     result_ref: str | None = None  # where a large result lives outside the database
     source_hash: str | None = None  # hash of the task's code when it ran
+    args_hash: str | None = None   # hash of an instance's, child's or subflow task's inputs
     label: str | None = None       # a mapped instance's values, shown by its id: "region=eu"
     will_retry: bool = False
 
@@ -302,6 +303,9 @@ class RunRequest:
     resumed_from: str | None = None
     reuse: dict[str, Report] = field(default_factory=dict)
     queue: str | None = None
+    #: node id -> stored report of a mapped instance, child or subflow task that
+    #: succeeded; reused when its arguments (``args_hash``) and code match (--resume)
+    stored: dict[str, Report] = field(default_factory=dict)
 
 
 def task_id(flow_id: str, name: str) -> str:

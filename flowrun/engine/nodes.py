@@ -182,7 +182,8 @@ def dumps_or_none(value: Any) -> tuple[bytes | None, str | None]:
 
 def next_attempt(report: Report) -> Report:
     return Report(run_id=report.run_id, flow_id=report.flow_id, task_id=report.task_id,
-                  attempt=report.attempt, run_key=report.run_key, parent=report.parent)
+                  attempt=report.attempt, run_key=report.run_key, parent=report.parent,
+                  args_hash=report.args_hash)
 
 
 def reported_nodes(fr: FlowRun) -> list[Node]:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Callable
 from flowrun.engine.events import CapacityBlock, SpawnChild, StartSubflow
 from flowrun.engine.nodes import Node, takes_context
 from flowrun.model import (
-    CANCELLED,
     HAS_RESULT,
     OK_STATUSES,
     SKIPPED,
@@ -33,6 +32,9 @@ class Spawning:
         self.child_futures: dict[Node, Future] = {}
         self.subflows: dict[Node, _Subflow] = {}
         self.child_counts: dict[tuple[str, str], int] = {}
+        #: (flow run, task name) -> the flow files a subflow task was reached through,
+        #: its own last (where its run_flow() paths start, and what may not recur)
+        self.chains: dict[tuple[int, str], tuple[str, ...]] = {}
 
     def spawner(self, parent: Node) -> Callable:
         """What ``submit()`` and ``run_flow()`` call from the task's thread: both only
@@ -63,7 +65,12 @@ class Spawning:
         try:
             if load_flow is None:
                 raise RuntimeError("run_flow() needs a session that can load flows")
-            flow = load_flow(event.target, parent.task.flow_id)
+            chain = self.chains.get((id(parent.flow_run), parent.task.name),
+                                    (parent.task.flow_id,))
+            flow = load_flow(event.target, chain[-1])
+            if flow.id in chain:
+                raise SubflowError(f"run_flow({event.target!r}): a flow may not run itself: "
+                                   f"{' -> '.join((*chain, flow.id))}")
             unknown = sorted(set(params) - set(flow.params))
             if unknown:
                 raise TypeError(f"run_flow({flow.id!r}): unknown parameter '{unknown[0]}' "
@@ -85,6 +92,7 @@ class Spawning:
             node.extra = {name: params.get(name, default) for name, default in task.params.items()}
             node.report.parent = parent.id
             fr.nodes[renamed.name] = node
+            self.chains[(id(fr), renamed.name)] = (*chain, flow.id)
             group.add(node, task.name)
             self.subflows[node] = group
         for node in nodes.values():
@@ -118,10 +126,7 @@ class Spawning:
         fr.nodes[task.name] = child
         fr.unfinished += 1
         self.child_futures[child] = event.future
-        stopping = self.engine.stopping
-        if stopping.why:
-            return self.engine.finishing.settle(child, CANCELLED, stopping.reason())
-        self.engine.ready.append(child)
+        self.engine.decide(child)  # cancelled when stopping; reused on --resume
 
     def _resolve_future(self, node: Node, exception: BaseException | None) -> None:
         future = self.child_futures.pop(node)
@@ -167,6 +172,10 @@ class _Subflow:
                 + (f": {first.report.summary}" if first.report.summary else "")))
         else:
             self.future.set_result({name: n.value for n, name in self.names.items()})
+
+
+class SubflowError(Exception):
+    """``run_flow()`` cannot run that flow here (it would run itself)."""
 
 
 class ChildTaskError(Exception):

@@ -37,8 +37,10 @@ class Storage(Protocol):
     def get_state(self, flow_id: str) -> dict[str, tuple[bytes | None, str | None]]:
         """The flow's persistent state, serialized."""
 
-    def find_cached(self, task_id: str, run_key: str) -> Report | None:
-        """The newest succeeded attempt of ``task_id`` with ``run_key``, with its result."""
+    def find_cached(self, task_id: str, run_key: str, instances: bool = False
+                    ) -> Report | None:
+        """The newest succeeded attempt of ``task_id`` with ``run_key``, with its result;
+        with ``instances``, of any mapped instance ``task_id[i]`` of it too."""
 
     def get_run(self, run_id: str) -> Run:
         """A run by id or unambiguous id prefix; raise ``StoreError`` if none or many."""

@@ -16,12 +16,13 @@ import time
 from typing import Any
 
 from flowrun.plugin import SUCCEEDED, Report, Run, StoreError, hookimpl
+from flowrun.storage.files import _create_private_file, _make_private_dir, _write_all
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 ATTEMPT_COLUMNS = (
     "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
     "summary", "reason", "stdout", "stderr", "log", "result", "result_format", "run_key",
-    "parent", "result_ref", "source_hash")
+    "parent", "result_ref", "source_hash", "args_hash")
 RUN_COLUMNS = ("id", "flow", "status", "started", "finished", "params", "resumed_from",
                "counts", "partition", "scheduled_for")
 _INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
@@ -62,7 +63,16 @@ def _migrate_to_3(db: Any) -> None:
                         "finished": float, "busy_seen": float}, pk=("flow", "slot"))
 
 
-MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3)  # MIGRATIONS[n] takes the schema from version n to n+1
+def _migrate_to_4(db: Any) -> None:
+    """A hash of the inputs of mapped instances, children and subflow tasks, so
+    ``--resume`` reuses the ones whose arguments are unchanged; run keys looked up by
+    key alone (an instance's key matches whatever its position)."""
+    db["attempts"].add_column("args_hash", str)
+    db["attempts"].create_index(["run_key"], index_name="attempts_by_run_key")
+
+
+#: MIGRATIONS[n] takes the schema from version n to n+1.
+MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4)
 
 
 #: Results larger than this many bytes live in files under ``.flowrun/results/``.
@@ -142,7 +152,7 @@ class SqliteStorage:
         self._pending[(r.run_id, r.task_id, r.attempt)] = (
             r.run_id, r.task_id, r.attempt, r.status, r.queued, r.started, r.finished,
             r.error, r.summary, r.reason, r.stdout, r.stderr, r.log, result,
-            r.result_format, r.run_key, r.parent, r.result_ref, r.source_hash)
+            r.result_format, r.run_key, r.parent, r.result_ref, r.source_hash, r.args_hash)
         if len(self._pending) >= FLUSH_BATCH:
             self.flush()
 
@@ -272,12 +282,15 @@ class SqliteStorage:
                                  (flow_id,))
         return {key: (value, fmt) for key, value, fmt in rows}
 
-    def find_cached(self, task_id: str, run_key: str) -> Report | None:
+    def find_cached(self, task_id: str, run_key: str, instances: bool = False
+                    ) -> Report | None:
         self.flush()
+        where = "(task_id=? OR (task_id>? AND task_id<?))" if instances else "task_id=?"
+        ids = (task_id, task_id + "[", task_id + "\\") if instances else (task_id,)
         row = self.conn.execute(
-            f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE task_id=? AND "
-            "run_key=? AND status=? ORDER BY finished DESC LIMIT 1",
-            (task_id, run_key, SUCCEEDED)).fetchone()
+            f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE run_key=? AND "
+            f"{where} AND status=? ORDER BY finished DESC LIMIT 1",
+            (run_key, *ids, SUCCEEDED)).fetchone()
         if not row:
             return None
         report = _report(row)
@@ -357,37 +370,6 @@ def _run(row: tuple) -> Run:
                params=json.loads(params or "{}"), resumed_from=resumed_from,
                counts=json.loads(counts or "{}"), partition=partition,
                scheduled_for=scheduled_for)
-
-
-def _write_all(fd: int, blob: bytes) -> None:
-    view = memoryview(blob)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _make_private_dir(path: str) -> None:
-    """Create ``path`` and every missing folder above it readable by the owner only
-    (``os.makedirs`` gives ``mode`` to the last folder alone; the rest follow the umask)."""
-    if not path or os.path.isdir(path):
-        return
-    _make_private_dir(os.path.dirname(os.path.abspath(path)))
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        return
-    os.chmod(path, 0o700)  # the umask may have taken more than group and other bits
-
-
-def _create_private_file(path: str) -> None:
-    """Create the database file 0600 before SQLite opens it: SQLite gives its ``-wal``
-    and ``-shm`` files the database file's mode, so they are private from the start."""
-    if not os.path.exists(path):
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-    for suffix in ("", "-wal", "-shm"):  # an older store made under a looser umask
-        try:
-            os.chmod(path + suffix, 0o600)
-        except FileNotFoundError:
-            pass
 
 
 @hookimpl
