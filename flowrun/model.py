@@ -159,6 +159,7 @@ class Flow:
         catchup: str = "latest",
         overlap: str = "skip",
         partitions: Any = None,
+        after: list[str] | tuple[str, ...] | str = (),
         **task_defaults: Any,
     ) -> None:
         self.schedule = schedule
@@ -170,6 +171,8 @@ class Flow:
         self.catchup = catchup
         self.overlap = overlap
         self.partitions = partitions
+        #: flows (ids or paths) whose runs in the same session must succeed first
+        self.after = (after,) if isinstance(after, str) else tuple(after)
         self.task_defaults = task_defaults
         # Filled in by collection:
         self.id = ""

@@ -6,7 +6,7 @@ import os
 import time
 from typing import Any
 
-from flowrun import graph
+from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
 from flowrun.errors import CollectError, ExitCode, UsageError
 from flowrun.executors import capture
@@ -38,6 +38,7 @@ class Session:
         paths, node_ids = self._parse_args(args)
         for path in find_files(paths):
             self._collect_file(path)
+        self.errors.extend(flow_order.resolve_after(self.flows, self.config.rootdir))
         overrides = self.config.task_overrides
         for flow in self.flows:
             for task in flow.tasks.values():

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from flowrun.engine.events import RetryTimer, TimeoutTimer
+from flowrun.engine.flowstops import after_reason, fail_fast_reason
 from flowrun.engine.nodes import (
     FlowRun,
     Node,
@@ -134,9 +135,11 @@ class Finishing:
             engine.task_finish(task=report)
         fr = node.flow_run
         fr.unfinished -= 1
-        if status == FAILED and (engine.fail_fast or fr.flow.fail_fast) \
-                and not engine.stopping.why:
-            engine.stopping.stop(FAIL_FAST)
+        if status == FAILED and not engine.stopping.why:
+            if engine.fail_fast:  # -x: the whole session
+                engine.stopping.stop(FAIL_FAST)
+            elif fr.flow.fail_fast and not fr.stopped:  # this flow only
+                engine.flowstops.stop(fr, fail_fast_reason(node.id))
         if node.group is not None:
             self._instance_settled(node)
         engine.spawning.settled(node, exception)
@@ -183,4 +186,9 @@ class Finishing:
         engine.next_flush = 0.0
         engine.unfinished_runs -= 1
         engine.hook.flowrun_run_finish(run=run)
-        engine.order.finished(fr)
+        engine.order.finished(fr, _why_not_after)
+
+
+def _why_not_after(fr: FlowRun) -> str | None:
+    """Why flows that come after ``fr``'s flow may not run (None: it succeeded)."""
+    return None if fr.run.status in OK_STATUSES else after_reason(fr.flow.id, fr.run.status)

@@ -27,6 +27,7 @@ from flowrun.engine.events import (
     Timers,
 )
 from flowrun.engine.finishing import Finishing
+from flowrun.engine.flowstops import FlowStops
 from flowrun.engine.interrupts import sigint_as_event
 from flowrun.engine.nodes import FlowRun, Node, RunOrder, Slots, iterate, run_if_verdict
 from flowrun.engine.reusing import Reusing
@@ -84,6 +85,7 @@ class Engine:
         self.stopping = Stopping(self)
         self.spawning = Spawning(self)
         self.reusing = Reusing(self)
+        self.flowstops = FlowStops(self)
 
     # -- public -----------------------------------------------------------------------
 
@@ -91,6 +93,10 @@ class Engine:
         """Run each request as one run; return the runs, final."""
         for request in requests:
             self._add_flow_run(request)
+        for fr in self.flow_runs:
+            after = set(getattr(fr.flow, "after", ()))  # flows not selected: not waited for
+            fr.waits_for = {o for o in self.flow_runs if o.flow.id in after and o is not fr}
+            self.order.add(fr)
         restore = sigint_as_event(self.events.put, Interrupt())
         try:
             self._loop()
@@ -115,7 +121,6 @@ class Engine:
         fr.unfinished = len(fr.nodes)
         self.flow_runs.append(fr)
         self.unfinished_runs += 1
-        self.order.add(fr)
 
     def _begin_runs(self) -> None:
         while (fr := self.order.take()) is not None:
@@ -204,6 +209,8 @@ class Engine:
         """All upstream is final: run the node, or settle it by its ``run_if``."""
         if self.stopping.why:
             return self.finishing.settle(node, CANCELLED, self.stopping.reason())
+        if node.flow_run.stopped:
+            return self.finishing.settle(node, CANCELLED, node.flow_run.stopped)
         if self.reusing.task(node):
             return
         verdict = run_if_verdict(node)
