@@ -79,7 +79,7 @@ from flowrun.stash import (
     StashKey,
     claim_request_mode,
 )
-from flowrun.storage.interface import SlotStore, Storage
+from flowrun.storage.interface import SlotStore, StateLockStore, Storage
 
 #: Wire helpers for remote workers, loaded on first use (they import cloudpickle).
 _WIRE = {"Packer": "flowrun.executors.wire", "run_packed_call": "flowrun.executors.wire",
@@ -107,7 +107,7 @@ __all__ = [
     "format_user_error", "ensure_capture", "dump_result", "load_result",
     *_WIRE,
     # storage
-    "Storage", "SlotStore",
+    "Storage", "SlotStore", "StateLockStore",
 ]
 
 

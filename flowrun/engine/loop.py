@@ -32,6 +32,7 @@ from flowrun.engine.interrupts import sigint_as_event
 from flowrun.engine.nodes import FlowRun, Node, RunOrder, Slots, iterate, run_if_verdict
 from flowrun.engine.reusing import Reusing
 from flowrun.engine.spawning import Spawning
+from flowrun.engine.statelocks import StateLocks
 from flowrun.engine.stopping import Stopping
 from flowrun.model import (
     CANCELLED,
@@ -86,6 +87,7 @@ class Engine:
         self.spawning = Spawning(self)
         self.reusing = Reusing(self)
         self.flowstops = FlowStops(self)
+        self.statelocks = StateLocks(self)
 
     # -- public -----------------------------------------------------------------------
 
@@ -102,6 +104,7 @@ class Engine:
             self._loop()
         finally:
             restore()
+            self.statelocks.release_all()  # flushes what their holders wrote
             self.storage.flush()
         return [fr.run for fr in self.flow_runs]
 
@@ -300,7 +303,7 @@ class Engine:
             if self.use_call_hook:
                 call.hook = self.hook.flowrun_task_call
         if task.wants_context:
-            call.state = dict(self.flow_state(fr))  # a snapshot: the thread reads it later
+            call.state = self.statelocks.source(node, getattr(executor, "in_process", False))
         token = object()
         node.token = token
         self.inflight[token] = node

@@ -1,7 +1,10 @@
 """Private folders and files for the SQLite store and its result files."""
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
+import time
 
 
 def _write_all(fd: int, blob: bytes) -> None:
@@ -33,3 +36,46 @@ def _create_private_file(path: str) -> None:
             os.chmod(path + suffix, 0o600)
         except FileNotFoundError:
             pass
+
+
+def write_result_file(results_dir: str, blob: bytes) -> str:
+    """Store a large result once, named by its content (the jumbo fields of the
+    simpleflow seed); written and synced before the database refers to it."""
+    digest = hashlib.blake2b(blob, digest_size=20).hexdigest()
+    ref = f"{digest[:2]}/{digest[2:]}"
+    target = os.path.join(results_dir, ref)
+    if not os.path.exists(target):
+        _make_private_dir(os.path.dirname(target))
+        temp = f"{target}.{os.getpid()}.{threading.get_ident()}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _write_all(fd, blob)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    return ref
+
+
+def take_flock(folder: str, key: str, wait: bool) -> int | None:
+    """An exclusive ``flock`` on a file named after ``key`` in ``folder``: its file
+    descriptor, or None if another holder has it and ``wait`` is False. Opened
+    ``O_CLOEXEC`` so worker processes never inherit it; the kernel drops it when this
+    process dies, and closing the descriptor releases it. Each call opens the file anew,
+    so two holders in one process exclude each other too."""
+    import fcntl
+
+    _make_private_dir(folder)
+    name = hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + ".lock"
+    fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    delay = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if not wait:
+                os.close(fd)
+                return None
+        time.sleep(delay)  # polled, so a waiting thread stays interruptible
+        delay = min(delay * 2, 0.02)

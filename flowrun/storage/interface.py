@@ -87,3 +87,18 @@ class SlotStore(Protocol):
 
     def note_busy(self, flow_id: str, slot: float) -> None:
         """Note on the flow's running slot that ``slot`` came due meanwhile."""
+
+
+@runtime_checkable
+class StateLockStore(Protocol):
+    """Optional: a lock per flow around ``context.state`` (see ``flowrun.context``), so
+    read-modify-write of a key is never interleaved across runs. A store without it
+    gives each attempt a snapshot and merges its writes key by key, last write wins."""
+
+    def lock_state(self, flow_id: str) -> tuple[Any, dict[str, tuple[bytes | None, str | None]]]:
+        """Wait for the flow's state lock (also against other holders in this process);
+        return its handle and the flow's state as stored now. Called from a task's
+        thread. The lock must die with the process."""
+
+    def unlock_state(self, handle: Any) -> None:
+        """Release a lock ``lock_state`` gave."""

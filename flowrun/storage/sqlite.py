@@ -8,15 +8,16 @@ imported only when a migration is due, so opening an up-to-date store stays chea
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from typing import Any
 
 from flowrun.plugin import SUCCEEDED, Report, Run, StoreError, hookimpl
-from flowrun.storage.files import _create_private_file, _make_private_dir, _write_all
+from flowrun.storage.files import (_create_private_file, _make_private_dir, take_flock,
+                                   write_result_file)
 
 SCHEMA_VERSION = 4
 ATTEMPT_COLUMNS = (
@@ -107,6 +108,8 @@ class SqliteStorage:
         self._pending: dict[tuple[str, str, int], tuple] = {}
         self._state: list[tuple[str, str, Any]] = []
         self._locks: dict[str, int | None] = {}  # flow id -> flock'ed fd (None: memory)
+        self._state_locks: dict[str, threading.Lock] = {}  # memory: per flow
+        self._guard = threading.Lock()
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -157,22 +160,7 @@ class SqliteStorage:
             self.flush()
 
     def _write_result_file(self, blob: bytes) -> str:
-        """Store a large result once, named by its content (the jumbo fields of the
-        simpleflow seed); written and synced before the database refers to it."""
-        digest = hashlib.blake2b(blob, digest_size=20).hexdigest()
-        ref = f"{digest[:2]}/{digest[2:]}"
-        target = os.path.join(self.results_dir, ref)
-        if not os.path.exists(target):
-            _make_private_dir(os.path.dirname(target))
-            temp = f"{target}.{os.getpid()}.tmp"
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                _write_all(fd, blob)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temp, target)
-        return ref
+        return write_result_file(self.results_dir, blob)
 
     def _load_result_file(self, report: Report) -> None:
         if report.result_ref and report.result is None and self.results_dir:
@@ -215,20 +203,39 @@ class SqliteStorage:
         if self.results_dir is None:  # memory: one process, nothing to share
             self._locks[flow_id] = None
             return True
-        import fcntl
-
-        folder = os.path.join(os.path.dirname(self.results_dir), "locks")
-        _make_private_dir(folder)
-        name = hashlib.blake2b(flow_id.encode(), digest_size=12).hexdigest() + ".lock"
-        fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                     0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+        fd = take_flock(self._lock_dir(), flow_id, wait=False)
+        if fd is None:
             return False
         self._locks[flow_id] = fd
         return True
+
+    def _lock_dir(self) -> str:
+        return os.path.join(os.path.dirname(self.results_dir), "locks")
+
+    def lock_state(self, flow_id: str) -> tuple[Any, dict[str, tuple[bytes | None, str | None]]]:
+        """Wait for the flow's state lock; return (its handle, the state as stored now).
+        Read on a connection of its own: the caller is a task's thread."""
+        if self.results_dir is None:  # memory: one process; a lock per flow
+            with self._guard:
+                lock = self._state_locks.setdefault(flow_id, threading.Lock())
+            lock.acquire()
+            with self._guard:
+                return lock, self.get_state(flow_id)
+        fd = take_flock(self._lock_dir(), "state:" + flow_id, wait=True)
+        reader = sqlite3.connect(self.path, timeout=30.0)
+        try:
+            rows = reader.execute("SELECT key, value, format FROM state WHERE flow=?",
+                                  (flow_id,)).fetchall()
+        finally:
+            reader.close()
+        return fd, {key: (value, fmt) for key, value, fmt in rows}
+
+    def unlock_state(self, handle: Any) -> None:
+        """Release a state lock (after its holder's writes were flushed)."""
+        if isinstance(handle, int):
+            os.close(handle)
+        else:
+            handle.release()
 
     def unlock_flow(self, flow_id: str) -> None:
         fd = self._locks.pop(flow_id, None)

@@ -1,0 +1,114 @@
+"""``context.state`` (API section 4): a task's writes are merged key by key when it
+succeeds, read-modify-write never interleaves across runs, and a value that cannot be
+stored fails the task naming the key."""
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+
+from flowrun import results
+
+COUNTER = """
+    import os
+    from flowrun import task
+    @task
+    def bump(context):
+        n = context.state.get("n", 0)
+        context.state["n"] = n + 1
+        context.state[f"seen.{os.getpid()}"] = True
+"""
+
+
+def _state(project) -> dict:
+    with contextlib.closing(sqlite3.connect(project.store)) as conn:
+        rows = conn.execute("SELECT key, value, format FROM state").fetchall()
+    return {key: results.loads(value, fmt) for key, value, fmt in rows}
+
+
+def test_twenty_concurrent_runs_counting_end_at_twenty_and_keep_every_key(project):
+    project.write("flows/flow_n.py", COUNTER)
+    assert project.run_subprocess("-q").exit_code == 0  # the store exists before the race
+    procs = [project.popen("-q") for _ in range(20)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out + err
+    state = _state(project)
+    assert state["n"] == 21
+    assert len([k for k in state if k.startswith("seen.")]) == 21
+
+
+def test_concurrent_tasks_of_one_run_take_turns_on_state(project):
+    project.write("flows/flow_n.py", """
+        import time
+        from flowrun import task
+        @task(each={"i": list(range(8))})
+        def bump(i, context):
+            n = context.state.get("n", 0)
+            time.sleep(0.01)
+            context.state["n"] = n + 1
+            context.state[f"k{i}"] = i
+    """)
+    assert project.run("-n", "8").exit_code == 0
+    state = _state(project)
+    assert state["n"] == 8 and all(state[f"k{i}"] == i for i in range(8))
+
+
+def test_a_failed_task_writes_nothing_and_others_keys_stay(project, executor):
+    project.write("flows/flow_s.py", """
+        from flowrun import task
+        @task
+        def keep(context): context.state["kept"] = 1
+        @task
+        def fail(keep, context):
+            context.state["dropped"] = 1
+            raise RuntimeError("no")
+    """)
+    project.write("flows/flow_other.py", """
+        from flowrun import task
+        @task
+        def other(context): context.state["mine"] = 2
+    """)
+    project.run(*executor)
+    project.write("flows/flow_s.py", """
+        from flowrun import task
+        @task
+        def keep(context): context.state["second"] = 2
+    """)
+    assert project.run("flows/flow_s.py", *executor).exit_code == 0
+    with contextlib.closing(sqlite3.connect(project.store)) as conn:
+        rows = dict(((f, k), 1) for f, k in conn.execute("SELECT flow, key FROM state"))
+    assert ("flows/flow_s.py", "kept") in rows and ("flows/flow_s.py", "second") in rows
+    assert ("flows/flow_s.py", "dropped") not in rows
+    assert ("flows/flow_other.py", "mine") in rows
+
+
+def test_a_value_that_cannot_be_stored_fails_the_task_naming_the_key(project, executor):
+    project.write("flows/flow_s.py", """
+        import threading
+        from flowrun import task
+        @task
+        def t(context):
+            context.state["fine"] = 1
+            context.state["lock"] = threading.Lock()
+    """)
+    result = project.run(*executor)
+    assert result.exit_code == 1
+    assert result.status("flows/flow_s.py::t") == "failed"
+    assert "context.state['lock']: a value of type _thread.lock cannot be stored" \
+        in result.output
+    assert _state(project) == {}
+
+
+def test_a_child_touching_state_its_parent_holds_fails_instead_of_hanging(project):
+    project.write("flows/flow_s.py", """
+        from flowrun import task, submit
+        def child(context): context.state["c"] = 1
+        @task
+        def parent(context):
+            context.state["p"] = 1
+            return submit(child).result()
+    """)
+    result = project.run()
+    assert result.exit_code == 1
+    assert "context.state of flows/flow_s.py is held by flows/flow_s.py::parent" \
+        in result.output
