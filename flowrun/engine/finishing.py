@@ -164,6 +164,7 @@ class Finishing:
         elif all(s == SKIPPED for s in statuses):
             self.settle(group, SKIPPED, "every instance was skipped")
         else:
+            group.reused = all(n.reused for n in group.instances)  # so its downstream may be
             group.value = [n.value for n in group.instances]
             group.report.result, group.report.result_format = dumps_or_none(group.value)
             self.settle(group, SUCCEEDED, None)
