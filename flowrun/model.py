@@ -275,6 +275,8 @@ class Run:
     counts: dict[str, int] = field(default_factory=dict)
     partition: str | None = None       # the partition key (Microflow's partitions)
     scheduled_for: float | None = None  # the cron slot this run is for (--due)
+    pid: int | None = None    # the flowrun process running it, and its host: a run
+    host: str | None = None   # still "running" whose process is gone was interrupted
 
 
 #: The version of ``run_record``'s shape (``history --json``, ``--report-json``).

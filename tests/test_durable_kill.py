@@ -164,3 +164,39 @@ def test_kill_9_at_fifty_random_moments_then_resume(project, extra):
     reran = _check(project, _sweep(project, 50, extra, window, seed=50))
     print(f"\n50 kills ({extra or 'thread'}): {time.time() - started:.0f}s, "
           f"{reran} nodes started more than once (never after a recorded success)")
+
+
+def test_a_run_whose_process_was_killed_is_interrupted_in_history_show_and_resume(project):
+    project.write("flows/flow_slow.py", """
+        import time
+        from flowrun import task
+        @task
+        def slow(): time.sleep(30)
+    """)
+    proc = project.popen("flows/flow_slow.py")
+    _wait_for_a_run(project)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=20)
+    run_id = Result(0, "", "", project.store).runs()[0]["id"]
+    assert "interrupted" in project.run("history").lines[1]
+    assert f"run {run_id}  flows/flow_slow.py  interrupted" in project.run("show", run_id).output
+    project.write("flows/flow_slow.py", """
+        from flowrun import task
+        @task
+        def slow(): return 1
+    """)
+    resumed = project.run("--resume", "flows/flow_slow.py")
+    assert f"resuming run {run_id} (interrupted)" in resumed.output
+    assert resumed.exit_code == 0
+
+
+def _wait_for_a_run(project, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if Result(0, "", "", project.store).runs():
+                return
+        except sqlite3.OperationalError:  # the schema is being made
+            pass
+        time.sleep(0.05)
+    raise AssertionError("no run was recorded")

@@ -275,3 +275,20 @@ def test_run_key_on_instances_skips_the_files_already_processed(project, order):
     assert result.exit_code == 0, result.output
     assert marks(project) == [n for n in order if n not in ("a.csv", "b.csv")]
     assert result.result("flows/flow_files.py::load") == [n.upper() for n in order]
+
+
+def test_explain_says_which_instances_their_run_keys_skip(project):
+    flow = """
+        from flowrun import task
+        @task(each={{"name": {names}}}, run_key=lambda name: name)
+        def load(name): return name.upper()
+    """
+    project.write("flows/flow_keys.py", flow.format(names='["a", "b"]'))
+    assert project.run().exit_code == 0
+    project.write("flows/flow_keys.py", flow.format(names='["c", "b", "a"]'))
+    explained = project.run("explain")
+    assert "2 of 3 instances cached by run key; 1 run: [0] 'c'" in explained.output
+    result = project.run()
+    assert [result.status(f"flows/flow_keys.py::load[{i}]") for i in range(3)] == \
+        ["succeeded", "cached", "cached"]
+    assert "all 3 instances cached" in project.run("explain").output

@@ -145,14 +145,15 @@ def _changes(task: Task, ups: list[Verdict], params: dict[str, Any], last: Repor
 def _judge_run_key(task: Task, ups: list[Verdict], params: dict[str, Any], v: Verdict,
                    storage: Any) -> None:
     unknown = [u.task for u in ups if not u.known and u.task in task.inputs.values()]
-    if task.options.each is not None or unknown:
-        why = "each instance has its own run key" if task.options.each is not None else \
-            f"its run key depends on {', '.join(unknown)}, which runs first"
+    if unknown:
+        why = f"its run key depends on {', '.join(unknown)}, which runs first"
         v.reasons = [f"decided at run time: {why} (cached if the key was seen)"]
         return
     by_name = {u.task: u.value for u in ups}
     kwargs = {name: params.get(name, default) for name, default in task.params.items()}
     kwargs.update({param: by_name.get(up) for param, up in task.inputs.items()})
+    if task.options.each is not None:
+        return _judge_instances(task, kwargs, v, storage)
     try:
         key = str(task.options.run_key(**kwargs))
     except Exception as exc:  # noqa: BLE001 - the user's run_key; the run would fail it
@@ -171,6 +172,39 @@ def _judge_run_key(task: Task, ups: list[Verdict], params: dict[str, Any], v: Ve
         note.append("note: code changed since; the key alone decides, so the old "
                     "result is reused")
     v.reasons = note
+
+
+def _judge_instances(task: Task, kwargs: dict[str, Any], v: Verdict, storage: Any) -> None:
+    """A mapped task with a run key: each instance is looked up by its own key, among
+    every instance of the task (whatever its position), as the run will."""
+    each = task.options.each
+    if isinstance(each, str):
+        value = kwargs.get(each)
+        if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+            v.reasons = ["decided at run time: each instance has its own run key"]
+            return
+        items = [{each: item} for item in value]
+    else:
+        items = [dict(combo) for combo in task.static_each]
+    hits, runs = [], []
+    for i, item in enumerate(items):
+        try:
+            key = str(task.options.run_key(**{**kwargs, **item}))
+        except Exception as exc:  # noqa: BLE001 - the user's run_key; the run would fail it
+            v.verdict, v.reasons = FAIL, [f"{task.name}[{i}]: run_key raised "
+                                          f"{type(exc).__name__}: {exc}"]
+            return
+        hit = storage.find_cached(task.id, key, instances=True)
+        (hits if hit is not None else runs).append((i, key, hit))
+    if not runs:
+        v.verdict, v.known, v.changed = CACHED, True, False
+        v.value = [results.loads(h.result, h.result_format) for _, _, h in hits]
+        v.reasons = [f"all {len(items)} instances cached: their run keys were seen"]
+        return
+    shown = ", ".join(f"[{i}] {key!r}" for i, key, _ in runs[:5])
+    more = f" and {len(runs) - 5} more" if len(runs) > 5 else ""
+    v.reasons = [f"{len(hits)} of {len(items)} instances cached by run key; "
+                 f"{len(runs)} run: {shown}{more}"]
 
 
 def _history(flow: Flow, storage: Any

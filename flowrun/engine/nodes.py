@@ -2,7 +2,9 @@
 the pure rules about them (``run_if``, fan-out input, what summaries count). No I/O."""
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import time
 from collections import deque
 from typing import Any, Callable
@@ -20,6 +22,8 @@ from flowrun.model import (
     RunRequest,
     Task,
 )
+
+HOST = socket.gethostname()
 
 
 class Node:
@@ -72,7 +76,8 @@ class FlowRun:
         self.request = request
         self.run = Run(id=secrets.token_hex(6), flow_id=flow.id, started=time.time(),
                        params=request.params, resumed_from=request.resumed_from,
-                       partition=request.partition, scheduled_for=request.scheduled_for)
+                       partition=request.partition, scheduled_for=request.scheduled_for,
+                       pid=os.getpid(), host=HOST)
         self.nodes: dict[str, Node] = {}
         self.unfinished = 0
         self.state: dict | None = None  # the flow's persistent state, loaded on demand

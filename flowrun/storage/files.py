@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import threading
 import time
 
@@ -79,3 +80,21 @@ def take_flock(folder: str, key: str, wait: bool) -> int | None:
                 return None
         time.sleep(delay)  # polled, so a waiting thread stays interruptible
         delay = min(delay * 2, 0.02)
+
+
+def process_gone(pid: int | None, host: str | None) -> bool:
+    """Whether the process that recorded a run is known to be gone: it ran on this host
+    and no such process (or only its zombie) is left. Another host's runs: unknown."""
+    if not pid or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's (a reused pid at worst)
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return False

@@ -16,8 +16,8 @@ import time
 from typing import Any
 
 from flowrun.plugin import SUCCEEDED, Report, Run, StoreError, hookimpl
-from flowrun.storage.files import (_create_private_file, _make_private_dir, take_flock,
-                                   write_result_file)
+from flowrun.storage.files import (_create_private_file, _make_private_dir, process_gone,
+                                   take_flock, write_result_file)
 
 SCHEMA_VERSION = 4
 ATTEMPT_COLUMNS = (
@@ -25,7 +25,7 @@ ATTEMPT_COLUMNS = (
     "summary", "reason", "stdout", "stderr", "log", "result", "result_format", "run_key",
     "parent", "result_ref", "source_hash", "args_hash")
 RUN_COLUMNS = ("id", "flow", "status", "started", "finished", "params", "resumed_from",
-               "counts", "partition", "scheduled_for")
+               "counts", "partition", "scheduled_for", "pid", "host")
 _INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
                    f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})")
 _NO_RESULT = ATTEMPT_COLUMNS.index("result")
@@ -70,6 +70,8 @@ def _migrate_to_4(db: Any) -> None:
     key alone (an instance's key matches whatever its position)."""
     db["attempts"].add_column("args_hash", str)
     db["attempts"].create_index(["run_key"], index_name="attempts_by_run_key")
+    db["runs"].add_column("pid", int)  # who runs it: a dead process's run is interrupted
+    db["runs"].add_column("host", str)
 
 
 #: MIGRATIONS[n] takes the schema from version n to n+1.
@@ -136,10 +138,10 @@ class SqliteStorage:
         with self._transaction():
             self.conn.execute(
                 "INSERT INTO runs (id, flow, status, started, params, resumed_from, "
-                "partition, scheduled_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "partition, scheduled_for, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.id, run.flow_id, run.status, run.started,
                  json.dumps(run.params, default=repr), run.resumed_from, run.partition,
-                 run.scheduled_for))
+                 run.scheduled_for, run.pid, run.host))
 
     def run_finished(self, run: Run) -> None:
         self.flush()
@@ -372,11 +374,13 @@ def _report(row: tuple) -> Report:
 
 def _run(row: tuple) -> Run:
     rid, flow, status, started, finished, params, resumed_from, counts, partition, \
-        scheduled_for = row
+        scheduled_for, pid, host = row
+    if status == "running" and process_gone(pid, host):
+        status = "interrupted"  # killed (kill -9, a reboot) before it could say so
     return Run(id=rid, flow_id=flow, status=status, started=started, finished=finished,
                params=json.loads(params or "{}"), resumed_from=resumed_from,
                counts=json.loads(counts or "{}"), partition=partition,
-               scheduled_for=scheduled_for)
+               scheduled_for=scheduled_for, pid=pid, host=host)
 
 
 @hookimpl
