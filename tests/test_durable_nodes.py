@@ -3,8 +3,6 @@ subflow tasks that succeeded are reused by ``--resume``, are matched by id, code
 arguments, and take ``run_key`` and subflow parameters like tasks in the file."""
 from __future__ import annotations
 
-import pytest
-
 MARK = """
 import os
 def mark(name):
@@ -46,7 +44,8 @@ def test_resume_reuses_the_static_instances_that_succeeded(project, executor):
     assert result.result("flows/flow_e.py::total") == 60
 
 
-def test_resume_reuses_dynamic_instances_and_reruns_those_whose_item_changed(project):
+def test_resume_reuses_dynamic_instances_and_reruns_those_whose_item_changed(project,
+                                                                           executor):
     project.write("flows/helpers.py", MARK)
     project.write("flows/flow_d.py", """
         import os
@@ -60,9 +59,9 @@ def test_resume_reuses_dynamic_instances_and_reruns_those_whose_item_changed(pro
             if items == 3: raise RuntimeError("3 fails")
             return items * items
     """)
-    project.run()
+    project.run(*executor)
     marks(project)
-    result = project.run("--resume", params={"last": 5})
+    result = project.run("--resume", *executor, params={"last": 5})
     assert result.exit_code == 0, result.output
     assert marks(project) == ["sq5"]  # items ran again; sq[0] and sq[1]: same items
     assert result.status("flows/flow_d.py::items") == "succeeded"
@@ -125,7 +124,7 @@ SEQUENT = {
     "flows/flow_seq.py": """
         from flowrun import task, run_flow
         from helpers import mark
-        @task(each={"i": [1, 2]})
+        @task(each={"i": [1, 2]}, executor="thread")
         def s1(i): return run_flow("sub/flow_s1.py", i=i)
         @task
         def s2(s1): mark("s2")
@@ -133,7 +132,7 @@ SEQUENT = {
     "flows/sub/flow_s1.py": """
         from flowrun import task, run_flow
         from helpers import mark
-        @task(each={"j": [1, 2]})
+        @task(each={"j": [1, 2]}, executor="thread")
         def s11(j, i=0): return run_flow("flow_s11.py", i=i, j=j)
         @task
         def s12(s11, i=0): mark(f"s12.{i}")
@@ -152,7 +151,7 @@ SEQUENT = {
 }
 
 
-def test_sequents_recovery_example_reruns_only_what_failed(project):
+def test_sequents_recovery_example_reruns_only_what_failed(project, executor):
     """The Sequent seed: s1 repeats [1, 2] around s11 repeating [1, 2] (s111 -> s112),
     then s12, then s2; s111 fails at 2.2; recovery runs only s111 and s112 of 2.2, s12
     of 2, and s2."""
@@ -160,13 +159,13 @@ def test_sequents_recovery_example_reruns_only_what_failed(project):
     project.write("flows/sub/helpers.py", MARK)
     for path, text in SEQUENT.items():
         project.write(path, text)
-    first = project.run("flows/flow_seq.py")
+    first = project.run("flows/flow_seq.py", *executor)
     assert first.exit_code == 1, first.output
     assert sorted(marks(project)) == sorted(
         ["s111.1.1", "s112.1.1", "s111.1.2", "s112.1.2", "s12.1",
          "s111.2.1", "s112.2.1", "s111.2.2"])
     (project.path / "ok").write_text("")
-    result = project.run("--resume", "flows/flow_seq.py")
+    result = project.run("--resume", "flows/flow_seq.py", *executor)
     assert result.exit_code == 0, result.output
     assert sorted(marks(project)) == ["s111.2.2", "s112.2.2", "s12.2", "s2"]
     s = result.statuses()
@@ -200,10 +199,10 @@ def test_a_subflow_repeated_in_a_loop_reruns_only_the_failed_iteration(project):
     assert marks(project) == ["work3"]
 
 
-def test_run_flow_parameters_reach_the_subflows_mapped_tasks(project):
+def test_run_flow_parameters_reach_the_subflows_mapped_tasks(project, executor):
     project.write("flows/flow_top.py", """
         from flowrun import task, run_flow
-        @task
+        @task(executor="thread")
         def top(): return run_flow("flow_sub.py", scale=10)["per"]
     """)
     project.write("flows/flow_sub.py", """
@@ -211,7 +210,7 @@ def test_run_flow_parameters_reach_the_subflows_mapped_tasks(project):
         @task(each={"x": [1, 2]})
         def per(x, scale=1): return x * scale
     """)
-    result = project.run("flows/flow_top.py")
+    result = project.run("flows/flow_top.py", *executor)
     assert result.exit_code == 0, result.output
     assert result.result("flows/flow_top.py::top") == [10, 20]
 
@@ -253,25 +252,27 @@ def test_a_subflow_that_runs_itself_is_an_error_naming_the_chain(project):
     assert "flows/flow_a.py -> flows/flow_b.py -> flows/flow_a.py" in result.output
 
 
-@pytest.mark.parametrize("order", [["a.csv", "b.csv"], ["c.csv", "b.csv", "a.csv"]])
-def test_run_key_on_instances_skips_the_files_already_processed(project, order):
+def test_run_key_on_instances_skips_the_files_already_processed(project, executor):
+    order = ["c.csv", "b.csv", "a.csv"]
     project.write("flows/helpers.py", MARK)
     project.write("flows/flow_files.py", """
         import json
         from flowrun import task
         from helpers import mark
         @task
-        def files(): return [{"name": n} for n in json.load(open("names.json"))]
+        def files():
+            with open("names.json") as f:
+                return [{"name": n} for n in json.load(f)]
         @task(each="files", run_key=lambda files: files["name"])
         def load(files):
             mark(files["name"])
             return files["name"].upper()
     """)
     (project.path / "names.json").write_text('["a.csv", "b.csv"]')
-    assert project.run().exit_code == 0
+    assert project.run(*executor).exit_code == 0
     assert sorted(marks(project)) == ["a.csv", "b.csv"]
     (project.path / "names.json").write_text(__import__("json").dumps(order))
-    result = project.run()
+    result = project.run(*executor)
     assert result.exit_code == 0, result.output
     assert marks(project) == [n for n in order if n not in ("a.csv", "b.csv")]
     assert result.result("flows/flow_files.py::load") == [n.upper() for n in order]
@@ -292,3 +293,24 @@ def test_explain_says_which_instances_their_run_keys_skip(project):
     assert [result.status(f"flows/flow_keys.py::load[{i}]") for i in range(3)] == \
         ["succeeded", "cached", "cached"]
     assert "all 3 instances cached" in project.run("explain").output
+
+
+def test_a_retried_parent_gets_its_earlier_attempts_children_back(project):
+    project.write("flows/helpers.py", MARK)
+    project.write("flows/flow_r.py", """
+        from flowrun import task, submit
+        from helpers import mark
+        def fetch(n):
+            mark(f"fetch{n}")
+            return n
+        @task(retries=1)
+        def parent(context):
+            got = [submit(fetch, n).result() for n in (1, 2)]
+            if context.attempt == 1: raise RuntimeError("first attempt fails")
+            return got
+    """)
+    result = project.run()
+    assert result.exit_code == 0, result.output
+    assert sorted(marks(project)) == ["fetch1", "fetch2"]
+    assert result.statuses()["flows/flow_r.py::parent::fetch[0]"] == "cached"
+    assert result.result("flows/flow_r.py::parent") == [1, 2]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowrun import results
 from flowrun.engine.nodes import Node
-from flowrun.model import CACHED, FAILED, Report
+from flowrun.model import CACHED, FAILED, HAS_RESULT, Report
 from flowrun.plugin import format_user_error
 from flowrun.source import task_source_hash
 
@@ -31,6 +31,9 @@ class Reusing:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.digests: dict[Node, bytes] = {}  # upstream node -> digest of its result
+        #: a child or subflow task -> the node of that id an earlier attempt of its
+        #: parent made in this run
+        self.prior: dict[Node, Node] = {}
 
     def task(self, node: Node) -> bool:
         """``--resume`` of a task written in the file: True if it was settled."""
@@ -45,6 +48,16 @@ class Reusing:
         """``--resume`` of an instance, child or subflow task: hash its arguments (kept
         on its record) and take the stored result if id, code and arguments match."""
         node.report.args_hash = digest = self.args_hash(node)
+        prior = self.prior.pop(node, None) if self.prior else None
+        if prior is not None and digest and prior.status in HAS_RESULT \
+                and prior.report.args_hash == digest:
+            node.reused = True
+            node.value, node.ref = prior.value, prior.ref
+            node.report.result = prior.report.result
+            node.report.result_format = prior.report.result_format
+            self.engine.finishing.settle(node, CACHED, "result reused from an earlier "
+                                         f"attempt of {node.report.parent}")
+            return True
         stored = node.flow_run.request.stored.get(node.id) if digest else None
         if stored is None or digest is None or stored.args_hash != digest:
             return False

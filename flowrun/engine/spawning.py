@@ -91,7 +91,7 @@ class Spawning:
             node = nodes[task.name] = Node(renamed, task_id(renamed.flow_id, renamed.name), fr)
             node.extra = {name: params.get(name, default) for name, default in task.params.items()}
             node.report.parent = parent.id
-            fr.nodes[renamed.name] = node
+            self._replace(fr, renamed.name, node)
             self.chains[(id(fr), renamed.name)] = (*chain, flow.id)
             group.add(node, task.name)
             self.subflows[node] = group
@@ -116,17 +116,26 @@ class Spawning:
             name, options = getattr(fn, "__name__", "call"), parent.task.options
         options = dataclasses.replace(options, each=None, run_key=None, limit=(), after=(),
                                       name=None)
-        key = (parent.id, name)
+        key = (parent.id, parent.attempt, name)  # a retried parent's children: same ids
         index = self.child_counts[key] = self.child_counts.get(key, -1) + 1
         task = Task(flow_id=parent.task.flow_id, name=f"{_local_name(parent)}::{name}[{index}]",
                     fn=fn, options=options, wants_context=takes_context(fn))
         child = Node(task, task_id(task.flow_id, task.name), fr)
         child.extra = {"__args__": event.args, **event.kwargs}
         child.report.parent = parent.id
-        fr.nodes[task.name] = child
+        self._replace(fr, task.name, child)
         fr.unfinished += 1
         self.child_futures[child] = event.future
         self.engine.decide(child)  # cancelled when stopping; reused on --resume
+
+    def _replace(self, fr: Any, name: str, node: Node) -> None:
+        """Add ``node`` to the run; a node of that id from a retried parent's earlier
+        attempt stays known to reuse (same arguments) and its attempts go on counting."""
+        prior = fr.nodes.get(name)
+        if prior is not None:
+            node.attempt = prior.attempt
+            self.engine.reusing.prior[node] = prior
+        fr.nodes[name] = node
 
     def _resolve_future(self, node: Node, exception: BaseException | None) -> None:
         future = self.child_futures.pop(node)
