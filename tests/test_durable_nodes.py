@@ -314,3 +314,17 @@ def test_a_retried_parent_gets_its_earlier_attempts_children_back(project):
     assert sorted(marks(project)) == ["fetch1", "fetch2"]
     assert result.statuses()["flows/flow_r.py::parent::fetch[0]"] == "cached"
     assert result.result("flows/flow_r.py::parent") == [1, 2]
+
+
+def test_explain_resume_counts_the_instances_that_will_be_reused(project):
+    project.write("flows/flow_e.py", """
+        from flowrun import task
+        @task(each={"i": [1, 2, 3]})
+        def t(i):
+            if i == 2: raise RuntimeError("two fails")
+            return i
+    """)
+    project.run()
+    explained = project.run("explain", "--resume")
+    assert "--resume: 2 of its instances, children or subflow tasks succeeded" \
+        in explained.output

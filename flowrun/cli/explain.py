@@ -77,10 +77,16 @@ def explain_selection(config: Any, args: list[str]
     params = session._flow_params()
     session.storage = open_storage(config)
     try:
-        reuse = {r.flow.id: r.reuse for r in session.requests(params)}
-        return {flow.id: explain_flow(flow, params[flow.id], reuse.get(flow.id, {}),
-                                      session.storage) for flow in session.flows}, \
-            session.errors
+        requests = {r.flow.id: r for r in session.requests(params)}
+        found = {}
+        for flow in session.flows:
+            request = requests.get(flow.id)
+            verdicts = explain_flow(flow, params[flow.id], request.reuse if request else {},
+                                    session.storage)
+            if request is not None and request.stored:
+                _note_stored_nodes(flow, verdicts, request.stored)
+            found[flow.id] = verdicts
+        return found, session.errors
     finally:
         session.close()
 
@@ -172,6 +178,21 @@ def _judge_run_key(task: Task, ups: list[Verdict], params: dict[str, Any], v: Ve
         note.append("note: code changed since; the key alone decides, so the old "
                     "result is reused")
     v.reasons = note
+
+
+def _note_stored_nodes(flow: Flow, verdicts: list[Verdict], stored: dict[str, Report]
+                       ) -> None:
+    """--resume: a task that runs again still reuses its instances (and children and
+    subflow tasks) that succeeded, when their arguments and code are unchanged."""
+    for v in verdicts:
+        if v.verdict != RUN:
+            continue
+        prefix = flow.tasks[v.task].id
+        kept = [tid for tid in stored if tid.startswith((prefix + "[", prefix + "::"))]
+        if kept:
+            v.reasons.append(f"--resume: {len(kept)} of its instances, children or "
+                             "subflow tasks succeeded and are reused if their arguments "
+                             "are unchanged")
 
 
 def _judge_instances(task: Task, kwargs: dict[str, Any], v: Verdict, storage: Any) -> None:
