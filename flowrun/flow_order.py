@@ -11,10 +11,16 @@ from flowrun.model import Flow
 def resolve_after(flows: list[Flow], rootdir: str) -> list[CollectError]:
     """Turn every flow's ``after`` into flow ids; return one error per flow caught in a
     cycle of ``after`` (those flows are removed from ``flows``)."""
-    for flow in flows:
+    errors = []
+    for flow in list(flows):
+        wrong = [a for a in flow.after if not isinstance(a, str) or not a]
+        if wrong:
+            errors.append(CollectError(f"Flow(after=...) takes flow ids or paths (strings), "
+                                       f"not {wrong[0]!r}", where=flow.id))
+            flows.remove(flow)
+            continue
         flow.after = tuple(dict.fromkeys(_flow_id(a, flow, rootdir) for a in flow.after))
     by_id = {flow.id: flow for flow in flows}
-    errors = []
     for cycle in _cycles(by_id):
         text = " -> ".join(cycle)
         for flow_id in dict.fromkeys(cycle):

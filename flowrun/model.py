@@ -172,7 +172,7 @@ class Flow:
         self.overlap = overlap
         self.partitions = partitions
         #: flows (ids or paths) whose runs in the same session must succeed first
-        self.after = (after,) if isinstance(after, str) else tuple(after)
+        self.after = tuple(after) if isinstance(after, (list, tuple)) else (after,)
         self.task_defaults = task_defaults
         # Filled in by collection:
         self.id = ""

@@ -152,3 +152,15 @@ def test_a_cycle_of_flow_afters_is_a_collection_error(project):
     assert result.exit_code == 1
     assert "flows/flow_a.py -> flows/flow_b.py -> flows/flow_a.py" in result.output
     assert result.status("flows/flow_c.py::c") == "succeeded"
+
+
+def test_after_naming_no_string_is_a_collection_error(project):
+    project.write("flows/flow_a.py", """
+        from flowrun import Flow, task
+        flow = Flow(after=[5])
+        @task
+        def a(): return 1
+    """)
+    result = project.run()
+    assert result.exit_code == 1
+    assert "Flow(after=...) takes flow ids or paths (strings), not 5" in result.output
