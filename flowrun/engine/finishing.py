@@ -63,7 +63,8 @@ class Finishing:
             report.result, report.result_format = outcome.result, outcome.result_format
             if outcome.state_changes:
                 self._apply_state(node.flow_run, outcome.state_changes)
-        engine.statelocks.release(node)  # after its writes, which it makes durable
+        if engine.statelocks.held:
+            engine.statelocks.release(node)  # after its writes, which it makes durable
         if outcome.status == FAILED and self._retry(node):
             return
         self.settle(node, outcome.status, outcome.reason, exception=outcome.exception)

@@ -212,9 +212,10 @@ class Engine:
         """All upstream is final: run the node, or settle it by its ``run_if``."""
         if self.stopping.why:
             return self.finishing.settle(node, CANCELLED, self.stopping.reason())
-        if node.flow_run.stopped:
-            return self.finishing.settle(node, CANCELLED, node.flow_run.stopped)
-        if self.reusing.task(node):
+        fr = node.flow_run
+        if fr.stopped:
+            return self.finishing.settle(node, CANCELLED, fr.stopped)
+        if fr.request.reuse and self.reusing.task(node):
             return
         verdict = run_if_verdict(node)
         if verdict is not None:
