@@ -328,3 +328,30 @@ def test_explain_resume_counts_the_instances_that_will_be_reused(project):
     explained = project.run("explain", "--resume")
     assert "--resume: 2 of its instances, children or subflow tasks succeeded" \
         in explained.output
+
+
+def test_a_retried_parent_gets_its_subflows_instances_back(project):
+    project.write("flows/helpers.py", MARK)
+    project.write("flows/flow_top.py", """
+        from flowrun import task, run_flow
+        @task(retries=1)
+        def top(context):
+            got = run_flow("flow_sub.py")["per"]
+            if context.attempt == 1: raise RuntimeError("first attempt fails")
+            return got
+    """)
+    project.write("flows/flow_sub.py", """
+        from flowrun import task
+        from helpers import mark
+        @task(each={"x": [1, 2]})
+        def per(x):
+            mark(f"per{x}")
+            return x
+    """)
+    result = project.run("flows/flow_top.py")
+    assert result.exit_code == 0, result.output
+    assert sorted(marks(project)) == ["per1", "per2"]
+    rows = result._query("SELECT attempt, status FROM attempts WHERE task_id=? ORDER BY "
+                         "attempt", "flows/flow_top.py::top::flow_sub::per[1]")
+    assert rows == [(0, "cached"), (1, "succeeded")]
+    assert result.result("flows/flow_top.py::top") == [1, 2]

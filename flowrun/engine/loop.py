@@ -243,11 +243,14 @@ class Engine:
             return self.finishing.settle(node, FAILED, None, error=str(exc), summary=str(exc))
         node.status = RUNNING
         node.instances = []
+        earlier = self.reusing.earlier_instances(node)
         for i, extra in enumerate(items):
             child = Node(node.task, f"{node.id}[{i}]", node.flow_run)
             child.group, child.index = node, i
             child.extra = {**node.extra, **extra} if node.extra else extra
             child.report.parent = node.report.parent
+            if i < len(earlier):
+                self.reusing.follows(child, earlier[i])
             node.instances.append(child)
         node.flow_run.unfinished += len(items)
         if not items:

@@ -69,6 +69,18 @@ class Reusing:
         self._take(node, stored, f"result reused from run {stored.run_id}")
         return True
 
+    def follows(self, node: Node, prior: Node) -> None:
+        """``node`` has the id of ``prior``, made by an earlier attempt of its parent in
+        this run: its attempts go on counting, and it may take ``prior``'s result."""
+        node.attempt = prior.attempt
+        self.prior[node] = prior
+
+    def earlier_instances(self, group: Node) -> list[Node]:
+        """The instances of the mapped task an earlier attempt of ``group``'s parent
+        made (a subflow's mapped task), so that they follow on by position."""
+        prior = self.prior.pop(group, None) if self.prior else None
+        return (prior.instances or []) if prior is not None else []
+
     def run_key(self, node: Node) -> bool:
         """A task with ``run_key``: True if it was settled (cached, or its key failed)."""
         finishing = self.engine.finishing

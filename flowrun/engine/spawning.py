@@ -133,8 +133,7 @@ class Spawning:
         attempt stays known to reuse (same arguments) and its attempts go on counting."""
         prior = fr.nodes.get(name)
         if prior is not None:
-            node.attempt = prior.attempt
-            self.engine.reusing.prior[node] = prior
+            self.engine.reusing.follows(node, prior)
         fr.nodes[name] = node
 
     def _resolve_future(self, node: Node, exception: BaseException | None) -> None:
