@@ -16,9 +16,11 @@ The rule of ``context.state`` (the flow's persistent state, API section 4):
   holds the lock fails at once with a message saying so (waiting would never end):
   pass it the values as arguments.
 - A value that cannot be stored fails the task, naming the key and the type.
-- Tasks on executors outside this process (process, SSH, Dask) get a snapshot taken
-  when the attempt starts, without the lock; their writes are merged key by key
-  (the last write of a key wins).
+- A task on an executor outside this process (process, SSH, Dask) cannot wait for
+  the lock from its worker: if its code reads an attribute ``state`` it takes the lock
+  before it starts (waiting its turn, never blocking other tasks) and gets the state
+  read then; other tasks there get a snapshot, and their writes (if any) are merged
+  key by key, the last write of a key winning.
 """
 from __future__ import annotations
 

@@ -26,15 +26,24 @@ def _state(project) -> dict:
 
 
 def test_twenty_concurrent_runs_counting_end_at_twenty_and_keep_every_key(project):
+    _race(project, 20, [])
+
+
+def test_concurrent_runs_on_the_process_executor_count_exactly_too(project):
+    _race(project, 6, ["--executor", "process"])
+
+
+def _race(project, runs: int, extra: list[str]) -> None:
     project.write("flows/flow_n.py", COUNTER)
-    assert project.run_subprocess("-q").exit_code == 0  # the store exists before the race
-    procs = [project.popen("-q") for _ in range(20)]
+    first = project.run_subprocess("-q", *extra)  # the store exists before the race
+    assert first.exit_code == 0, first.output
+    procs = [project.popen("-q", *extra) for _ in range(runs)]
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, out + err
     state = _state(project)
-    assert state["n"] == 21
-    assert len([k for k in state if k.startswith("seen.")]) == 21
+    assert state["n"] == runs + 1
+    assert len([k for k in state if k.startswith("seen.")]) == runs + 1
 
 
 def test_concurrent_tasks_of_one_run_take_turns_on_state(project):

@@ -80,7 +80,14 @@ class TimeoutTimer:
     handle: Any
 
 
-Timer = Union[RetryTimer, TimeoutTimer]
+@dataclass(slots=True)
+class StateWaitTimer:
+    """``node`` waits to start until its flow's state lock is free (``statelocks``)."""
+    due: float
+    node: Node
+
+
+Timer = Union[RetryTimer, TimeoutTimer, StateWaitTimer]
 
 
 class Timers:

@@ -181,7 +181,7 @@ class Engine:
         for timer in self.timers.pop_due(now):
             if type(timer) is TimeoutTimer:
                 self.finishing.timed_out(timer)
-            else:  # a RetryTimer (stopping takes those out of the heap first)
+            else:  # a RetryTimer (stopping takes those out first) or a StateWaitTimer
                 self.ready.append(timer.node)
 
     def _handle(self, event: Event) -> None:
@@ -267,8 +267,14 @@ class Engine:
         stopping = self.stopping
         while ready and self.running < self.capacity and not stopping.why:
             node = ready.popleft()
+            if node.flow_run.stopped:  # a flow stop came while it waited (a timer)
+                self.finishing.settle(node, CANCELLED, node.flow_run.stopped)
+                continue
             if node.task.options.limit and not self._take_slots(node):
                 self.slot_waiters.append(node)
+                continue
+            if node.task.wants_context and not self.statelocks.may_start(node):
+                self.release_slots(node)  # it waits for the state lock, on a timer
                 continue
             self._start(node)
         while ready and stopping.why:  # stopping cancelled the rest; this is a backstop

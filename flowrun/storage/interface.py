@@ -95,10 +95,11 @@ class StateLockStore(Protocol):
     read-modify-write of a key is never interleaved across runs. A store without it
     gives each attempt a snapshot and merges its writes key by key, last write wins."""
 
-    def lock_state(self, flow_id: str) -> tuple[Any, dict[str, tuple[bytes | None, str | None]]]:
-        """Wait for the flow's state lock (also against other holders in this process);
-        return its handle and the flow's state as stored now. Called from a task's
-        thread. The lock must die with the process."""
+    def lock_state(self, flow_id: str, wait: bool = True) -> tuple[Any, dict] | None:
+        """Take the flow's state lock, waiting for it (also against other holders in
+        this process) unless ``wait`` is False (then None if it is busy); return its
+        handle and the flow's state as stored now (``{key: (blob, format)}``). Called
+        from a task's thread too. The lock must die with the process."""
 
     def unlock_state(self, handle: Any) -> None:
         """Release a lock ``lock_state`` gave."""

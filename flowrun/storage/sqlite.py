@@ -214,16 +214,20 @@ class SqliteStorage:
     def _lock_dir(self) -> str:
         return os.path.join(os.path.dirname(self.results_dir), "locks")
 
-    def lock_state(self, flow_id: str) -> tuple[Any, dict[str, tuple[bytes | None, str | None]]]:
-        """Wait for the flow's state lock; return (its handle, the state as stored now).
-        Read on a connection of its own: the caller is a task's thread."""
+    def lock_state(self, flow_id: str, wait: bool = True) -> tuple[Any, dict] | None:
+        """Take the flow's state lock (None if busy and not ``wait``); return its handle
+        and the state as stored now, read on a connection of its own (the caller may be
+        a task's thread)."""
         if self.results_dir is None:  # memory: one process; a lock per flow
             with self._guard:
                 lock = self._state_locks.setdefault(flow_id, threading.Lock())
-            lock.acquire()
+            if not lock.acquire(blocking=wait):
+                return None
             with self._guard:
                 return lock, self.get_state(flow_id)
-        fd = take_flock(self._lock_dir(), "state:" + flow_id, wait=True)
+        fd = take_flock(self._lock_dir(), "state:" + flow_id, wait=wait)
+        if fd is None:
+            return None
         reader = sqlite3.connect(self.path, timeout=30.0)
         try:
             rows = reader.execute("SELECT key, value, format FROM state WHERE flow=?",
