@@ -9,11 +9,13 @@ from flowrun.model import TaskDef, TaskOptions
 
 
 def _names(value: Any) -> tuple:
+    """One name or a list of them, as a tuple; anything else is kept as it is, inside
+    the tuple, for collection to report (never a crash at decoration time)."""
     if value is None:
         return ()
-    if isinstance(value, (str, TaskDef)) or callable(value):
-        return (value,)
-    return tuple(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(value)
+    return (value,)
 
 
 def task(

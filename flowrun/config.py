@@ -8,7 +8,8 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowrun.errors import UsageError
+from flowrun import config_keys
+from flowrun.errors import ConfigError, UsageError
 from flowrun.stash import Stash
 
 CONFIG_FILES = ("flowrun.toml", "pyproject.toml")
@@ -25,6 +26,9 @@ def find_rootdir(start: str) -> tuple[str, str | None, dict[str, Any]]:
     while True:
         for name in CONFIG_FILES:
             path = os.path.join(directory, name)
+            if os.path.exists(path) and not os.path.isdir(path) \
+                    and not os.path.isfile(path):  # reading a FIFO would hang
+                raise ConfigError(f"{path}: not a regular file")
             if os.path.isfile(path):
                 settings = _read(path)
                 if settings is not None:
@@ -36,14 +40,41 @@ def find_rootdir(start: str) -> tuple[str, str | None, dict[str, Any]]:
 
 
 def _read(path: str) -> dict[str, Any] | None:
+    """The flowrun settings in ``path`` (None: a pyproject.toml without them), their
+    declared keys checked (``flowrun.config_keys``)."""
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            data = tomllib.loads(handle.read().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {exc.start}); save the file "
+                          "as UTF-8") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read config: {exc}") from None
-    if os.path.basename(path) == "flowrun.toml":
-        return data.get("tool", {}).get("flowrun", data)
-    return data.get("tool", {}).get("flowrun")
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table ([tool.flowrun])")
+    settings = tool.get("flowrun")
+    if os.path.basename(path) == "flowrun.toml" and settings is None:
+        settings = data
+    if settings is not None and not isinstance(settings, dict):
+        raise ConfigError(f"{path}: [tool.flowrun] must be a table, not "
+                          f"{type(settings).__name__}")
+    if settings is not None:
+        config_keys.check(settings, path, table_name(path, settings is data))
+    return settings
+
+
+def table_name(path: str, top_level: bool) -> str:
+    """How messages name where a key sits: ``[tool.flowrun]``, or nothing at the top of
+    a ``flowrun.toml``."""
+    return "" if top_level else "[tool.flowrun]"
+
+
+def check_declared(inifile: str | None, ini: dict[str, Any], declared: set[str]) -> None:
+    """After plugins declared their keys: every key of the file must be known."""
+    if inifile is not None:
+        top = os.path.basename(inifile) == "flowrun.toml" and "tool" not in ini
+        config_keys.check_known(ini, inifile, table_name(inifile, top), declared)
 
 
 @dataclass
@@ -51,12 +82,23 @@ class OptionParser:
     """What ``flowrun_addoption`` receives: collects click options for the run command."""
 
     options: list[Any] = field(default_factory=list)
+    #: Config keys plugins declare (``[tool.flowrun.NAME]`` tables, say): name -> help.
+    ini: dict[str, str] = field(default_factory=dict)
 
     def addoption(self, *names: str, **attrs: Any) -> None:
-        """Add an option; the arguments are those of ``click.Option``."""
+        """Add an option; the arguments are those of ``click.Option``. Its name is also
+        accepted as a config key."""
         import click
 
         self.options.append(click.Option(list(names), **attrs))
+
+    def addini(self, name: str, help: str) -> None:
+        """Declare a config key (or table) this plugin reads and checks itself."""
+        self.ini[name] = help
+
+    def declared(self) -> set[str]:
+        """Every config key plugins declared, options included."""
+        return set(self.ini) | {o.name for o in self.options if o.name}
 
 
 class Config:
@@ -140,14 +182,38 @@ class Config:
             raise UsageError(f"{self.inifile}: max_result_size must be a number of bytes > 0")
         return value
 
+    def setting(self, name: str) -> Any:
+        """A config key's value, or its declared default (``config_keys.DEFAULTS``)."""
+        return self.ini.get(name, config_keys.DEFAULTS.get(name))
+
+    @property
+    def interrupt_grace(self) -> float:
+        """Seconds running tasks get to finish after the first stop signal (checked with
+        the rest of the config when it was read)."""
+        return float(self.setting("interrupt_grace"))
+
+    @property
+    def max_output_size(self) -> int:
+        """Characters of each captured stream kept per attempt (head and tail)."""
+        return int(self.setting("max_output_size"))
+
     @property
     def store_url(self) -> str:
-        """``--store``, then ``FLOWRUN_STORE``, then the config file, then the default."""
+        """``--store``, then ``FLOWRUN_STORE``, then the config file, then the default.
+
+        A store path given explicitly gets its own folder made if missing (as the
+        default ``.flowrun/`` is), but not a chain of missing folders: a typo such as
+        ``/nonexisting/runs/x.db`` is a usage error, not a new tree of directories.
+        """
         url = self.options.get("store") or os.environ.get("FLOWRUN_STORE") \
             or self.ini.get("store")
         if not url:
             return "sqlite:///" + os.path.join(self.rootdir, DEFAULT_STORE_PATH)
-        return normalize_store_url(str(url), self.rootdir)
+        url = normalize_store_url(str(url), self.rootdir)
+        if url.startswith("sqlite:///"):
+            check_store_path(url[len("sqlite:///"):], str(self.options.get("store")
+                             or os.environ.get("FLOWRUN_STORE") or self.ini.get("store")))
+        return url
 
     @property
     def task_overrides(self) -> dict[str, Any]:
@@ -158,6 +224,39 @@ class Config:
             if value is not None:
                 found[name] = value
         return found
+
+
+def check_store_path(path: str, given: str) -> None:
+    """Raise ``UsageError`` if a store cannot live at ``path`` (see ``store_url``)."""
+    folder = os.path.dirname(path)
+    why = ""
+    if not path or path.endswith(os.sep) or os.path.isdir(path):
+        why = f"{path} is a directory; name a database file such as runs/flowrun.db"
+    elif os.path.exists(path) and not os.path.isfile(path):
+        why = f"{path} is not a regular file"
+    elif os.path.exists(folder) and not os.path.isdir(folder):
+        why = f"{folder} is not a directory"
+    elif not os.path.isdir(folder) and not os.path.isdir(os.path.dirname(folder)):
+        why = f"the folder {os.path.dirname(folder)} does not exist; create it first"
+    if why:
+        raise UsageError(f"store {given!r}: {why}")
+
+
+def check_output_path(option: str, path: str) -> str:
+    """The absolute path a report option (``--junitxml``) writes to; ``UsageError``
+    before anything runs if no file can be written there. Missing folders are fine
+    (they are made, as pytest does); a file or an unwritable folder in the way is not."""
+    full = os.path.abspath(path) if path else ""
+    if not path or os.path.isdir(full):
+        raise UsageError(f"{option} {path!r}: is a directory; name a file to write")
+    existing = os.path.dirname(full)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"{option} {path!r}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK):
+        raise UsageError(f"{option} {path!r}: the folder {existing} is not writable")
+    return full
 
 
 def normalize_store_url(url: str, rootdir: str) -> str:

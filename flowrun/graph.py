@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import itertools
 from collections import deque
 from typing import Any, Iterable
 
+from flowrun import option_checks
 from flowrun.errors import CollectError, CycleError, UsageError
 from flowrun.expression import compile_expression
-from flowrun.model import CONTEXT_PARAM, RUN_IF, Flow, Task, TaskDef
+from flowrun.model import CONTEXT_PARAM, Flow, Task, TaskDef
 from flowrun.schedules import cron as schedule
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -22,6 +22,7 @@ def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
 
     Raises ``CollectError`` naming the file, the task and what is wrong.
     """
+    option_checks.check_flow(flow)
     known_limits = set(limits) | set(flow.limits)
     for task in flow.tasks.values():
         _resolve_parameters(flow, task)
@@ -62,10 +63,6 @@ def _resolve_parameters(flow: Flow, task: Task) -> None:
                                f"a task of the flow{hint}", where=f"{flow.id}::{task.name}")
         after.append(name)
     task.upstream = tuple(dict.fromkeys([*task.inputs.values(), *after]))
-    if isinstance(each, dict):
-        keys = list(each)
-        task.static_each = tuple(dict(zip(keys, combo))
-                                 for combo in itertools.product(*(each[k] for k in keys)))
 
 
 def _did_you_mean(name: str, candidates: list[str]) -> str:
@@ -74,53 +71,8 @@ def _did_you_mean(name: str, candidates: list[str]) -> str:
 
 
 def _check_options(flow: Flow, task: Task, known_limits: set[str]) -> None:
-    opts = task.options
-    where = f"{flow.id}::{task.name}"
-
-    def bad(option: str, value: Any, expected: str) -> CollectError:
-        return CollectError(f"{where}: bad option {option}={value!r}: {expected}", where=where)
-
-    if not isinstance(opts.retries, int) or isinstance(opts.retries, bool) or opts.retries < 0:
-        raise bad("retries", opts.retries, "expected a whole number >= 0")
-    if not _is_number(opts.retry_delay) or opts.retry_delay < 0:
-        raise bad("retry_delay", opts.retry_delay, "expected seconds >= 0")
-    if not _is_number(opts.retry_backoff) or opts.retry_backoff <= 0:
-        raise bad("retry_backoff", opts.retry_backoff, "expected a multiplier > 0")
-    if opts.timeout is not None and (not _is_number(opts.timeout) or opts.timeout <= 0):
-        raise bad("timeout", opts.timeout, "expected seconds > 0")
-    if opts.run_if not in RUN_IF:
-        raise bad("run_if", opts.run_if, "expected one of " + ", ".join(RUN_IF))
-    _check_each(task, bad)
-    for group in opts.limit:
-        if group not in known_limits:
-            known = ", ".join(sorted(known_limits)) or "none defined"
-            raise bad("limit", group, f"no such concurrency group (defined: {known}); "
-                      "define it in Flow(limits=...) or [tool.flowrun.limits]")
-    if opts.run_key is not None and not callable(opts.run_key):
-        raise bad("run_key", opts.run_key, "expected a callable returning a string")
-
-
-def _check_each(task: Task, bad: Any) -> None:
-    each = task.options.each
-    if each is None:
-        return
-    if isinstance(each, str):
-        if each not in task.inputs:
-            raise bad("each", each, "expected the name of a parameter that receives an "
-                      "upstream task's result")
-        return
-    if not isinstance(each, dict) or not each:
-        raise bad("each", each, "expected a parameter name or {param: [values]}")
-    names = inspect.signature(task.fn).parameters
-    for key, values in each.items():
-        if key not in names:
-            raise bad("each", key, "expected a parameter of the function")
-        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-            raise bad("each", values, f"expected a list of values for '{key}'")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """Every option, by the table in ``flowrun.option_checks`` (fills ``static_each``)."""
+    option_checks.check_task(flow, task, known_limits)
 
 
 def order(flow: Flow) -> list[str]:

@@ -8,6 +8,11 @@ built-in just by answering a ``firstresult`` hook before it.
 Threads: every hook is called on the main (scheduler) thread unless its docstring says
 otherwise. Hooks are called with keyword arguments; an implementation may accept any
 subset of them.
+
+In ``flowconf.py`` and ``-p`` / ``plugins`` modules, a plain ``def flowrun_<hook>`` is a
+hook too (as in a pytest ``conftest.py``); a ``flowrun_*`` name that is no hook, wrong
+arguments, a hook raising, or a result of the wrong kind is one line naming the plugin
+and the hook (``flowrun.plugins``).
 """
 from __future__ import annotations
 
@@ -36,6 +41,9 @@ def flowrun_addoption(parser: OptionParser) -> None:
 
     Called once, before the command line is parsed; option values are then read with
     ``config.getoption("name")``. Options also become settable in ``[tool.flowrun]``.
+    A plugin reading a config key or table of its own (``[tool.flowrun.dask]``) declares
+    it with ``parser.addini("dask", "what it holds")`` and checks its contents itself;
+    a key nobody declares is a usage error (see ``flowrun.config_keys``).
     """
 
 
@@ -157,6 +165,13 @@ def flowrun_runs_planned(session: Session, requests: list[RunRequest]) -> None:
 @hookspec
 def flowrun_run_start(run: Run) -> None:
     """A flow's run starts; ``run.id`` is the id the store and ``flowrun show`` use."""
+
+
+@hookspec
+def flowrun_interrupted(signal: str, running: list[Report], grace: float) -> None:
+    """The first stop signal (``"SIGINT"``, ``"SIGTERM"``, ``"SIGHUP"``) arrived: nothing
+    new starts; ``running`` attempts get ``grace`` seconds before they are stopped (a
+    second signal stops them at once). Reporters say so right away."""
 
 
 @hookspec

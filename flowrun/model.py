@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -164,8 +165,9 @@ class Flow:
     ) -> None:
         self.schedule = schedule
         self.name = name
-        self.tags = tuple(tags)
-        self.limits = dict(limits or {})
+        # kept as given when malformed: collection reports them (flowrun.option_checks)
+        self.tags = tuple(tags) if isinstance(tags, (list, tuple, set)) else (tags,)
+        self.limits = dict(limits) if isinstance(limits, dict) else limits or {}
         self.fail_fast = fail_fast
         self.timezone = timezone
         self.catchup = catchup
@@ -275,8 +277,22 @@ class Run:
     counts: dict[str, int] = field(default_factory=dict)
     partition: str | None = None       # the partition key (Microflow's partitions)
     scheduled_for: float | None = None  # the cron slot this run is for (--due)
-    pid: int | None = None    # the flowrun process running it, and its host: a run
-    host: str | None = None   # still "running" whose process is gone was interrupted
+    #: The process running it, so a run whose process died shows ``interrupted``.
+    pid: int | None = field(default_factory=os.getpid)
+    host: str | None = field(default_factory=lambda: os.uname().nodename)
+
+    def process_gone(self) -> bool:
+        """True if this run is recorded ``running`` but its process, on this host, is
+        no longer alive (killed, power loss): it is then shown ``interrupted``."""
+        if self.status != RUNNING or not self.pid or self.host != os.uname().nodename:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
 
 
 #: The version of ``run_record``'s shape (``history --json``, ``--report-json``).
@@ -311,6 +327,7 @@ class RunRequest:
     #: node id -> stored report of a mapped instance, child or subflow task that
     #: succeeded; reused when its arguments (``args_hash``) and code match (--resume)
     stored: dict[str, Report] = field(default_factory=dict)
+    run_id: str | None = None  # chosen by the caller (FLOWRUN_RUN_ID); else a new one
 
 
 def task_id(flow_id: str, name: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowrun import __version__
-from flowrun.config import Config, OptionParser
+from flowrun.config import Config, OptionParser, check_output_path
 from flowrun.errors import (
     CollectError,
     ConfigError,
@@ -68,6 +68,7 @@ from flowrun.model import (
     split_node_id,
     task_id,
 )
+from flowrun.results import ResultFile, write_result_file
 from flowrun.results import dumps as dump_result
 from flowrun.results import loads as load_result
 from flowrun.source import task_source_hash
@@ -75,11 +76,12 @@ from flowrun.stash import (
     COMPACT_REPORT,
     HOLD_HEADER,
     REQUEST_MODE,
+    RESULT_FILES,
     Stash,
     StashKey,
     claim_request_mode,
 )
-from flowrun.storage.interface import SlotStore, StateLockStore, Storage
+from flowrun.storage.interface import LiveStore, SlotStore, StateLockStore, Storage
 
 #: Wire helpers for remote workers, loaded on first use (they import cloudpickle).
 _WIRE = {"Packer": "flowrun.executors.wire", "run_packed_call": "flowrun.executors.wire",
@@ -87,12 +89,13 @@ _WIRE = {"Packer": "flowrun.executors.wire", "run_packed_call": "flowrun.executo
          "read_frame": "flowrun.executors.wire", "write_frame": "flowrun.executors.wire"}
 
 __all__ = [
+    "check_output_path",
     "__version__",
     # hooks
     "PROJECT", "hookimpl", "hookspec",
     # configuration and shared state
     "Config", "OptionParser", "Stash", "StashKey", "REQUEST_MODE", "HOLD_HEADER",
-    "COMPACT_REPORT", "claim_request_mode",
+    "COMPACT_REPORT", "RESULT_FILES", "claim_request_mode",
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode",
@@ -104,10 +107,11 @@ __all__ = [
     "OK_STATUSES", "HAS_RESULT",
     # executors
     "Executor", "Done", "Call", "Outcome", "run_attempt", "failed_outcome",
-    "format_user_error", "ensure_capture", "dump_result", "load_result",
+    "format_user_error", "ensure_capture", "dump_result", "load_result", "ResultFile",
+    "write_result_file",
     *_WIRE,
     # storage
-    "Storage", "SlotStore", "StateLockStore",
+    "Storage", "SlotStore", "LiveStore", "StateLockStore",
 ]
 
 

@@ -72,3 +72,68 @@ def loads(blob: bytes | None, fmt: str | None) -> Any:
     if fmt == JSON:
         return json.loads(blob)
     return pickle.loads(blob)
+
+
+# -- large results in content-addressed files ---------------------------------------------
+
+def write_result_file(results_dir: str, blob: bytes) -> str:
+    """Store ``blob`` once under ``results_dir``, named by its content (the simpleflow
+    seed's jumbo fields); written, synced and renamed into place before anything refers
+    to it, so a crash never leaves half a result. Returns its ref (``ab/cdef...``)."""
+    import hashlib
+    import os
+
+    from flowrun.storage.private import make_private_dir, write_all
+
+    digest = hashlib.blake2b(blob, digest_size=20).hexdigest()
+    ref = f"{digest[:2]}/{digest[2:]}"
+    target = os.path.join(results_dir, ref)
+    if not os.path.exists(target):
+        make_private_dir(os.path.dirname(target))
+        temp = f"{target}.{os.getpid()}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            write_all(fd, blob)
+            os.fsync(fd)
+            os.close(fd)
+            os.replace(temp, target)
+        except BaseException:  # a full disk, say: leave no partial file behind
+            os.close(fd) if _is_open(fd) else None
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+    return ref
+
+
+def _is_open(fd: int) -> bool:
+    import os
+
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+class ResultFile:
+    """A result that lives in a result file: what crosses a pipe instead of its bytes.
+
+    An executor sets it as ``Outcome.ref``; a downstream task on an executor that
+    ``accepts_ref`` it gets this object, and its worker ``load()``s the file itself."""
+
+    __slots__ = ("results_dir", "ref", "fmt")
+
+    def __init__(self, results_dir: str, ref: str, fmt: str | None) -> None:
+        self.results_dir, self.ref, self.fmt = results_dir, ref, fmt
+
+    def __getstate__(self) -> tuple:
+        return self.results_dir, self.ref, self.fmt
+
+    def __setstate__(self, state: tuple) -> None:
+        self.results_dir, self.ref, self.fmt = state
+
+    def load(self) -> Any:
+        import os
+
+        with open(os.path.join(self.results_dir, self.ref), "rb") as handle:
+            return loads(handle.read(), self.fmt)

@@ -1,10 +1,12 @@
 """One invocation: configure -> collect -> select -> run -> unconfigure -> exit code."""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import time
-from typing import Any
+from typing import Any, Iterable
 
 from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
@@ -36,13 +38,9 @@ class Session:
     def collect(self, args: list[str]) -> None:
         """Find flow files under ``args`` (or the configured flowpaths) and select."""
         paths, node_ids = self._parse_args(args)
-        for path in find_files(paths):
+        for path in find_files(paths, self._patterns()):
             self._collect_file(path)
         self.errors.extend(flow_order.resolve_after(self.flows, self.config.rootdir))
-        overrides = self.config.task_overrides
-        for flow in self.flows:
-            for task in flow.tasks.values():
-                task.options = task.options.merged(overrides)
         self.flows, self.deselected = graph.select(
             self.flows, node_ids, self.config.getoption("keyword"),
             self.config.getoption("markexpr"))
@@ -59,6 +57,11 @@ class Session:
             full = os.path.abspath(path)
             if not os.path.exists(full):
                 raise UsageError(f"file or directory not found: {arg}")
+            if name is not None and not os.path.isfile(full):
+                raise UsageError(f"{arg}: a task id names a flow file before '::' "
+                                 f"({path} is not a file)")
+            if name == "":
+                raise UsageError(f"{arg}: no task name after '::'")
             paths.append(full)
             if os.path.isfile(full):
                 flow_id = os.path.relpath(full, self.config.rootdir).replace(os.sep, "/")
@@ -70,15 +73,31 @@ class Session:
                         names.add(name)
         return list(dict.fromkeys(paths)), {k: v for k, v in node_ids.items() if v}
 
+    def _patterns(self) -> list[str]:
+        return [*self.config.python_files, *self.config.spec_files]
+
     def _collect_file(self, path: str) -> None:
         try:
+            if not os.path.isfile(path) or not _is_regular(path):
+                self._not_regular(path)
+                return
             flows = self.hook.flowrun_collect_file(path=path, config=self.config) or []
             for flow in flows:
-                graph.resolve(flow, self.config.limits)
+                self._resolve(flow)
         except CollectError as exc:
             self.errors.append(exc)
             return
         self.flows.extend(flows)
+
+    def _not_regular(self, path: str) -> None:
+        """A path that is no regular file: an error if it is named like a flow file
+        (reading a FIFO or a device would hang), else nothing to collect."""
+        import fnmatch
+
+        if any(fnmatch.fnmatch(os.path.basename(path), p) for p in self._patterns()):
+            flow_id = os.path.relpath(path, self.config.rootdir).replace(os.sep, "/")
+            raise CollectError(f"{flow_id}: not a regular file ({_kind(path)}); flow "
+                               "files must be regular files", where=flow_id)
 
     # -- running ----------------------------------------------------------------------
 
@@ -103,6 +122,7 @@ class Session:
                 fail_fast=bool(self.config.getoption("exitfirst")),
                 use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
                 load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
+            engine.stopping.grace = self.config.interrupt_grace
             self.runs = self._run_engine(engine, requests)
         finally:
             for executor in executors.values():
@@ -110,21 +130,37 @@ class Session:
         return self.exit_code()
 
     def _run_engine(self, engine: Engine, requests: list[RunRequest]) -> list[Run]:
-        capture.install()
+        no_capture = bool(self.config.getoption("no_capture"))
+        capture.install(limit=self.config.max_output_size, passthrough=no_capture)
+        os.environ["FLOWRUN_MAX_OUTPUT_SIZE"] = str(self.config.max_output_size)  # workers
         restore_level = _apply_log_level()
+        if no_capture:  # process workers print as they go, too
+            os.environ["FLOWRUN_NO_CAPTURE"] = "1"
+        if self.config.getoption("usepdb"):
+            from flowrun import debugging
+            from flowrun.executors import attempt
+
+            attempt.post_mortem = debugging.post_mortem
         try:
             return engine.run(requests)
         finally:
             restore_level()
             capture.uninstall()
+            os.environ.pop("FLOWRUN_NO_CAPTURE", None)
+            os.environ.pop("FLOWRUN_MAX_OUTPUT_SIZE", None)
+            from flowrun.executors import attempt
+
+            attempt.post_mortem = None
 
     def requests(self, params: dict[str, dict[str, Any]]) -> list[RunRequest]:
         """The runs to make: one per selected flow, unless a plugin's
         ``flowrun_make_requests`` (schedules, resume, backfill) says otherwise."""
         requests = self.hook.flowrun_make_requests(session=self, params=params)
-        if requests is not None:
-            return requests
-        return [RunRequest(flow, params[flow.id]) for flow in self.flows]
+        if requests is None:
+            requests = [RunRequest(flow, params[flow.id]) for flow in self.flows]
+        for request, run_id in zip(requests, _chosen_run_ids()):
+            request.run_id = run_id
+        return requests
 
     def exit_code(self) -> ExitCode:
         if any(run.status == INTERRUPTED for run in self.runs):
@@ -147,10 +183,16 @@ class Session:
         if not flows:
             raise CollectError(f"run_flow: {target!r} is not a flow file")
         flow = flows[0]
-        graph.resolve(flow, self.config.limits)
-        for task in flow.tasks.values():
-            task.options = task.options.merged(self.config.task_overrides)
+        self._resolve(flow)
         return flow
+
+    def _resolve(self, flow: Flow) -> None:
+        """The config's and command line's task options applied, then every option
+        checked with them (so a combination that overflows is caught too)."""
+        overrides = self.config.task_overrides
+        for task in flow.tasks.values():
+            task.options = task.options.merged(overrides)
+        graph.resolve(flow, self.config.limits)
 
     def _flow_params(self) -> dict[str, dict[str, Any]]:
         given = dict(_split_param(p) for p in self.config.getoption("param", ()) or ())
@@ -183,8 +225,23 @@ class Session:
             if executor is None:
                 known = sorted({n for listed in self.hook.flowrun_executors(config=self.config)
                                 for n in listed})
-                raise UsageError(f"unknown executor '{name}' (available: {', '.join(known)})")
+                users = [t.id for f in self.flows for t in f.selected_tasks
+                         if t.options.executor == name]
+                named = f" (named by {users[0]})" if users else ""
+                raise UsageError(f"unknown executor '{name}'{named} (available: "
+                                 f"{', '.join(known)})")
             executors[name] = executor
+        if self.config.getoption("usepdb"):
+            elsewhere = sorted(n for n, e in executors.items()
+                               if not getattr(e, "in_process", False))
+            if elsewhere:
+                raise UsageError(f"--pdb cannot debug tasks on the {elsewhere[0]} executor: "
+                                 "they run in other processes; use --executor thread")
+        for name, executor in executors.items():  # bad settings: one line, before any task
+            check = getattr(executor, "check", None)
+            if check is not None:
+                check([t for f in self.flows for t in f.selected_tasks
+                       if (t.options.executor or self.config.executor) == name])
 
     def _make_storage(self) -> Any:
         return open_storage(self.config)
@@ -202,6 +259,19 @@ def open_storage(config: Any) -> Any:
     if storage is None:
         raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
     return storage
+
+
+def _chosen_run_ids() -> list[str]:
+    """``FLOWRUN_RUN_ID=ID[,ID...]``: ids for this session's runs, in request order, so
+    whoever starts ``flowrun`` (``flowrun ui``) knows them before the runs exist. Taken
+    out of the environment, so a ``flowrun`` started by a task never reuses them."""
+    value = os.environ.pop("FLOWRUN_RUN_ID", "")
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    for run_id in ids:
+        if not (run_id.isascii() and run_id.replace("-", "").isalnum() and len(run_id) <= 64):
+            raise UsageError(f"FLOWRUN_RUN_ID: {run_id!r} is not a run id (letters, "
+                             "digits and '-', at most 64)")
+    return ids
 
 
 def _apply_log_level() -> Any:
@@ -222,18 +292,46 @@ def _apply_log_level() -> Any:
     return lambda: root.setLevel(previous)
 
 
-def find_files(paths: list[str]) -> list[str]:
+def find_files(paths: list[str], patterns: Iterable[str] = ()) -> list[str]:
     """Every file under ``paths`` (files as given), skipping tools' and environments'
-    folders, in a stable order."""
+    folders, in a stable order. A folder named like a flow file (``patterns``) is
+    listed, not searched, so collection reports it."""
+    import fnmatch
+
     files: list[str] = []
+    patterns = list(patterns)
     for path in paths:
-        if os.path.isfile(path):
+        if not os.path.isdir(path) or any(
+                fnmatch.fnmatch(os.path.basename(path), p) for p in patterns):
             files.append(path)
             continue
         for root, dirs, names in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not skip_dir(root, d))
-            files.extend(os.path.join(root, n) for n in sorted(names))
+            named = [d for d in dirs if any(fnmatch.fnmatch(d, p) for p in patterns)]
+            dirs[:] = sorted(d for d in dirs if not skip_dir(root, d) and d not in named)
+            files.extend(os.path.join(root, n) for n in sorted([*names, *named]))
     return list(dict.fromkeys(files))
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _kind(path: str) -> str:
+    """What a path that is no regular file is, in words."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return "a symlink loop" if exc.errno == errno.ELOOP else (
+            "a broken symlink" if os.path.islink(path) else exc.strerror or "unreadable")
+    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return word
+    return "not a regular file"
 
 
 def skip_dir(root: str, name: str) -> bool:

@@ -66,6 +66,11 @@ def claim_request_mode(config: Any, mode: str) -> None:
     config.stash[REQUEST_MODE] = mode
 
 
+#: ``(folder, threshold)``: where the store keeps results over ``threshold`` bytes as
+#: content-addressed files (``flowrun.plugin.write_result_file``), set by a store that
+#: has them, so an executor's workers write large results there themselves and only a
+#: ``ResultFile`` crosses the pipe.
+RESULT_FILES: StashKey[tuple[str, int]] = StashKey("result_files")
 #: True while the terminal should hold the session header until a run begins (``--due``
 #: prints nothing when nothing is due).
 HOLD_HEADER: StashKey[bool] = StashKey("hold_header")

@@ -2,7 +2,7 @@
 
 ``project`` is a temporary project directory. Write flow files into it, run ``flowrun``
 (in-process for speed, or as a real subprocess where signals and exit codes matter) and
-assert on what happened, read back from the project's real SQLite store::
+assert on what happened, read back from the store through flowrun's ``Storage`` interface::
 
     def test_extract_feeds_clean(project):
         project.write("flows/flow_etl.py", '''
@@ -15,13 +15,16 @@ assert on what happened, read back from the project's real SQLite store::
         result = project.run()
         assert result.exit_code == 0
         assert result.result("flows/flow_etl.py::clean") == [1, 2]
+
+It also carries the contract suites a plugin author reuses (see ``flowrun.contract``):
+subclass ``ExecutorSuite`` to run flowrun's execution-semantics tests on your executor,
+``StorageSuite`` to check your store against the ``Storage`` interface.
 """
 from __future__ import annotations
 
 import contextlib
 import io
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -30,81 +33,35 @@ from typing import Any
 
 import pytest
 
+from flowrun.errors import UsageError
 from flowrun.hookspecs import hookimpl
+from flowrun.model import Run
+from flowrun.storage.interface import Storage
 
-STORE = os.path.join(".flowrun", "flowrun.db")
+pytest.register_assert_rewrite("flowrun.contract")  # loaded on first use, see below
+
+__all__ = ["Project", "Result", "StoreAccess", "FlowRunner", "project", "run_flows",
+           "ExecutorSuite", "StorageSuite"]
+
+from flowrun.contract.result import (SQLITE, STORE, Result, StoreAccess, did_you_mean,  # noqa: E402
+                                     in_project)
 
 
-class Result:
-    """The outcome of one ``flowrun`` invocation, and the store it wrote."""
+class _Capture:
+    """Notes the config and the runs of an in-process invocation."""
 
-    def __init__(self, exit_code: int, stdout: str, stderr: str, store: Path,
-                 first_run: int = 0) -> None:
-        self.exit_code = exit_code
-        self.first_run = first_run  # runs with a rowid below this came from earlier calls
-        self.stdout = stdout
-        self.stderr = stderr
-        self.output = stdout + stderr
-        self.lines = self.output.splitlines()
-        self.store = store
+    def __init__(self) -> None:
+        self.config: Any = None
+        self.url: str | None = None
+        self.runs: set[str] = set()
 
-    def __repr__(self) -> str:
-        return f"<Result exit_code={self.exit_code}>\n{self.output}"
+    @hookimpl
+    def flowrun_configure(self, config: Any) -> None:
+        self.config, self.url = config, config.store_url
 
-    def _query(self, sql: str, *args: Any) -> list[tuple]:
-        if not self.store.exists():
-            return []
-        with contextlib.closing(sqlite3.connect(self.store)) as conn:
-            return conn.execute(sql, args).fetchall()
-
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run in the store, oldest first."""
-        rows = self._query("SELECT id, flow, status, resumed_from FROM runs ORDER BY rowid")
-        return [dict(zip(("id", "flow", "status", "resumed_from"), r)) for r in rows]
-
-    def _final(self, task_id: str) -> tuple | None:
-        rows = self._query(
-            "SELECT a.status, a.attempt, a.result, a.result_format, a.stdout, a.stderr, "
-            "a.log, a.error, a.reason FROM attempts a JOIN runs r ON a.run_id = r.id "
-            "WHERE a.task_id=? ORDER BY r.rowid DESC, a.attempt DESC LIMIT 1", task_id)
-        return rows[0] if rows else None
-
-    def status(self, task_id: str) -> str | None:
-        """The task's status in the newest run that has it (None: never recorded)."""
-        row = self._final(task_id)
-        return row[0] if row else None
-
-    def attempts(self, task_id: str) -> int:
-        row = self._final(task_id)
-        return row[1] if row else 0
-
-    def result(self, task_id: str) -> Any:
-        """The task's stored result, rebuilt."""
-        from flowrun import results
-
-        row = self._final(task_id)
-        if row is None:
-            raise KeyError(f"{task_id} was never recorded")
-        return results.loads(row[2], row[3])
-
-    def captured(self, task_id: str) -> dict[str, str]:
-        row = self._final(task_id)
-        if row is None:
-            raise KeyError(f"{task_id} was never recorded")
-        return {"stdout": row[4] or "", "stderr": row[5] or "", "log": row[6] or "",
-                "error": row[7] or "", "reason": row[8] or ""}
-
-    def statuses(self) -> dict[str, str]:
-        """task id -> final status, for the runs this invocation made."""
-        rows = self._query(
-            "SELECT a.task_id, a.status FROM attempts a JOIN runs r ON a.run_id = r.id "
-            "WHERE r.rowid >= ? ORDER BY r.rowid, a.rowid", self.first_run)
-        return dict(rows)
-
-    def new_runs(self) -> list[dict[str, Any]]:
-        """The runs this invocation made."""
-        rows = self._query("SELECT rowid FROM runs ORDER BY rowid")
-        return [run for run, (rowid,) in zip(self.runs(), rows) if rowid >= self.first_run]
+    @hookimpl
+    def flowrun_run_start(self, run: Run) -> None:
+        self.runs.add(run.id)
 
 
 class Project:
@@ -124,6 +81,11 @@ class Project:
     def store(self) -> Path:
         return self.path / STORE
 
+    def storage(self) -> contextlib.AbstractContextManager[Storage | None]:
+        """``with project.storage() as store:`` the project's store, as ``flowrun
+        history`` would open it (None if it does not exist yet)."""
+        return StoreAccess(self.path).open()
+
     def run(self, *args: str, env: dict[str, str] | None = None,
             params: dict[str, Any] | None = None,
             stubs: dict[str, Any] | None = None) -> Result:
@@ -136,40 +98,22 @@ class Project:
         from flowrun.cli.main import run
 
         args = (*args, *(f"--param={k}={v}" for k, v in (params or {}).items()))
-        plugins = [_Stubs(stubs)] if stubs else []
-        first_run = self._next_run_rowid()
+        capture = _Capture()
+        plugins = [capture, *([_Stubs(stubs)] if stubs else [])]
         out, err = io.StringIO(), io.StringIO()
-        saved_modules, saved_path = dict(sys.modules), list(sys.path)
-        saved_cwd = os.getcwd()
-        with _environ(env or {}):
-            try:
-                os.chdir(self.path)
-                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                    code = run(list(args), plugins)
-            finally:
-                os.chdir(saved_cwd)
-                sys.path[:] = saved_path
-                self._forget_project_modules(set(sys.modules) - set(saved_modules))
-        return Result(int(code), out.getvalue(), err.getvalue(), self.store, first_run)
+        with in_project(self.path, env or {}):
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = run(list(args), plugins)
+        if capture.config is not None:
+            access = StoreAccess(self.path, capture.url, capture.config)
+        else:  # a subcommand (history, show, ...): it made no runs
+            access = StoreAccess(self.path, args=args, env=env)
+        return Result(int(code), out.getvalue(), err.getvalue(), self._store_path(access),
+                      access, made=capture.runs)
 
-    def _next_run_rowid(self) -> int:
-        if not self.store.exists():
-            return 0
-        with contextlib.closing(sqlite3.connect(self.store)) as conn:
-            try:
-                return (conn.execute("SELECT MAX(rowid) FROM runs").fetchone()[0] or 0) + 1
-            except sqlite3.OperationalError:  # no schema yet
-                return 0
-
-    def _forget_project_modules(self, names: set[str]) -> None:
-        """Drop the modules this run imported from the project (flows, helpers,
-        flowconf), so the next run imports them afresh; keep libraries loaded."""
-        root = str(self.path)
-        for name in names:
-            module = sys.modules.get(name)
-            path = getattr(module, "__file__", None) or ""
-            if name.startswith("flowrun_flows") or path.startswith(root):
-                del sys.modules[name]
+    def _store_path(self, access: StoreAccess) -> Path:
+        url = access.url or ""
+        return Path(url[len(SQLITE):]) if url.startswith(SQLITE) else self.store
 
     def popen(self, *args: str, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
         """Start ``flowrun ARGS`` as a real process (for signals, kills, concurrency)."""
@@ -182,7 +126,8 @@ class Project:
     def run_subprocess(self, *args: str, env: dict[str, str] | None = None,
                        timeout: float = 120) -> Result:
         """Run ``flowrun ARGS`` as a real process and wait for it."""
-        first_run = self._next_run_rowid()
+        access = StoreAccess(self.path, args=args, env=env)
+        before = access.run_ids()
         proc = self.popen(*args, env=env)
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
@@ -191,36 +136,31 @@ class Project:
             stdout, stderr = proc.communicate()
             raise AssertionError(f"flowrun {' '.join(args)} did not finish in {timeout}s:\n"
                                  f"{stdout}{stderr}") from None
-        return Result(proc.returncode, stdout, stderr, self.store, first_run)
+        return Result(proc.returncode, stdout, stderr, self._store_path(access), access,
+                      before=before)
 
 
 class _Stubs:
-    """A plugin that swaps task functions right after collection."""
+    """A plugin that swaps task functions right after collection. A key is a node id
+    (``flows/flow_sales.py::extract``) or its short form without the folders
+    (``flow_sales.py::extract``); a key that names no collected task stops the run
+    (exit 4) with a "did you mean", so a typo never lets the real task run."""
 
     def __init__(self, stubs: dict[str, Any]) -> None:
         self.stubs = dict(stubs)
 
     @hookimpl
     def flowrun_collection_modifyitems(self, config: Any, flows: list[Any]) -> None:
+        used: set[str] = set()
+        ids = [task.id for flow in flows for task in flow.tasks.values()]
         for flow in flows:
             for task in flow.tasks.values():
                 for key, stub in self.stubs.items():
                     if task.id == key or task.id.endswith("/" + key):
                         task.fn = stub
-
-
-@contextlib.contextmanager
-def _environ(changes: dict[str, str]) -> Any:
-    saved = {k: os.environ.get(k) for k in changes}
-    os.environ.update(changes)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+                        used.add(key)
+        for key in self.stubs.keys() - used:
+            raise UsageError(f"stubs: {key!r} names no collected task{did_you_mean(key, ids)}")
 
 
 @pytest.fixture
@@ -241,18 +181,8 @@ class FlowRunner:
     def __call__(self, *args: str, params: dict[str, Any] | None = None,
                  stubs: dict[str, Any] | None = None,
                  env: dict[str, str] | None = None) -> Result:
-        project = Project(Path(os.getcwd()))
-        project_store = self.store
-
-        class _Private(Project):
-            @property
-            def store(self) -> Path:  # type: ignore[override]
-                return project_store
-
-        runner = _Private(project.path)
-        return runner.run(*args, f"--store={self.store}", params=params, stubs=stubs,
-                          env=env)
-
+        return Project(Path(os.getcwd())).run(*args, f"--store={self.store}",
+                                              params=params, stubs=stubs, env=env)
 
 @pytest.fixture
 def run_flows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlowRunner:
@@ -260,3 +190,13 @@ def run_flows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlowRunner:
     params={"day": "mon"}, stubs={"flow_sales.py::extract": fake_extract})``."""
     monkeypatch.delenv("FLOWRUN_STORE", raising=False)
     return FlowRunner(tmp_path / "flowrun-test.db")
+
+
+def __getattr__(name: str) -> Any:
+    """``ExecutorSuite`` and ``StorageSuite`` load on first use (most test sessions
+    never need them)."""
+    if name in ("ExecutorSuite", "StorageSuite"):
+        import flowrun.contract
+
+        return getattr(flowrun.contract, name)
+    raise AttributeError(f"module 'flowrun.testing' has no attribute {name!r}")

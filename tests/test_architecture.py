@@ -10,10 +10,14 @@
   they load (the model's ``to_dict``/``from_dict`` load the converter on call).
 - The engine knows no concrete executor, store, reporter or collector.
 - Modules stay under 400 lines (``hookspecs.py`` is documentation and may run long).
+- Tests read stores through the Storage interface (``flowrun.testing``, the CLI's
+  ``--json``), never with SQL; only the database file's own checks (integrity, WAL,
+  permissions) open it.
 """
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -115,3 +119,20 @@ def test_modules_stay_small():
         if path.name != "hookspecs.py":
             lines = len(path.read_text().splitlines())
             assert lines <= 400, f"{_ids(path)} has {lines} lines"
+
+
+#: SQL in a test's source: a query, or a call that runs one.
+SQL = re.compile(r"\bSELECT\b.*\bFROM\b|\bINSERT\s+(OR\s+\w+\s+)?INTO\b"
+                 r"|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b|\.execute(many)?\(")
+
+
+@pytest.mark.parametrize("path", sorted([*(ROOT / "tests").glob("*.py"),
+                                         *ROOT.glob("plugins/*/tests/*.py")]), ids=_ids)
+def test_tests_read_stores_through_the_interface(path):
+    """Benchmarks (tests/benchmarks) may fill a store with SQL for speed, and a test of
+    the SQLite file format itself says so on the line (``# the file format``)."""
+    if path == Path(__file__).resolve():
+        return
+    found = [line.strip() for line in path.read_text().splitlines()
+             if SQL.search(line) and "PRAGMA" not in line and "# the file format" not in line]
+    assert not found, f"{_ids(path)} queries the store with SQL: {found[0]}"

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from flowrun.plugin import StoreError
 from flowrun.testing import Result
 
 
@@ -85,10 +86,11 @@ def test_large_result_lives_in_a_content_addressed_file(project):
     """)
     result = project.run()
     assert result.exit_code == 0, result.output
-    ref, inline = result._query("SELECT result_ref, result FROM attempts "
-                                "WHERE task_id='flows/flow_big.py::big'")[0]
-    assert inline is None and ref
-    stored = project.path / ".flowrun" / "results" / ref
+    (report,) = result.reports("flows/flow_big.py::big")
+    assert report.result_ref
+    database = [project.store, project.store.with_name("flowrun.db-wal")]
+    assert sum(p.stat().st_size for p in database if p.exists()) < 200_000  # not inline
+    stored = project.path / ".flowrun" / "results" / report.result_ref
     assert stored.stat().st_size > 200_000
     assert oct(stored.stat().st_mode & 0o777) == "0o600"
     assert result.result("flows/flow_big.py::size") == 200_000
@@ -158,11 +160,12 @@ def _wait_for_running(project, task_id: str, timeout: float = 20) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            with sqlite3.connect(project.store) as conn:
-                if conn.execute("SELECT 1 FROM attempts WHERE task_id=? AND status='running'",
-                                (task_id,)).fetchone():
+            with project.storage() as store:
+                if store is not None and any(
+                        a.task_id == task_id and a.status == "running"
+                        for run in store.list_runs() for a in store.attempts(run.id)):
                     return
-        except sqlite3.Error:
+        except StoreError:  # busy: the run is writing
             pass
         time.sleep(0.05)
     raise AssertionError(f"{task_id} never started")
@@ -224,14 +227,15 @@ def test_kill_9_at_random_moments_then_resume(project):
 
 
 def _check_integrity(store) -> None:
+    """The database file itself (so opened directly): intact after every kill."""
     if store.exists():
         with sqlite3.connect(store) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def _assert_no_task_ran_after_its_recorded_success(project, result: Result) -> None:
-    rows = result._query("SELECT task_id, finished FROM attempts WHERE status='succeeded' "
-                         "AND attempt > 0")  # attempt 0: a mapped task's own row
+    rows = [(a.task_id, a.finished) for a in result.reports()
+            if a.status == "succeeded" and a.attempt > 0]  # 0: a mapped task's own row
     succeeded: dict[str, list[float]] = {}
     for task_id, finished in rows:
         succeeded.setdefault(task_id.rpartition("::")[2].replace("[", "").replace("]", ""),

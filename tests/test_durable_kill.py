@@ -76,10 +76,7 @@ def _sweep(project, kills: int, extra: list[str], window: float, seed: int) -> R
     rng = random.Random(seed)
     target = "flows/flow_k.py"
     def args() -> list[str]:  # resume once a run was recorded
-        try:
-            runs = Result(0, "", "", project.store).runs()
-        except sqlite3.OperationalError:  # killed before the schema was made
-            runs = []
+        runs = Result(0, "", "", project.store).runs()  # opening it finishes the schema
         return ["--resume", target] if runs else [target]
 
     for _ in range(kills):
@@ -103,11 +100,12 @@ def _check(project, result: Result) -> int:
     """Assert the sweep's outcome; return how many nodes ran more than once."""
     assert result.runs()[-1]["status"] == "succeeded", result.runs()
     assert result.result("flows/flow_k.py::end") == EXPECTED
-    rows = result._query("SELECT task_id, finished FROM attempts WHERE status='succeeded' "
-                         "AND attempt > 0")  # attempt 0: a mapped task's own row
     succeeded: dict[str, list[float]] = {}
-    for task_id, finished in rows:
-        succeeded.setdefault(task_id, []).append(finished)
+    with result.storage() as store:
+        for run in store.list_runs():
+            for a in store.attempts(run.id):  # attempt 0: a mapped task's own row
+                if a.status == "succeeded" and a.attempt > 0:
+                    succeeded.setdefault(a.task_id, []).append(a.finished)
     assert any("::parent::fetch[" in t for t in succeeded)
     assert any("::flow_body::second" in t for t in succeeded)
     for task_id, finishes in succeeded.items():
@@ -193,10 +191,7 @@ def test_a_run_whose_process_was_killed_is_interrupted_in_history_show_and_resum
 def _wait_for_a_run(project, timeout: float = 20) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        try:
-            if Result(0, "", "", project.store).runs():
-                return
-        except sqlite3.OperationalError:  # the schema is being made
-            pass
+        if project.store.exists() and Result(0, "", "", project.store).runs():
+            return
         time.sleep(0.05)
     raise AssertionError("no run was recorded")

@@ -3,6 +3,8 @@ subflow tasks that succeeded are reused by ``--resume``, are matched by id, code
 arguments, and take ``run_key`` and subflow parameters like tasks in the file."""
 from __future__ import annotations
 
+from all_executors import executor  # noqa: F401 - the fixture
+
 MARK = """
 import os
 def mark(name):
@@ -351,7 +353,7 @@ def test_a_retried_parent_gets_its_subflows_instances_back(project):
     result = project.run("flows/flow_top.py")
     assert result.exit_code == 0, result.output
     assert sorted(marks(project)) == ["per1", "per2"]
-    rows = result._query("SELECT attempt, status FROM attempts WHERE task_id=? ORDER BY "
-                         "attempt", "flows/flow_top.py::top::flow_sub::per[1]")
+    rows = sorted((a.attempt, a.status) for a in
+                  result.reports("flows/flow_top.py::top::flow_sub::per[1]"))
     assert rows == [(0, "cached"), (1, "succeeded")]
     assert result.result("flows/flow_top.py::top") == [1, 2]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from all_executors import executor  # noqa: F401 - the fixture
+
 SLOW_OTHER = """
     import time
     from flowrun import task
@@ -163,4 +165,4 @@ def test_after_naming_no_string_is_a_collection_error(project):
     """)
     result = project.run()
     assert result.exit_code == 1
-    assert "Flow(after=...) takes flow ids or paths (strings), not 5" in result.output
+    assert "bad Flow option after=[5]: expected a list of flow ids or paths" in result.output

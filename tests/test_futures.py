@@ -24,8 +24,8 @@ def test_submitted_children_run_in_parallel_and_are_recorded(project):
     assert elapsed < 1.0  # four 0.3 s children, in parallel
     assert result.status("flows/flow_f.py::parent::fetch[2]") == "succeeded"
     assert result.captured("flows/flow_f.py::parent::fetch[2]")["stdout"] == "fetching 2\n"
-    parent = result._query("SELECT parent FROM attempts WHERE task_id LIKE '%fetch[2]'")
-    assert parent == [("flows/flow_f.py::parent",)]
+    (child,) = result.reports("flows/flow_f.py::parent::fetch[2]")
+    assert child.parent == "flows/flow_f.py::parent"
 
 
 def test_child_exception_reaches_the_caller(project):

@@ -41,8 +41,9 @@ def test_store_files_and_folders_are_private_from_the_first_run(project, tmp_pat
                                                                 where):
     project.write("flows/flow_p.py", FLOW)
     store_root = tmp_path / "stores"
+    (store_root / "a").mkdir(parents=True)  # flowrun makes the store's own folder, b
     args = [] if where == "default" else ["--store", str(store_root / "a" / "b" / "s.db")]
-    root = project.path / ".flowrun" if where == "default" else store_root / "a"
+    root = project.path / ".flowrun" if where == "default" else store_root / "a" / "b"
     proc = project.popen(*args, "--due", preexec_fn=lambda: os.umask(umask))
     deadline, mid_run = time.time() + 30, None
     while time.time() < deadline and mid_run is None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from flowrun.testing import ExecutorSuite, StorageSuite
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -59,3 +62,28 @@ def test_the_readme_store_keeps_runs_for_history_within_one_process(readme_plugi
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert isinstance(module.MemoryStorage("mem://x"), Storage)
+
+
+def _load(name: str, tmp_path: Path) -> Any:
+    path = tmp_path / f"{name}.py"
+    path.write_text(example("executor" if name == "flowrun_inline" else "storage"))
+    spec = importlib.util.spec_from_file_location(f"readme_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TestTheReadmeExecutorPassesTheExecutorSuite(ExecutorSuite):
+    executor_args = ["-p", "flowrun_inline", "--executor", "inline"]
+
+    def prepare_project(self, project):
+        project.write("flowrun_inline.py", example("executor"))
+
+
+class TestTheReadmeStorePassesTheStorageSuite(StorageSuite):
+    persistent = False  # it lives in memory
+
+    @pytest.fixture
+    def make_store(self, tmp_path):
+        module = _load("flowrun_memstore", tmp_path)
+        return lambda: module.MemoryStorage("mem://suite")

@@ -1,15 +1,14 @@
 """Schedules, ``--due``, catch-up, overlap, DST, partitions and backfill, end to end.
 
-Time is set with ``FLOWRUN_NOW``; runs go to the project's real SQLite file. Real
+Time is set with ``FLOWRUN_NOW``; runs go to the project's real SQLite file and are
+read back through the Storage interface (slots through SlotStore). Real
 processes where it matters: silence (what cron would mail), concurrency, kills.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import signal
-import sqlite3
 import sys
 import time
 from datetime import datetime, timezone
@@ -31,16 +30,16 @@ def now(text: str) -> dict[str, str]:
 
 def slots(project, flow: str) -> list[tuple[str, str | None, str]]:
     """(scheduled_for as ISO UTC, partition, status) of the flow's runs, oldest first."""
-    with contextlib.closing(sqlite3.connect(project.store)) as conn:
-        rows = conn.execute("SELECT scheduled_for, partition, status FROM runs WHERE "
-                            "flow=? ORDER BY scheduled_for, partition", (flow,)).fetchall()
-    return [(_iso(s), p, st) for s, p, st in rows]
+    with project.storage() as store:
+        runs = store.list_runs(flow=flow) if store else []
+    runs.sort(key=lambda r: (r.scheduled_for is not None, r.scheduled_for or 0,
+                             r.partition is not None, r.partition or ""))
+    return [(_iso(r.scheduled_for), r.partition, r.status) for r in runs]
 
 
 def slot_rows(project, flow: str) -> list[tuple[str, str]]:
-    with contextlib.closing(sqlite3.connect(project.store)) as conn:
-        rows = conn.execute("SELECT slot, status FROM slots WHERE flow=? ORDER BY slot",
-                            (flow,)).fetchall()
+    with project.storage() as store:
+        rows = store.slot_history(flow) if store else []
     return [(_iso(s), st) for s, st in rows]
 
 
@@ -133,11 +132,11 @@ def test_catchup_all_runs_missed_slots_one_after_another_oldest_first(project):
     """)
     project.run("--due", env=now("2026-11-22T06:01:00Z"))
     assert project.run("--due", env=now("2026-11-22T10:30:00Z")).exit_code == 0
-    with contextlib.closing(sqlite3.connect(project.store)) as conn:
-        runs = conn.execute("SELECT scheduled_for, started, finished FROM runs "
-                            "ORDER BY started").fetchall()
-    assert [_iso(r[0])[-5:] for r in runs] == ["06:00", "07:00", "08:00", "09:00", "10:00"]
-    assert all(before[2] <= after[1] for before, after in zip(runs, runs[1:]))
+    with project.storage() as store:
+        runs = sorted(store.list_runs(), key=lambda r: r.started)
+    assert [_iso(r.scheduled_for)[-5:] for r in runs] == [
+        "06:00", "07:00", "08:00", "09:00", "10:00"]
+    assert all(before.finished <= after.started for before, after in zip(runs, runs[1:]))
 
 
 def test_catchup_none_runs_a_slot_seen_in_time_and_records_a_missed_one(project):

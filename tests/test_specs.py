@@ -2,9 +2,7 @@
 whose tasks are registered task types, and Flow.to_dict() / Flow.from_dict()."""
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 
 import pytest
 
@@ -39,33 +37,6 @@ SEED_SERIALIZED = {
     "parent_key": None,
     "status": "PENDING",
 }
-
-
-def _times(result, task_id):
-    with contextlib.closing(sqlite3.connect(result.store)) as conn:
-        return conn.execute("SELECT started, finished FROM attempts WHERE task_id=?",
-                            (task_id,)).fetchone()
-
-
-def test_seed_example_runs_and_prints_in_order(project, executor):
-    project.write("flows/flow_example.yaml", """
-        label: example_flow
-        tasks:
-          - key: task_1
-            task_type: print
-            task_params: {msg: I am task_1.}
-          - key: task_2
-            task_type: print
-            task_params: {msg: I am task_2.}
-    """)
-    result = project.run("-n", "4", *executor)
-    assert result.exit_code == 0, result.output
-    assert result.captured("flows/flow_example.yaml::task_1")["stdout"] == "I am task_1.\n"
-    assert result.captured("flows/flow_example.yaml::task_2")["stdout"] == "I am task_2.\n"
-    first, second = (_times(result, f"flows/flow_example.yaml::task_{i}") for i in (1, 2))
-    assert first[1] <= second[0]
-    logs = project.run("logs", result.new_runs()[0]["id"]).output
-    assert logs.index("I am task_1.") < logs.index("I am task_2.")
 
 
 def test_seed_to_dict_matches_the_serialized_shape():

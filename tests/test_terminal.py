@@ -298,3 +298,60 @@ def test_two_resumes_of_one_run_at_once_the_second_refuses(project):
     refused = [err for code, (_, err) in outcomes if code == 1]
     assert all("is being resumed" in err and len(err.strip().splitlines()) == 1
                for err in refused), refused
+
+
+SPEAKERS = """
+    import time
+    from flowrun import task
+
+    @task
+    def one():
+        for i in range(4):
+            print(f"one says {i}", flush=True)
+            time.sleep(0.15)
+
+    @task
+    def two():
+        for i in range(4):
+            print(f"two says {i}", flush=True)
+            time.sleep(0.15)
+"""
+
+
+def test_dash_s_prints_task_output_live_tagged_while_several_run(project):
+    project.write("flows/flow_s.py", SPEAKERS)
+    result = project.run_subprocess("-s", "-q")
+    assert result.exit_code == 0, result.output
+    assert "[flows/flow_s.py::two] two says 2" in result.output
+    assert "[flows/flow_s.py::one] one says 3" in result.output
+    assert result.runs() and project.run("logs", result.runs()[-1]["id"]).output.strip() == ""
+
+
+def test_dash_s_on_the_process_executor_prints_as_it_goes(project):
+    project.write("flows/flow_s.py", SPEAKERS)
+    result = project.run_subprocess("-s", "-q", "--executor", "process", "flows/flow_s.py::one")
+    assert result.exit_code == 0, result.output
+    assert "one says 3" in result.output + result.stderr
+
+
+def test_pdb_opens_the_debugger_at_the_failing_frame(project):
+    project.write("flows/flow_p.py", """
+        from flowrun import task
+
+        @task
+        def bad():
+            answer = 41
+            raise ValueError("boom")
+    """)
+    proc = project.popen("--pdb", stdin=subprocess.PIPE)
+    out, err = proc.communicate("p answer + 1\nc\n", timeout=60)
+    assert proc.returncode == 1, out + err
+    assert "flows/flow_p.py::bad failed: ValueError: boom" in out
+    assert 'raise ValueError("boom")' in out and "(Pdb) 42" in out
+
+
+def test_pdb_on_another_executor_says_it_cannot(project):
+    project.write("flows/flow_p.py", "from flowrun import task\n@task\ndef a(): pass\n")
+    result = project.run("--pdb", "--executor", "process")
+    assert result.exit_code == 4
+    assert "--pdb cannot debug tasks on the process executor" in result.output

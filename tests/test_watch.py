@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import queue
 import signal
-import sqlite3
 import textwrap
 import threading
 import time
+from collections import Counter
 
 import pytest
 
@@ -110,19 +110,16 @@ def watch(project):
 
 def runs(project) -> dict[str, int]:
     """Runs per flow id in the store."""
-    with contextlib.closing(sqlite3.connect(project.store)) as conn:
-        rows = conn.execute("SELECT flow, COUNT(*) FROM runs GROUP BY flow").fetchall()
-    return dict(rows)
+    with project.storage() as store:
+        return dict(Counter(r.flow_id for r in store.list_runs())) if store else {}
 
 
 def statuses(project, flow: str) -> dict[str, str]:
     """Task name -> status in the flow's newest run."""
-    with contextlib.closing(sqlite3.connect(project.store)) as conn:
-        run = conn.execute("SELECT id FROM runs WHERE flow=? ORDER BY started DESC, "
-                           "rowid DESC LIMIT 1", (flow,)).fetchone()[0]
-        rows = conn.execute("SELECT task_id, status FROM attempts WHERE run_id=? "
-                            "ORDER BY rowid", (run,)).fetchall()
-    return {task.partition("::")[2]: status for task, status in rows}
+    with project.storage() as store:
+        run = store.list_runs(flow=flow, limit=1)[0]
+        attempts = store.attempts(run.id)
+    return {a.task_id.partition("::")[2]: a.status for a in attempts}
 
 
 @pytest.fixture

@@ -18,4 +18,6 @@ def flowrun_commands() -> dict[str, tuple[str, Any]]:
                   "flowrun.cli.graph:make_graph_command"),
         "explain": ("what the next run would run, reuse or skip, and why",
                     "flowrun.cli.explain:make_explain_command"),
+        "catalog": ("every collected flow as JSON (for tools)",
+                    "flowrun.cli.catalog:make_catalog_command"),
     }

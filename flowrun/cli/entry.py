@@ -15,6 +15,9 @@ def main():
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         signal.signal(getattr(signal, name), _interrupt)
     try:
+        from flowrun.cli.streams import keep_children_off_our_pipes
+
+        keep_children_off_our_pipes()
         from flowrun.cli.main import run
 
         code = run(sys.argv[1:])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import click
 
 from flowrun import graph as graphs
+from flowrun.config import check_output_path
 from flowrun.errors import UsageError
 
 FORMATS = ("text", "dot", "mermaid", "json", "svg")
@@ -36,12 +38,18 @@ def make_graph_command(factory: Any) -> click.Command:
               store: str | None) -> int:
         """Draw FLOW (a flow file): its tasks and what each waits for."""
         config = factory.make({"store": store})
+        if output:
+            output = check_output_path("-o", output)
         found = load_flow(config, flow)
         statuses = run_statuses(config, found, run_id) if run_id else {}
         text = render(found, fmt, statuses)
         if output:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            try:
+                os.makedirs(os.path.dirname(output), exist_ok=True)
+                with open(output, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as exc:
+                raise UsageError(f"-o {output}: cannot write: {exc.strerror}") from None
         else:
             click.echo(text, nl=not text.endswith("\n"))
         return 0

@@ -75,13 +75,18 @@ class CommandContext:
 
         self.rootdir, self.inifile, self.ini = find_rootdir(os.getcwd())
         ini_plugins = self.ini.get("plugins", [])
-        self.pm = make_plugin_manager(_read_ahead(argv, "-p"), self.rootdir, ini_plugins)
+        ini_plugins = [ini_plugins] if isinstance(ini_plugins, str) else ini_plugins
+        self.pm = make_plugin_manager(_read_ahead(argv, "-p"), self.rootdir, ini_plugins,
+                                      self.inifile)
         for plugin in plugins:
             self.pm.register(plugin)
         from flowrun.config import OptionParser
 
         self.parser = OptionParser()
         self.pm.hook.flowrun_addoption.call_historic(kwargs={"parser": self.parser})
+        from flowrun.config import check_declared
+
+        check_declared(self.inifile, self.ini, self.parser.declared())
 
     def make(self, options: dict[str, Any]) -> Any:
         from flowrun.config import Config

@@ -5,7 +5,9 @@ from typing import Any
 
 import click
 
+from flowrun.config_keys import MAX_SECONDS
 from flowrun.errors import ExitCode, UsageError
+from flowrun.plugins import raise_deferred
 
 
 def make_run_command(factory: Any, epilog: str = "") -> click.Command:
@@ -22,16 +24,24 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
                   "(default thread).")
     @click.option("--executors", "list_executors", is_flag=True, default=None,
                   help="List the executors available (built-in and from plugins).")
-    @click.option("-n", "--workers", type=int, metavar="N", help="Tasks at once.")
+    @click.option("-n", "--workers", type=click.IntRange(1, 10_000), metavar="N",
+                  help="Tasks at once.")
     @click.option("--param", multiple=True, metavar="K=V", help="Set a flow parameter.")
-    @click.option("--retries", type=click.IntRange(min=0), metavar="N",
+    @click.option("--retries", type=click.IntRange(0, 10_000), metavar="N",
                   help="Retries for every task (overrides decorators and Flow()).")
-    @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    @click.option("--timeout", type=click.FloatRange(0, MAX_SECONDS, min_open=True),
+                  metavar="SECONDS",
                   help="Timeout for every task (overrides decorators and Flow()).")
     @click.option("--watch", is_flag=True, default=None,
                   help="Stay up; on every saved change rerun the affected flows.")
     @click.option("--collect-only", "collectonly", is_flag=True, default=None,
                   help="Show what would run, and run nothing.")
+    @click.option("-s", "no_capture", is_flag=True, default=None,
+                  help="Don't capture task output: print it as it comes (tagged with the "
+                  "task's id while several run).")
+    @click.option("--pdb", "usepdb", is_flag=True, default=None,
+                  help="On a task failure, open the Python debugger at the failing frame "
+                  "(thread executor).")
     @click.option("-v", "--verbose", count=True, help="More output (one line per task).")
     @click.option("-q", "--quiet", count=True, help="Less output.")
     @click.option("-p", "plugins", multiple=True, metavar="NAME",
@@ -44,6 +54,9 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
             for plugin, names in executor_sources(factory.pm):
                 click.echo(f"{', '.join(names):<12} {plugin}")
             return 0
+        timeout = options.get("timeout")
+        if timeout is not None and timeout != timeout:  # NaN passes click's range check
+            raise UsageError("--timeout nan: expected seconds > 0")
         config = factory.make(options)
         if options["watch"]:
             return watch_session(config, factory.argv)
@@ -69,6 +82,7 @@ def run_session(config: Any) -> int:
         else:
             code = session.run()
         hook.flowrun_session_finish(session=session, exit_code=int(code))
+        raise_deferred(config.pluginmanager)  # an event hook that failed mid-run
         return int(code)
     finally:
         session.close()

@@ -14,6 +14,11 @@ _FLOW_CFG = {"schedule": None, "tags": [], "limits": {}, "timezone": None,
              "catchup": "latest", "overlap": "skip"}
 _TASK_OPTIONS = ("retries", "retry_delay", "retry_backoff", "timeout", "run_if",
                  "executor", "tags", "limit", "hosts", "each")
+_STATUS_WORDS = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "SKIPPED", "CACHED",
+                 "CANCELLED")
+#: Top-level fields of a spec (MissionControl's serialized flow and the short form).
+_FLOW_FIELDS = ("cfg", "data", "depth", "graph", "key", "label", "num_tickable_tasks",
+                "parent_key", "status", "tasks")
 _TASK_FIELDS = {"key", "task_type", "task_params", "precursors", "successors", "status",
                 *_TASK_OPTIONS}
 
@@ -102,12 +107,17 @@ def _overall(words: list[str]) -> str:
 def flow_from_dict(cls: type[Flow], data: Any, types: dict[str, Any] | None) -> Flow:
     if not isinstance(data, dict):
         raise ValueError(f"a flow spec is a mapping, not {type(data).__name__}")
+    unknown = sorted(str(k) for k in set(data) - set(_FLOW_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r}" + _hint(unknown[0], list(_FLOW_FIELDS)))
     cfg = {"fail_fast": True, **_mapping(data.get("cfg"), "cfg")}  # MissionControl's
     known = {"fail_fast", "partitions", *_FLOW_CFG, *OVERRIDABLE_OPTIONS}
-    unknown = sorted(set(cfg) - known)
+    unknown = sorted(str(k) for k in set(cfg) - known)
     if unknown:
-        raise ValueError(f"cfg: unknown setting {unknown[0]!r}")
+        raise ValueError(f"cfg: unknown setting {unknown[0]!r}" + _hint(unknown[0], sorted(known)))
     label = data.get("label")
+    if label is not None and not isinstance(label, (str, int, float)):
+        raise ValueError(f"label: expected a string, not {type(label).__name__}")
     flow = cls(name=str(label) if label is not None else None, **cfg)
     key = data.get("key")
     flow.key = None if key is None else str(key)
@@ -140,8 +150,28 @@ def _task_specs(data: dict[str, Any]) -> list[dict[str, Any]]:
             raise ValueError(f"tasks[{i}]: expected a mapping, not {type(spec).__name__}")
         unknown = sorted(set(spec) - _TASK_FIELDS)
         if unknown:
-            raise ValueError(f"tasks[{i}]: unknown field {unknown[0]!r}")
+            raise ValueError(f"tasks[{i}]: unknown field {unknown[0]!r}"
+                             + _hint(unknown[0], sorted(_TASK_FIELDS)))
+        for name in ("precursors", "successors"):
+            names = spec.get(name, [])
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ValueError(f"tasks[{i}]: {name}: expected a list of task keys, "
+                                 f"not {names!r}"[:200])
+        key = spec.get("key")
+        if key is not None and not isinstance(key, (str, int)) or isinstance(key, bool):
+            raise ValueError(f"tasks[{i}]: key: expected a string, not {key!r}"[:200])
+        status = spec.get("status", "PENDING")
+        if status not in _STATUS_WORDS:
+            raise ValueError(f"tasks[{i}]: status {status!r}: expected one of "
+                             + ", ".join(_STATUS_WORDS))
     return tasks
+
+
+def _hint(name: str, candidates: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(name), candidates, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _task_keys(specs: list[dict[str, Any]]) -> list[str]:
@@ -183,7 +213,7 @@ def _known(name: Any, keys: list[str], key: str, what: str) -> None:
 def _option(name: str, value: Any) -> Any:
     """Names lists (``tags``, ``limit``, ``hosts``) as tuples; one name may stand alone."""
     if name in ("tags", "limit", "hosts"):
-        return (value,) if isinstance(value, str) else tuple(value)
+        return tuple(value) if isinstance(value, list) else (value,)
     return value
 
 

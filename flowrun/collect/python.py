@@ -116,6 +116,9 @@ def _gather_tasks(module: Any, created: list[TaskDef], flow: Flow) -> dict[str, 
     defs += [v for v in vars(module).values() if isinstance(v, TaskDef) and v not in defs]
     tasks: dict[str, Task] = {}
     for taskdef in defs:
+        if not isinstance(taskdef.name, str):
+            raise CollectError(f"{flow.id}: bad option name={taskdef.name!r} on task "
+                               f"{taskdef.fn.__name__}: expected a string", where=flow.id)
         if taskdef.name in tasks:
             line = getattr(taskdef.fn, "__code__", None)
             at = f" (line {line.co_firstlineno})" if line else ""

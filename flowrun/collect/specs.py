@@ -111,12 +111,24 @@ def _read(path: str, flow_id: str) -> Any:
             text = handle.read()
     except OSError as exc:
         raise CollectError(f"{flow_id}: cannot read: {exc.strerror}", where=flow_id) from None
+    except UnicodeDecodeError as exc:
+        raise CollectError(f"{flow_id}: not valid UTF-8 (byte {exc.start}); save the file "
+                           "as UTF-8", where=flow_id) from None
+    try:
+        return _parse(path, text, flow_id)
+    except RecursionError:
+        raise CollectError(f"{flow_id}: nested too deeply to read", where=flow_id) from None
+
+
+def _parse(path: str, text: str, flow_id: str) -> Any:
     if path.endswith(".json"):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise CollectError(f"{flow_id}:{exc.lineno}: bad JSON: {exc.msg}",
                                where=flow_id) from None
+        except ValueError as exc:  # e.g. an integer longer than Python reads
+            raise CollectError(f"{flow_id}: bad JSON: {exc}", where=flow_id) from None
     import yaml
 
     try:

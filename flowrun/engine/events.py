@@ -53,7 +53,8 @@ class CapacityBlock:
 
 @dataclass(slots=True)
 class Interrupt:
-    """Ctrl-C reached the process."""
+    """Ctrl-C, SIGTERM or SIGHUP reached the process (``signal``: its name)."""
+    signal: str = "SIGINT"
 
 
 Event = Union[AttemptDone, SpawnChild, StartSubflow, CapacityBlock, Interrupt]
@@ -81,13 +82,19 @@ class TimeoutTimer:
 
 
 @dataclass(slots=True)
+class GraceTimer:
+    """The ``interrupt_grace`` after the first stop signal is over: stop what still runs."""
+    due: float
+
+
+@dataclass(slots=True)
 class StateWaitTimer:
     """``node`` waits to start until its flow's state lock is free (``statelocks``)."""
     due: float
     node: Node
 
 
-Timer = Union[RetryTimer, TimeoutTimer, StateWaitTimer]
+Timer = Union[RetryTimer, TimeoutTimer, GraceTimer, StateWaitTimer]
 
 
 class Timers:

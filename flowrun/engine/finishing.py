@@ -48,7 +48,8 @@ class Finishing:
         engine.release_slots(node)
         if outcome.status == SUCCEEDED and self._too_large(outcome):
             outcome.error = outcome.summary = (
-                f"result is {size_text(len(outcome.result or b''))}, over max_result_size "
+                f"result is {size_text(len(outcome.result or b'') or outcome.result_size)}, "
+                "over max_result_size "
                 f"{size_text(engine.max_result_size or 0)}")
             outcome.status, outcome.result, outcome.value = FAILED, None, None
         report = node.report
@@ -61,6 +62,7 @@ class Finishing:
             else:
                 node.value = outcome.get_value()
             report.result, report.result_format = outcome.result, outcome.result_format
+            report.result_ref = outcome.result_ref  # a worker stored it already
             if outcome.state_changes:
                 self._apply_state(node.flow_run, outcome.state_changes)
         if engine.statelocks.held:
@@ -85,7 +87,8 @@ class Finishing:
 
     def _too_large(self, outcome: Outcome) -> bool:
         limit = self.engine.max_result_size
-        return bool(limit and outcome.result is not None and len(outcome.result) > limit)
+        size = len(outcome.result) if outcome.result is not None else outcome.result_size
+        return bool(limit and size > limit)
 
     def _retry(self, node: Node) -> bool:
         """Record the failed attempt and queue the next one, if any is left."""

@@ -1,19 +1,31 @@
-"""Ctrl-C as an event: the engine's loop handles it between updates, never mid-update."""
+"""Stop signals as events: the engine's loop handles them between updates, never
+mid-update. Ctrl-C, SIGTERM and SIGHUP all stop a run the same way (API section 5), so
+``docker stop``, systemd and a closed terminal leave a run recorded ``interrupted``."""
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Any, Callable
+from typing import Callable
+
+from flowrun.engine.events import Interrupt
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
-def sigint_as_event(put: Callable[[Any], None], event: Any) -> Callable[[], None]:
-    """Until the returned function is called, SIGINT calls ``put(event)`` instead of
-    raising KeyboardInterrupt (outside the main thread: nothing changes)."""
+def signals_as_events(put: Callable[[Interrupt], None]) -> Callable[[], None]:
+    """Until the returned function is called, each stop signal calls ``put(Interrupt)``
+    instead of its usual action (outside the main thread: nothing changes)."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        put(event)  # SimpleQueue.put is safe to call from a signal handler
+    def on_signal(signum: int, frame: object) -> None:
+        put(Interrupt(signal.Signals(signum).name))  # SimpleQueue.put is signal-safe
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    return lambda: signal.signal(signal.SIGINT, previous)
+    previous = {name: signal.signal(getattr(signal, name), on_signal)
+                for name in STOP_SIGNALS if hasattr(signal, name)}
+
+    def restore() -> None:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
+
+    return restore

@@ -24,11 +24,12 @@ from flowrun.engine.events import (
     SpawnChild,
     StartSubflow,
     TimeoutTimer,
+    GraceTimer,
     Timers,
 )
 from flowrun.engine.finishing import Finishing
 from flowrun.engine.flowstops import FlowStops
-from flowrun.engine.interrupts import sigint_as_event
+from flowrun.engine.interrupts import signals_as_events
 from flowrun.engine.nodes import FlowRun, Node, RunOrder, Slots, iterate, run_if_verdict
 from flowrun.engine.reusing import Reusing
 from flowrun.engine.spawning import Spawning
@@ -78,6 +79,7 @@ class Engine:
         self.slot_waiters: list[Node] = []
         self.running = 0
         self.inflight: dict[object, Node] = {}  # attempt token -> its node
+        self.handles: dict[object, tuple[Any, Any]] = {}  # token -> (executor, handle)
         self.flow_runs: list[FlowRun] = []
         self.unfinished_runs = 0
         self.order = RunOrder()
@@ -99,7 +101,7 @@ class Engine:
             after = set(getattr(fr.flow, "after", ()))  # flows not selected: not waited for
             fr.waits_for = {o for o in self.flow_runs if o.flow.id in after and o is not fr}
             self.order.add(fr)
-        restore = sigint_as_event(self.events.put, Interrupt())
+        restore = signals_as_events(self.events.put)
         try:
             self._loop()
         finally:
@@ -181,12 +183,15 @@ class Engine:
         for timer in self.timers.pop_due(now):
             if type(timer) is TimeoutTimer:
                 self.finishing.timed_out(timer)
+            elif type(timer) is GraceTimer:
+                self.stopping.grace_over()
             else:  # a RetryTimer (stopping takes those out first) or a StateWaitTimer
                 self.ready.append(timer.node)
 
     def _handle(self, event: Event) -> None:
         kind = type(event)
         if kind is AttemptDone:
+            self.handles.pop(event.token, None)
             if self.inflight.get(event.token) is event.node:
                 del self.inflight[event.token]
                 self.finishing.attempt(event.node, event.outcome)
@@ -197,7 +202,7 @@ class Engine:
         elif kind is CapacityBlock:
             self.capacity += event.delta
         elif kind is Interrupt:
-            self.stopping.interrupt()
+            self.stopping.interrupt(event.signal)
 
     def record(self, report: Report) -> None:
         """Buffer a report; it becomes durable within ``FLUSH_EVERY`` seconds (the store
@@ -320,6 +325,7 @@ class Engine:
         self.running += 1
         put = self.events.put
         handle = executor.submit(call, lambda outcome: put(AttemptDone(node, token, outcome)))
+        self.handles[token] = (executor, handle)
         if task.options.timeout:
             self.timers.add(TimeoutTimer(time.monotonic() + task.options.timeout, node,
                                          token, executor, handle))

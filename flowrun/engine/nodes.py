@@ -2,9 +2,7 @@
 the pure rules about them (``run_if``, fan-out input, what summaries count). No I/O."""
 from __future__ import annotations
 
-import os
 import secrets
-import socket
 import time
 from collections import deque
 from typing import Any, Callable
@@ -22,8 +20,6 @@ from flowrun.model import (
     RunRequest,
     Task,
 )
-
-HOST = socket.gethostname()
 
 
 class Node:
@@ -74,10 +70,9 @@ class FlowRun:
         self.flow = flow = request.flow
         self.slots = slots
         self.request = request
-        self.run = Run(id=secrets.token_hex(6), flow_id=flow.id, started=time.time(),
+        self.run = Run(id=request.run_id or secrets.token_hex(6), flow_id=flow.id, started=time.time(),
                        params=request.params, resumed_from=request.resumed_from,
-                       partition=request.partition, scheduled_for=request.scheduled_for,
-                       pid=os.getpid(), host=HOST)
+                       partition=request.partition, scheduled_for=request.scheduled_for)
         self.nodes: dict[str, Node] = {}
         self.unfinished = 0
         self.state: dict | None = None  # the flow's persistent state, loaded on demand

@@ -1,16 +1,23 @@
 """Stopping a run early: after the first failure (``-x``) or on Ctrl-C (API section 5).
 
 Stopping starts nothing new: tasks that never started are ``cancelled`` and a task
-waiting for a retry ends with its last attempt's status. Running tasks may finish, and
-their timeouts still apply; only a second Ctrl-C abandons them.
+waiting for a retry ends with its last attempt's status. After a stop signal (Ctrl-C,
+SIGTERM, SIGHUP) running tasks get ``interrupt_grace`` seconds to finish, and their
+timeouts still apply; then, or at a second signal, they are stopped (process and SSH
+workers killed, threads abandoned) and recorded ``failed`` with the reason
+``interrupted``.
 """
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
 
+from flowrun.engine.events import GraceTimer
 from flowrun.model import CANCELLED, FAILED, INTERRUPTED
 from flowrun.plugin import Outcome
+
+#: Seconds running tasks get after the first stop signal (``interrupt_grace``).
+DEFAULT_GRACE = 10.0
 
 if TYPE_CHECKING:
     from flowrun.engine.loop import Engine
@@ -25,6 +32,7 @@ class Stopping:
         self.engine = engine
         self.why: str | None = None
         self.interrupts = 0
+        self.grace = DEFAULT_GRACE
 
     def reason(self) -> str:
         """The reason recorded on the tasks that will not start."""
@@ -47,17 +55,33 @@ class Stopping:
             retry.node.report = retry.last  # the failed attempt's record becomes final
             settle(retry.node, FAILED, None)
 
-    def interrupt(self) -> None:
-        """Ctrl-C: the first stops starting tasks; the second abandons running ones."""
+    def interrupt(self, signal: str = "SIGINT") -> None:
+        """The first stop signal stops starting tasks and gives running ones the grace;
+        the second stops them now."""
         self.interrupts += 1
-        if self.interrupts == 1:
-            self.stop(INTERRUPTED)
-            return
+        if self.interrupts > 1:
+            return self.stop_running("interrupted (stopped by a second signal)")
+        engine = self.engine
+        self.stop(INTERRUPTED)
+        running = [node.report for node in engine.inflight.values()]
+        engine.hook.flowrun_interrupted(signal=signal, running=running, grace=self.grace)
+        if running:
+            engine.timers.add(GraceTimer(time.monotonic() + self.grace))
+
+    def grace_over(self) -> None:
+        if self.engine.inflight:
+            self.stop_running(f"interrupted (still running {self.grace:g}s after the "
+                              "stop signal)")
+
+    def stop_running(self, error: str) -> None:
+        """Stop every running attempt where its executor can, and record it failed."""
         engine = self.engine
         for token, node in list(engine.inflight.items()):
             del engine.inflight[token]
+            executor, handle = engine.handles.pop(token, (None, None))
+            if executor is not None:
+                executor.cancel(handle)  # kills a worker; a thread is abandoned
             now = time.time()
             engine.finishing.attempt(node, Outcome(
-                status=FAILED, error="interrupted while running (abandoned)",
-                summary="interrupted while running", reason="interrupted",
+                status=FAILED, error=error, summary="interrupted", reason="interrupted",
                 started=node.report.queued or now, finished=now))

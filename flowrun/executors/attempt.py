@@ -84,6 +84,10 @@ class Outcome:
     #: Where the executor keeps the result (a Dask future, ...): passed instead of the
     #: value to downstream tasks whose executor ``accepts_ref`` it; never pickled.
     ref: Any = None
+    #: A large result a worker already wrote to the store's result files (its ref, and
+    #: its size in bytes): ``result`` is then None, and the bytes never crossed a pipe.
+    result_ref: str | None = None
+    result_size: int = 0
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -94,6 +98,8 @@ class Outcome:
         """The result, rebuilt from its serialized form when it crossed a process."""
         if self.value is None and self.result is not None:
             self.value = results.loads(self.result, self.result_format)
+        elif self.value is None and isinstance(self.ref, results.ResultFile):
+            self.value = self.ref.load()
         return self.value
 
 
@@ -109,7 +115,7 @@ def run_attempt(call: Call) -> Outcome:
         if call.wants_context:
             call.kwargs[CONTEXT_PARAM] = ctx
     previous = context.set_current(ctx)
-    with capture.capturing() as captured:
+    with capture.capturing(call.task_id) as captured:
         try:
             value = call.hook(call=call) if call.hook else call.invoke()
             outcome.result, outcome.result_format = results.dumps(value)
@@ -124,6 +130,8 @@ def run_attempt(call: Call) -> Outcome:
         except BaseException as exc:  # noqa: BLE001 - a task's SystemExit fails the task
             outcome.error, outcome.summary = format_user_error(exc)
             outcome.exception = exc
+            if post_mortem is not None and not isinstance(exc, KeyboardInterrupt):
+                post_mortem(call.task_id, outcome.summary, exc)
         finally:
             context.set_current(previous)
             if call.wants_context:
@@ -131,6 +139,11 @@ def run_attempt(call: Call) -> Outcome:
     outcome.stdout, outcome.stderr, outcome.log = captured.stdout, captured.stderr, captured.log
     outcome.finished = time.time()
     return outcome
+
+
+#: ``--pdb``: called in the failing task's thread with (task id, summary, exception)
+#: before the attempt ends (set by the session for in-process executors only).
+post_mortem: Callable[[str, str, BaseException], None] | None = None
 
 
 def failed_outcome(message: str, error: str | None = None) -> Outcome:

@@ -24,6 +24,8 @@ LOG_FORMAT = "%(levelname)-8s %(name)s:%(filename)s:%(lineno)d %(message)s"
 #: Characters kept per stream and attempt (``max_output_size``): the head and the tail.
 DEFAULT_LIMIT = 1024 * 1024
 _limit = DEFAULT_LIMIT
+_passthrough = False  # -s: nothing is captured; output is tagged with its task's id
+_active = 0           # attempts inside ``capturing()`` now (tags appear from two on)
 
 
 class Bounded:
@@ -73,11 +75,35 @@ def bounded(text: str, limit: int | None = None) -> str:
     return buffer.value()
 
 
-class _Router(io.TextIOBase):
+class _SharedStream(io.TextIOBase):
+    """What the process's streams are replaced by while a session runs: shared by every
+    thread, so a task closing ``sys.stdout`` closes nothing."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def isatty(self) -> bool:
+        return self.real.isatty()
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    @property
+    def encoding(self):  # type: ignore[override]
+        return getattr(self.real, "encoding", "utf-8")
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Closing the shared stream is a no-op."""
+
+
+class _Router(_SharedStream):
     """A file object whose writes go to the current task's buffer, if there is one."""
 
     def __init__(self, real, slot: str) -> None:
-        self.real = real
+        super().__init__(real)
         self.slot = slot
 
     def write(self, text: str) -> int:
@@ -94,18 +120,25 @@ class _Router(io.TextIOBase):
     def isatty(self) -> bool:
         return getattr(_local, self.slot, None) is None and self.real.isatty()
 
-    def fileno(self) -> int:
-        return self.real.fileno()
 
-    @property
-    def encoding(self):  # type: ignore[override]
-        return getattr(self.real, "encoding", "utf-8")
+class _Tagger(_SharedStream):
+    """``-s``: a stream that writes through at once, each line of a task's output
+    prefixed with the task's id while more than one task runs."""
 
-    def writable(self) -> bool:
-        return True
+    def write(self, text: str) -> int:
+        task = getattr(_local, "task", None)
+        if task is None or _active < 2:
+            return self.real.write(text)
+        start = getattr(_local, "at_line_start", True)
+        tagged = "".join((f"[{task}] " if start or i else "") + line
+                         for i, line in enumerate(text.splitlines(keepends=True)))
+        _local.at_line_start = text.endswith("\n")
+        self.real.write(tagged)
+        self.real.flush()
+        return len(text)
 
-    def close(self) -> None:
-        """A task closing ``sys.stdout`` closes nothing: the stream is shared."""
+    def flush(self) -> None:
+        self.real.flush()
 
 
 class _TaskLogHandler(logging.Handler):
@@ -121,19 +154,24 @@ _handler = _TaskLogHandler()
 _handler.setFormatter(logging.Formatter(LOG_FORMAT))
 
 
-def install(limit: int | None = None) -> None:
+def install(limit: int | None = None, passthrough: bool = False) -> None:
     """Route the process's output through the task buffers (re-entrant); each stream of
-    an attempt keeps at most ``limit`` characters (``max_output_size``)."""
-    global _installed, _saved, _limit
+    an attempt keeps at most ``limit`` characters (``max_output_size``). With
+    ``passthrough`` (``-s``) nothing is captured: output is printed as it comes."""
+    global _installed, _saved, _limit, _passthrough
     with _lock:
         _limit = limit or _limit
         _installed += 1
         if _installed > 1:
             return
         _saved = (sys.stdout, sys.stderr)
-        sys.stdout = _Router(sys.stdout, "stdout")
-        sys.stderr = _Router(sys.stderr, "stderr")
-        logging.getLogger().addHandler(_handler)
+        _passthrough = passthrough
+        if passthrough:
+            sys.stdout, sys.stderr = _Tagger(sys.stdout), _Tagger(sys.stderr)
+        else:
+            sys.stdout, sys.stderr = _Router(sys.stdout, "stdout"), _Router(sys.stderr, "stderr")
+        if not passthrough:
+            logging.getLogger().addHandler(_handler)
 
 
 def ensure_installed() -> None:
@@ -147,13 +185,14 @@ def ensure_installed() -> None:
 
 def uninstall() -> None:
     """Undo one ``install()``; the last one puts the real streams back."""
-    global _installed
+    global _installed, _passthrough
     with _lock:
         _installed -= 1
         if _installed:
             return
+        _passthrough = False
         sys.stdout, sys.stderr = _saved
-        logging.getLogger().removeHandler(_handler)
+        logging.getLogger().removeHandler(_handler)  # (not added with passthrough: a no-op)
 
 
 class Captured:
@@ -166,8 +205,12 @@ class Captured:
 
 
 @contextmanager
-def capturing() -> Iterator[Captured]:
-    """Capture what this thread writes until the block ends (nests: inner wins)."""
+def capturing(task_id: str | None = None) -> Iterator[Captured]:
+    """Capture what this thread writes until the block ends (nests: inner wins); with
+    ``-s``, tag it with ``task_id`` instead."""
+    if _passthrough:
+        yield from _tagging(task_id)
+        return
     previous = (getattr(_local, "stdout", None), getattr(_local, "stderr", None),
                 getattr(_local, "log", None))
     out, err, log = Bounded(), Bounded(), Bounded()
@@ -178,3 +221,17 @@ def capturing() -> Iterator[Captured]:
     finally:
         _local.stdout, _local.stderr, _local.log = previous
         captured.stdout, captured.stderr, captured.log = out.value(), err.value(), log.value()
+
+
+def _tagging(task_id: str | None) -> Iterator[Captured]:
+    global _active
+    previous = getattr(_local, "task", None)
+    _local.task, _local.at_line_start = task_id, True
+    with _lock:
+        _active += 1
+    try:
+        yield Captured()
+    finally:
+        with _lock:
+            _active -= 1
+        _local.task = previous

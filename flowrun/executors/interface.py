@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from flowrun.executors.attempt import Call, Outcome
+from flowrun.model import Task
 
 #: What ``submit`` receives to hand an attempt's outcome back (call it from any thread).
 Done = Callable[[Outcome], None]
@@ -50,6 +51,12 @@ class Executor:
     def shutdown(self, wait: bool = True) -> None:
         """Release workers. ``wait=False``: do not wait for running attempts."""
         raise NotImplementedError
+
+    def check(self, tasks: list[Task]) -> None:
+        """Before any task runs: raise ``UsageError`` (naming the setting) when this
+        executor cannot run ``tasks`` as configured, so a bad setting is one line instead
+        of every task failing on its own (SSH: no host, a host name that resolves
+        nowhere). Optional; the default accepts everything."""
 
     def accepts_ref(self, ref: Any) -> bool:
         """Results by reference: an executor that keeps results where they were made (a

@@ -11,82 +11,56 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-import time
-from collections import deque
+
 from typing import Any
 
 from flowrun.executors.link import Link
-from flowrun.executors.wire import Packer
-from flowrun.plugin import FAILED, Call, Outcome, hookimpl
+from flowrun.executors.pool import Job, LinkPool, Workers
+from flowrun.plugin import RESULT_FILES, Outcome, ResultFile, failed_outcome, hookimpl
 
 NAME = "process"
 WORKER_ARGV = [sys.executable, "-m", "flowrun.executors.worker"]
 
 
-class Job:
-    __slots__ = ("call", "done", "cancelled", "link", "wire")
+class ProcessExecutor(LinkPool):
+    destination = "to a worker process"
 
-    def __init__(self, call: Call, done: Any) -> None:
-        self.call, self.done = call, done
-        self.cancelled = False
-        self.link: Link | None = None
-        self.wire: tuple | None = None
-
-
-def failed(message: str, started: float | None = None) -> Outcome:
-    now = time.time()
-    return Outcome(status=FAILED, error=message, summary=message,
-                   started=started or now, finished=now)
-
-
-class ProcessExecutor:
-    in_process = False
-
-    def __init__(self, size: int, rootdir: str) -> None:
+    def __init__(self, size: int, rootdir: str,
+                 result_files: tuple[str, int] | None = None) -> None:
+        super().__init__(rootdir)
         self.size = size
-        self.packer = Packer(rootdir)
-        self.lock = threading.Lock()
-        self.links: set[Link] = set()
-        self.idle: list[Link] = []
-        self.queue: deque[Job] = deque()
-        self.closed = False
+        self.result_files = result_files  # where workers write large results themselves
+        self.argv = WORKER_ARGV + ([] if result_files is None else [
+            "--results-dir", result_files[0], "--result-threshold", str(result_files[1])])
+        self.workers = Workers()
         with self.lock:  # start a worker per CPU now: their start-up overlaps the run's
             for _ in range(min(size, os.cpu_count() or 1)):
-                self.idle.append(self._start_link())
+                self.workers.idle.append(self._start_link())
 
-    def submit(self, call: Call, done: Any) -> Job:
-        job = Job(call, done)
-        try:
-            wire = self.packer.pack(call)
-        except Exception as exc:  # noqa: BLE001 - e.g. a closure over a lock
-            done(failed(f"cannot send the task to a worker process: "
-                        f"{type(exc).__name__}: {exc}"))
-            return job
-        job.wire = wire
-        with self.lock:
-            link = self._free_link()
-            if link is None and call.timeout and not self.closed:
-                link = self._start_link()  # an extra worker: the engine's timeout clock
-                                           # runs from submit, so this must not queue
-            if link is None:
-                self.queue.append(job)
-                return job
-            job.link = link
-            link.send(job, *wire)
-        return job
+    def place(self, job: Job) -> None:
+        link = self._free_link()
+        if link is None and job.call.timeout and not self.closed:
+            link = self._start_link()  # an extra worker: the engine's timeout clock
+                                       # runs from submit, so this must not queue
+        if link is None:
+            self.queue.append(job)
+        else:
+            self.send(job, link)
+
+    def all_links(self) -> list[Link]:
+        return list(self.workers.links)
 
     def _free_link(self) -> Link | None:
         """An idle worker, or a new one while the pool is below its size (lock held)."""
-        if self.idle:
-            return self.idle.pop()
-        if len(self.links) < self.size and not self.closed:
+        if self.workers.idle:
+            return self.workers.idle.pop()
+        if len(self.workers.links) < self.size and not self.closed:
             return self._start_link()
         return None
 
     def _start_link(self) -> Link:
-        link = Link(WORKER_ARGV, self._on_outcome, self._on_exit)
-        self.links.add(link)
+        link = Link(self.argv, self._on_outcome, self._on_exit)
+        self.workers.links.add(link)
         return link
 
     def _next_job(self, link: Link) -> None:
@@ -94,62 +68,45 @@ class ProcessExecutor:
         while self.queue:
             job = self.queue.popleft()
             if not job.cancelled:
-                job.link = link
-                link.send(job, *job.wire)
+                self.send(job, link)
                 return
-        self.idle.append(link)
+        self.workers.idle.append(link)
+
+    def accepts_ref(self, ref: Any) -> bool:
+        """A result file an upstream worker wrote: the downstream worker reads it."""
+        return isinstance(ref, ResultFile)
 
     def _on_outcome(self, link: Link, job: Job | None, outcome: Outcome) -> None:
-        if job is not None and not job.cancelled:
-            job.done(outcome)
+        if outcome.result_ref is not None and self.result_files is not None:
+            outcome.ref = ResultFile(self.result_files[0], outcome.result_ref,
+                                     outcome.result_format)
+        if job is not None:
+            job.finish(outcome)
         with self.lock:
             if link.killed or self.closed:
                 return
-            if len(self.links) > self.size and not self.queue:
+            if len(self.workers.links) > self.size and not self.queue:
                 link.retired = True  # an extra worker is not kept once its job is done
                 link.kill()
                 return
             self._next_job(link)
 
     def _on_exit(self, link: Link, job: Job | None) -> None:
-        if job is not None and not job.cancelled:
+        if job is not None:
             reason = link.error or f"worker died ({link.exit_reason()})"
             if not link.ready and not link.error:
                 reason = f"worker process failed to start ({link.exit_reason()})"
-            job.done(failed(reason))
+            job.finish(failed_outcome(reason))
         with self.lock:
-            self.links.discard(link)
-            if link in self.idle:
-                self.idle.remove(link)
-            if link.retired or len(self.links) >= self.size and not self.queue:
+            self.workers.forget(link)
+            if link.retired or len(self.workers.links) >= self.size and not self.queue:
                 return
             if self.closed or not (link.ready or link.killed or self.queue):
                 return  # a worker that cannot start is restarted only for queued work
             self._next_job(self._start_link())  # the replacement
 
-    def cancel(self, handle: Job) -> None:
-        with self.lock:
-            handle.cancelled = True
-            link = handle.link
-            if link is None:
-                try:
-                    self.queue.remove(handle)
-                except ValueError:
-                    pass
-                return
-        if link.job is handle:
-            link.kill()
-
     def shutdown(self, wait: bool = True) -> None:
-        """Kill every worker and reap it: nothing is left running after a session."""
-        with self.lock:
-            self.closed = True
-            links = list(self.links)
-            self.queue.clear()
-        for link in links:
-            link.kill()
-        for link in links:
-            link.wait(2.0)
+        self.stop_links(2.0)
 
 
 def pool_size(config: Any) -> int:
@@ -164,7 +121,8 @@ def pool_size(config: Any) -> int:
 def flowrun_make_executor(name: str, config: Any) -> ProcessExecutor | None:
     if name != NAME:
         return None
-    return ProcessExecutor(pool_size(config), config.rootdir)
+    return ProcessExecutor(pool_size(config), config.rootdir,
+                           config.stash.get(RESULT_FILES, None))
 
 
 @hookimpl

@@ -12,17 +12,25 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowrun.executors.link import Link
-from flowrun.executors.wire import Packer
-from flowrun.plugin import FAILED, Call, Outcome, UsageError, __version__, hookimpl
+from flowrun.executors.pool import Job, LinkPool, Workers
+from flowrun.plugin import (
+    FAILED,
+    Call,
+    Outcome,
+    UsageError,
+    __version__,
+    failed_outcome,
+    hookimpl,
+)
 
 NAME = "ssh"
 DOWN_FOR = 30.0  # seconds an unreachable host is tried only when no other host is free
@@ -46,47 +54,35 @@ class Host:
     order: int
     socket: str
     busy: int = 0
-    idle: list = field(default_factory=list)
-    links: set = field(default_factory=set)
+    workers: Workers = field(default_factory=Workers)
     down_until: float = 0.0
     master_pid: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class Job:
-    __slots__ = ("call", "done", "cancelled", "link", "wire", "hosts")
+class HostJob(Job):
+    __slots__ = ("hosts",)  # where it may run
 
     def __init__(self, call: Call, done: Any) -> None:
-        self.call, self.done = call, done
-        self.cancelled = False
-        self.link: Link | None = None
-        self.wire: tuple | None = None
+        super().__init__(call, done)
         self.hosts: list[Host] = []
 
 
-def failed(message: str) -> Outcome:
-    now = time.time()
-    return Outcome(status=FAILED, error=message, summary=message, started=now, finished=now)
-
-
-class SSHExecutor:
-    in_process = False
+class SSHExecutor(LinkPool):
+    destination = "over ssh"
 
     def __init__(self, settings: Settings, rootdir: str) -> None:
+        super().__init__(rootdir)
         self.settings = settings
-        self.packer = Packer(rootdir)
         self.dir = tempfile.mkdtemp(prefix="flowrun-ssh-")
         self.hosts: dict[str, Host] = {}
         for name, slots in settings.hosts:
             self._host(name, slots)
         self.default_hosts = [name for name, _ in settings.hosts]
-        self.lock = threading.Lock()
-        self.queue: deque[Job] = deque()
         self.avoid: dict[str, set[str]] = {}  # task id -> hosts an attempt failed on
-        self.closed = False
         with self.lock:  # connect to every host now, while the run starts
             for host in self.hosts.values():
-                host.idle.append(self._start_link(host))
+                host.workers.idle.append(self._start_link(host))
 
     def _host(self, name: str, slots: int | None = None) -> Host:
         if name not in self.hosts:
@@ -106,55 +102,64 @@ class SSHExecutor:
 
     # -- the executor interface ---------------------------------------------------------
 
-    def submit(self, call: Call, done: Any) -> Job:
-        job = Job(call, done)
-        names = list(call.hosts) or self.default_hosts
-        if not names:
-            done(failed("no ssh host to run on: set [tool.flowrun.ssh] hosts = [...] "
-                        "or @task(hosts=[...])"))
-            return job
-        try:
-            job.wire = self.packer.pack(call)
-        except Exception as exc:  # noqa: BLE001 - e.g. a closure over a lock
-            done(failed(f"cannot send the task over ssh: {type(exc).__name__}: {exc}"))
-            return job
-        with self.lock:
-            job.hosts = [self._host(name) for name in names]
-            host = self._pick(job)
-            if host is None:
-                self.queue.append(job)
-            else:
-                self._assign(job, host)
-        return job
+    def check(self, tasks: list[Any]) -> None:
+        """No host for a task, or a host whose name resolves nowhere: one usage line
+        now, instead of each task failing (and retrying) on its own."""
+        homeless = [t.id for t in tasks if not (t.options.hosts or self.default_hosts)]
+        if homeless:
+            raise UsageError(f"--executor ssh: no host to run {homeless[0]} on: set "
+                             "[tool.flowrun.ssh] hosts = [...], --ssh-host, or "
+                             "@task(hosts=[...])")
+        for name in sorted({*self.default_hosts, *(h for t in tasks for h in t.options.hosts)}):
+            hostname, port = self._resolve(name)
+            try:
+                socket.getaddrinfo(hostname, port)
+            except (OSError, UnicodeError) as exc:
+                raise UsageError(f"--executor ssh: host {name!r} ([tool.flowrun.ssh] hosts "
+                                 f"or --ssh-host) resolves nowhere: {hostname}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
 
-    def cancel(self, handle: Job) -> None:
-        with self.lock:
-            handle.cancelled = True
-            link = handle.link
-            if link is None:
-                if handle in self.queue:
-                    self.queue.remove(handle)
-                return
-        if link.job is handle:
-            link.kill()
+    def _resolve(self, name: str) -> tuple[str, int]:
+        """What ssh makes of an alias (its config's HostName and Port), by ``ssh -G``."""
+        argv = ["ssh", *(["-F", self.settings.config] if self.settings.config else []),
+                "-G", name]
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return name, 22
+        found = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return found.get("hostname", name), int(found.get("port", "22"))
+
+    def new_job(self, call: Call, done: Any) -> HostJob:
+        return HostJob(call, done)
+
+    def refuse(self, call: Call) -> str | None:
+        if call.hosts or self.default_hosts:
+            return None
+        return ("no ssh host to run on: set [tool.flowrun.ssh] hosts = [...] "
+                "or @task(hosts=[...])")
+
+    def place(self, job: HostJob) -> None:
+        job.hosts = [self._host(name) for name in job.call.hosts or self.default_hosts]
+        host = self._pick(job)
+        if host is None:
+            self.queue.append(job)
+        else:
+            self._assign(job, host)
+
+    def all_links(self) -> list[Link]:
+        return [link for host in self.hosts.values() for link in host.workers.links]
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop every remote worker, then the master connections: nothing stays."""
-        with self.lock:
-            self.closed = True
-            self.queue.clear()
-            links = [link for host in self.hosts.values() for link in host.links]
-        for link in links:
-            link.kill()
-        for link in links:
-            link.wait(3.0)
+        self.stop_links(3.0)
         for host in self.hosts.values():
             self._stop_master(host)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- placing jobs (lock held) ---------------------------------------------------------
 
-    def _pick(self, job: Job) -> Host | None:
+    def _pick(self, job: HostJob) -> Host | None:
         """The allowed host with the most free slots (ties: the order the hosts are
         listed in); a retry avoids the hosts its task failed on, and hosts found
         unreachable come last."""
@@ -172,11 +177,10 @@ class SSHExecutor:
             return None  # wait for a good host to free up rather than retry a bad one
         return best
 
-    def _assign(self, job: Job, host: Host) -> None:
+    def _assign(self, job: HostJob, host: Host) -> None:
         host.busy += 1
-        link = host.idle.pop() if host.idle else self._start_link(host)
-        job.link = link
-        link.send(job, *job.wire)
+        idle = host.workers.idle
+        self.send(job, idle.pop() if idle else self._start_link(host))
 
     def _start_link(self, host: Host) -> Link:
         argv = self.ssh(host, "-o", "ControlMaster=no")
@@ -186,8 +190,8 @@ class SSHExecutor:
             command += f" --log-level {shlex.quote(level)}"
         argv.append(command)
         link = Link(argv, self._on_outcome, self._on_exit, keep_stderr=True,
-                           prepare=lambda: self._ensure_master(host), tag=host)
-        host.links.add(link)
+                    prepare=lambda: self._ensure_master(host), tag=host)
+        host.workers.links.add(link)
         return link
 
     def _drain(self) -> None:
@@ -210,29 +214,27 @@ class SSHExecutor:
                 self.avoid.setdefault(job.call.task_id, set()).add(host.name)
             host.busy -= 1
             if not link.killed and not self.closed:
-                host.idle.append(link)
+                host.workers.idle.append(link)
                 self._drain()
-        if job is not None and not job.cancelled:
-            job.done(outcome)
+        if job is not None:
+            job.finish(outcome)
 
     def _on_exit(self, link: Link, job: Job | None) -> None:
         host: Host = link.tag
         message, unreachable = self._exit_message(link, host)
         with self.lock:
-            host.links.discard(link)
-            if link in host.idle:
-                host.idle.remove(link)
+            host.workers.forget(link)
             if unreachable:
                 host.down_until = time.monotonic() + DOWN_FOR
             if job is not None:
                 host.busy -= 1
                 self.avoid.setdefault(job.call.task_id, set()).add(host.name)
             if job is not None and link.ready and not unreachable and not self.closed:
-                host.idle.append(self._start_link(host))  # replace a killed worker
+                host.workers.idle.append(self._start_link(host))  # replace a killed one
             if not self.closed:
                 self._drain()
-        if job is not None and not job.cancelled:
-            job.done(failed(message))
+        if job is not None:
+            job.finish(failed_outcome(message))
 
     def _exit_message(self, link: Link, host: Host) -> tuple[str, bool]:
         """One line for the attempt that was on ``link``; and whether the host is down."""

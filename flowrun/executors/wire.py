@@ -19,10 +19,16 @@ PYTHON = "%d.%d" % sys.version_info[:2]
 _LEN = struct.Struct(">Q")
 
 
+#: Bytes this process wrote and read as frames (benchmarks and tests read them: a big
+#: result passed by reference must not show up here).
+traffic = {"sent": 0, "received": 0}
+
+
 def write_frame(stream: IO[bytes], message: Any) -> None:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_LEN.pack(len(payload)) + payload)
     stream.flush()
+    traffic["sent"] += _LEN.size + len(payload)
 
 
 def read_frame(stream: IO[bytes]) -> Any:
@@ -34,6 +40,7 @@ def read_frame(stream: IO[bytes]) -> Any:
     payload = stream.read(size)
     if len(payload) < size:
         return None
+    traffic["received"] += _LEN.size + size
     return pickle.loads(payload)
 
 
@@ -54,7 +61,8 @@ KILL_FRAME = _LEN.pack(len(_KILL)) + _KILL
 class Packer:
     """Pickles calls for workers: each function once (a worker keeps what it got), and
     flow modules and the project's own helper modules by value, because a worker (and
-    certainly a remote host) cannot import them."""
+    certainly a remote host) cannot import them; their code keeps its file names and
+    source lines (``flowrun.executors.shipping``)."""
 
     def __init__(self, rootdir: str) -> None:
         self.rootdir = os.path.abspath(rootdir) + os.sep
@@ -74,8 +82,10 @@ class Packer:
         except TypeError:  # an unhashable callable: pickled every time
             entry = None
         if entry is None:
+            from flowrun.executors.shipping import dumps_function
+
             self._register_project_modules()
-            entry = (next(self.keys), cloudpickle.dumps(call.fn, pickle.HIGHEST_PROTOCOL))
+            entry = (next(self.keys), dumps_function(call.fn))
             try:
                 self.fns[call.fn] = entry
             except TypeError:
@@ -107,8 +117,11 @@ class Packer:
 # -- the worker's side of a packed call --------------------------------------------------
 
 def load_function(blob: bytes) -> Any:
-    """A function from the first part of ``Packer.pack`` (a worker keeps it by key)."""
-    return pickle.loads(blob)
+    """A function from the second part of ``Packer.pack`` (a worker keeps it by key),
+    under its real file name, its source lines in ``linecache``."""
+    from flowrun.executors.shipping import loads_function
+
+    return loads_function(blob)
 
 
 def run_packed_call(fn: Any, call_blob: bytes, inputs: dict[str, Any] | None = None

@@ -22,8 +22,9 @@ import threading
 from typing import IO, Any
 
 from flowrun.executors import capture
-from flowrun.executors.wire import MARKER, PYTHON, read_frame, write_frame
-from flowrun.plugin import FAILED, Call, Outcome, __version__, run_attempt
+from flowrun.executors.wire import MARKER, PYTHON, load_function, read_frame, write_frame
+from flowrun.plugin import (FAILED, Call, Outcome, ResultFile, __version__, run_attempt,
+                            write_result_file)
 
 # -- the worker side -------------------------------------------------------------------
 
@@ -81,9 +82,15 @@ class _Worker:
         except Exception as exc:  # noqa: BLE001 - e.g. a module missing on this host
             text = f"cannot load the task in the worker: {type(exc).__name__}: {exc}"
             return Outcome(status=FAILED, error=text, summary=text)
-        return self._captured(call)
+        _resolve_refs(call)
+        return _offload(self._captured(call))
 
     def _captured(self, call: Call) -> Outcome:
+        if os.environ.get("FLOWRUN_NO_CAPTURE"):  # -s: fd 1 and 2 stay where they are
+            self.log.lines = []
+            outcome = run_attempt(call)
+            outcome.log = "".join(self.log.lines)
+            return outcome
         for f in self.files:
             f.seek(0)
             f.truncate()
@@ -109,14 +116,44 @@ class _Worker:
 
 def _loads_or_error(blob: bytes) -> Any:
     try:
-        return pickle.loads(blob)
+        return load_function(blob)
     except Exception as exc:  # noqa: BLE001 - kept, and raised for every call of it
         return exc
 
 
+_result_files: dict[str, Any] = {}
+
+
+def _offload(outcome: Outcome) -> Outcome:
+    """Write a result over the threshold to the store's result files here, in the
+    worker: only its ref crosses the pipe (and the store never writes it again)."""
+    blob = outcome.result
+    if _result_files and blob is not None and len(blob) > _result_files["threshold"]:
+        outcome.result_ref = write_result_file(_result_files["folder"], blob)
+        outcome.result, outcome.result_size = None, len(blob)
+    return outcome
+
+
+def _resolve_refs(call: Call) -> None:
+    """Arguments that are results in result files are read here, not sent."""
+    for name, value in call.kwargs.items():
+        if isinstance(value, ResultFile):
+            call.kwargs[name] = value.load()
+
+
 def _read_all(f: Any) -> str:
+    """The attempt's output file, its head and tail only past ``max_output_size`` (a
+    task printing 100 MB never puts 100 MB in memory, on the wire or in the store)."""
+    limit = int(os.environ.get("FLOWRUN_MAX_OUTPUT_SIZE") or capture.DEFAULT_LIMIT)
+    size = f.seek(0, os.SEEK_END)
     f.seek(0)
-    return f.read().decode("utf-8", "replace")
+    if size <= limit:
+        return f.read().decode("utf-8", "replace")
+    head = f.read(limit // 2).decode("utf-8", "replace")
+    f.seek(size - limit // 2)
+    tail = f.read().decode("utf-8", "replace")
+    return f"{head}\n[... {size - 2 * (limit // 2)} bytes dropped: over max_output_size ...]" \
+           f"\n{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     ``--log-level L``: what ``FLOWRUN_LOG_LEVEL`` is on the coordinator."""
     args = sys.argv[1:] if argv is None else argv
     options = dict(zip(args[::2], args[1::2]))
+    if options.get("--results-dir"):  # large results go straight to the store's files
+        _result_files.update(folder=options["--results-dir"],
+                             threshold=int(options.get("--result-threshold", "65536")))
     if os.path.isdir(options.get("--cwd", "")):
         os.chdir(options["--cwd"])
     if options.get("--log-level"):

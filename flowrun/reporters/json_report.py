@@ -13,7 +13,8 @@ import os
 import time
 from typing import Any
 
-from flowrun.plugin import RUN_RECORD_VERSION, Report, Run, hookimpl, run_record
+from flowrun.plugin import (RUN_RECORD_VERSION, Report, Run, UsageError, check_output_path,
+                            hookimpl, run_record)
 
 PLUGIN_NAME = "json-report-writer"
 SCHEMA_VERSION = RUN_RECORD_VERSION  # 2: runs are run_record()s (flow -> flow_id)
@@ -28,8 +29,9 @@ def flowrun_addoption(parser: Any) -> None:
 @hookimpl
 def flowrun_configure(config: Any) -> None:
     path = config.getoption("report_json")
-    if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        config.pluginmanager.register(JsonReport(str(path)), PLUGIN_NAME)
+    if path is not None and not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(JsonReport(check_output_path("--report-json", str(path))),
+                                     PLUGIN_NAME)
 
 
 def _attempt(r: Report) -> dict[str, Any]:
@@ -91,7 +93,11 @@ class JsonReport:
             "collect_errors": [{"where": getattr(e, "where", ""), "message": str(e),
                                 "detail": getattr(e, "detail", "")} for e in session.errors],
         }
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        with open(self.path, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, default=repr)
-            handle.write("\n")
+        try:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            with open(self.path, "w", encoding="utf-8") as handle:
+                json.dump(document, handle, indent=2, default=repr)
+                handle.write("\n")
+        except OSError as exc:
+            raise UsageError(f"--report-json {self.path}: cannot write: "
+                             f"{exc.strerror}") from None

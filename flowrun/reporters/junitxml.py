@@ -17,7 +17,17 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from flowrun.plugin import CACHED, CANCELLED, FAILED, SKIPPED, Report, Run, hookimpl
+from flowrun.plugin import (
+    CACHED,
+    CANCELLED,
+    FAILED,
+    SKIPPED,
+    Report,
+    Run,
+    UsageError,
+    check_output_path,
+    hookimpl,
+)
 
 PLUGIN_NAME = "junitxml-writer"
 # Characters XML 1.0 cannot hold at all (task output may contain ANSI escapes etc.).
@@ -33,8 +43,9 @@ def flowrun_addoption(parser: Any) -> None:
 @hookimpl
 def flowrun_configure(config: Any) -> None:
     path = config.getoption("junitxml")
-    if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        config.pluginmanager.register(JunitXml(str(path)), PLUGIN_NAME)
+    if path is not None and not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(JunitXml(check_output_path("--junitxml", str(path))),
+                                     PLUGIN_NAME)
 
 
 def clean(text: str | None) -> str:
@@ -76,8 +87,11 @@ class JunitXml:
         _totals(root, list(root))
         del root.attrib["skipped"]  # junit-10.xsd allows it on <testsuite> only
         root.set("time", f"{time.time() - session.started:.3f}")
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        ET.ElementTree(root).write(self.path, encoding="utf-8", xml_declaration=True)
+        try:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            ET.ElementTree(root).write(self.path, encoding="utf-8", xml_declaration=True)
+        except OSError as exc:
+            raise UsageError(f"--junitxml {self.path}: cannot write: {exc.strerror}") from None
 
     def _suite(self, run: Run | None, run_id: str, reports: list[Report]) -> ET.Element:
         started = run.started if run else time.time()

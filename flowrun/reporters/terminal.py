@@ -196,9 +196,21 @@ class TerminalReporter:
         self.notes_shown = len(notes)
 
     @hookimpl
+    def flowrun_interrupted(self, signal: str, running: list[Report], grace: float) -> None:
+        self._release()
+        if not running:
+            self.write(f"!!! {signal}: stopping; no task was running", COLORS[FAILED])
+            return
+        names = ", ".join(self.name(r) for r in running)
+        self.write(f"!!! {signal}: no new task starts; waiting up to {grace:g}s for "
+                   f"{len(running)} running: {names}", COLORS[FAILED])
+        self.write("!!! press Ctrl-C again to stop them now", COLORS[FAILED])
+
+    @hookimpl
     def flowrun_task_start(self, task: Report) -> None:
-        if self.tty and self.verbosity >= 0 and self.held is None:
-            self.live.started(task.task_id)
+        if self.tty and self.verbosity >= 0 and self.held is None and not \
+                self.config.getoption("usepdb") and not self.config.getoption("no_capture"):
+            self.live.started(task.task_id)  # (not over a debugger's or a task's output)
 
     @hookimpl
     def flowrun_task_finish(self, task: Report) -> None:

@@ -76,6 +76,9 @@ class SlotStore(Protocol):
     def last_slots(self, flow_id: str | None = None) -> dict[str, tuple[float, str, Any]]:
         """flow id -> (newest recorded slot, its status, busy_seen), one cheap query."""
 
+    def slot_history(self, flow_id: str) -> list[tuple[float, str]]:
+        """Every recorded slot of the flow with its status, oldest first."""
+
     def claim_slots(self, flow_id: str, slots: list[float], skipped: list[float],
                     now: float) -> list[float]:
         """Atomically record ``slots`` as running and ``skipped`` as skipped; return the
@@ -87,6 +90,27 @@ class SlotStore(Protocol):
 
     def note_busy(self, flow_id: str, slot: float) -> None:
         """Note on the flow's running slot that ``slot`` came due meanwhile."""
+
+
+@runtime_checkable
+class LiveStore(Protocol):
+    """Optional: reads for live views such as ``flowrun ui``. A store without them is
+    still shown, by polling ``list_runs`` (slower, and without ``before``)."""
+
+    def changes(self, cursor: Any, recheck: bool = False
+                ) -> tuple[Any, list[Run], list[Report]]:
+        """``(cursor, runs, reports)``: runs that may have changed since ``cursor`` (new
+        ones and those that were running), the attempts written since (without
+        captured output or results; some older ones may come again), and the cursor
+        for the next call. ``cursor`` None: the
+        current position, nothing returned. Cheap when nothing changed; ``recheck``
+        looks again even then (a running run's process may have died). Call it on a
+        store of its own: other connections' commits are what it notices."""
+
+    def runs_page(self, flow: str | None = None, status: str | None = None,
+                  limit: int = 50, before: str | None = None) -> list[Run]:
+        """Runs newest first, older than the run ``before`` (``StoreError`` if there is
+        no such run), running ones with their task counts so far."""
 
 
 @runtime_checkable

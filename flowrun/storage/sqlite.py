@@ -8,18 +8,19 @@ imported only when a migration is due, so opening an up-to-date store stays chea
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
-import threading
 import time
 from typing import Any
 
-from flowrun.plugin import SUCCEEDED, Report, Run, StoreError, hookimpl
-from flowrun.storage.files import (_create_private_file, _make_private_dir, process_gone,
-                                   take_flock, write_result_file)
+from flowrun.plugin import (INTERRUPTED, RESULT_FILES, SUCCEEDED, Report, Run, StoreError,
+                            hookimpl, write_result_file)
+from flowrun.storage import sqlite_live, sqlite_locks
+from flowrun.storage.private import create_private_file, make_private_dir
+from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
-SCHEMA_VERSION = 4
 ATTEMPT_COLUMNS = (
     "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
     "summary", "reason", "stdout", "stderr", "log", "result", "result_format", "run_key",
@@ -31,51 +32,6 @@ _INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS
 _NO_RESULT = ATTEMPT_COLUMNS.index("result")
 
 
-def _migrate_to_1(db: Any) -> None:
-    db["runs"].create({
-        "id": str, "flow": str, "status": str, "started": float, "finished": float,
-        "params": str, "resumed_from": str, "counts": str,
-    }, pk="id", not_null={"flow", "status"})
-    db["runs"].create_index(["flow", "started"])
-    db["attempts"].create({
-        "run_id": str, "task_id": str, "attempt": int, "status": str, "queued": float,
-        "started": float, "finished": float, "error": str, "summary": str, "reason": str,
-        "stdout": str, "stderr": str, "log": str, "result": bytes, "result_format": str,
-        "run_key": str, "parent": str,
-    }, pk=("run_id", "task_id", "attempt"), foreign_keys=[("run_id", "runs", "id")])
-    db["attempts"].create_index(["task_id", "run_key"])
-    db["state"].create({"flow": str, "key": str, "value": bytes, "format": str},
-                       pk=("flow", "key"))
-
-
-def _migrate_to_2(db: Any) -> None:
-    """Partitions and cron slots on runs; out-of-band results and code hashes on
-    attempts (for --resume and watch mode to see what changed)."""
-    db["runs"].add_column("partition", str)
-    db["runs"].add_column("scheduled_for", float)
-    db["attempts"].add_column("result_ref", str)
-    db["attempts"].add_column("source_hash", str)
-
-
-def _migrate_to_3(db: Any) -> None:
-    """Cron slots claimed by ``--due``: one row per (flow, slot), so concurrent
-    invocations never run a slot twice (``INSERT OR IGNORE`` in ``BEGIN IMMEDIATE``)."""
-    db["slots"].create({"flow": str, "slot": float, "status": str, "claimed": float,
-                        "finished": float, "busy_seen": float}, pk=("flow", "slot"))
-
-
-def _migrate_to_4(db: Any) -> None:
-    """A hash of the inputs of mapped instances, children and subflow tasks, so
-    ``--resume`` reuses the ones whose arguments are unchanged; run keys looked up by
-    key alone (an instance's key matches whatever its position)."""
-    db["attempts"].add_column("args_hash", str)
-    db["attempts"].create_index(["run_key"], index_name="attempts_by_run_key")
-    db["runs"].add_column("pid", int)  # who runs it: a dead process's run is interrupted
-    db["runs"].add_column("host", str)
-
-
-#: MIGRATIONS[n] takes the schema from version n to n+1.
-MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4)
 
 
 #: Results larger than this many bytes live in files under ``.flowrun/results/``.
@@ -94,8 +50,8 @@ class SqliteStorage:
             if path != ":memory:" else None
         try:
             if path != ":memory:":
-                _make_private_dir(os.path.dirname(path))
-                _create_private_file(path)
+                make_private_dir(os.path.dirname(path))
+                create_private_file(path)
         except OSError as exc:
             raise StoreError(f"cannot open the store {path}: {exc.strerror or exc}") from None
         try:
@@ -110,8 +66,6 @@ class SqliteStorage:
         self._pending: dict[tuple[str, str, int], tuple] = {}
         self._state: list[tuple[str, str, Any]] = []
         self._locks: dict[str, int | None] = {}  # flow id -> flock'ed fd (None: memory)
-        self._state_locks: dict[str, threading.Lock] = {}  # memory: per flow
-        self._guard = threading.Lock()
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -130,7 +84,7 @@ class SqliteStorage:
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _transaction(self) -> Any:
-        return _Immediate(self.conn)
+        return _Immediate(self.conn, self.path)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -162,7 +116,12 @@ class SqliteStorage:
             self.flush()
 
     def _write_result_file(self, blob: bytes) -> str:
-        return write_result_file(self.results_dir, blob)
+        try:
+            return write_result_file(self.results_dir, blob)
+        except OSError as exc:
+            raise StoreError(f"cannot write a result file under {self.results_dir}: "
+                             f"{exc.strerror or exc}; fix that, then `flowrun --resume` "
+                             "continues the run") from None
 
     def _load_result_file(self, report: Report) -> None:
         if report.result_ref and report.result is None and self.results_dir:
@@ -187,10 +146,14 @@ class SqliteStorage:
                                       (flow, key, value[0], value[1]))
 
     def close(self) -> None:
-        self.flush()
-        for flow_id in list(self._locks):
-            self.unlock_flow(flow_id)
-        self.conn.close()
+        try:
+            self.flush()
+        except StoreError:
+            pass  # a write that cannot be made was reported when it failed
+        finally:
+            for flow_id in list(self._locks):
+                self.unlock_flow(flow_id)
+            self.conn.close()
 
     # -- cron slots (--due) --------------------------------------------------------------
 
@@ -205,43 +168,27 @@ class SqliteStorage:
         if self.results_dir is None:  # memory: one process, nothing to share
             self._locks[flow_id] = None
             return True
-        fd = take_flock(self._lock_dir(), flow_id, wait=False)
-        if fd is None:
+        import fcntl
+
+        folder = os.path.join(os.path.dirname(self.results_dir), "locks")
+        make_private_dir(folder)
+        name = hashlib.blake2b(flow_id.encode(), digest_size=12).hexdigest() + ".lock"
+        fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                     0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
             return False
         self._locks[flow_id] = fd
         return True
 
-    def _lock_dir(self) -> str:
-        return os.path.join(os.path.dirname(self.results_dir), "locks")
-
     def lock_state(self, flow_id: str, wait: bool = True) -> tuple[Any, dict] | None:
-        """Take the flow's state lock (None if busy and not ``wait``); return its handle
-        and the state as stored now, read on a connection of its own (the caller may be
-        a task's thread)."""
-        if self.results_dir is None:  # memory: one process; a lock per flow
-            with self._guard:
-                lock = self._state_locks.setdefault(flow_id, threading.Lock())
-            if not lock.acquire(blocking=wait):
-                return None
-            with self._guard:
-                return lock, self.get_state(flow_id)
-        fd = take_flock(self._lock_dir(), "state:" + flow_id, wait=wait)
-        if fd is None:
-            return None
-        reader = sqlite3.connect(self.path, timeout=30.0)
-        try:
-            rows = reader.execute("SELECT key, value, format FROM state WHERE flow=?",
-                                  (flow_id,)).fetchall()
-        finally:
-            reader.close()
-        return fd, {key: (value, fmt) for key, value, fmt in rows}
+        """The flow's ``context.state`` lock (``StateLockStore``; see sqlite_locks)."""
+        return sqlite_locks.lock_state(self, flow_id, wait)
 
     def unlock_state(self, handle: Any) -> None:
-        """Release a state lock (after its holder's writes were flushed)."""
-        if isinstance(handle, int):
-            os.close(handle)
-        else:
-            handle.release()
+        sqlite_locks.unlock_state(handle)
 
     def unlock_flow(self, flow_id: str) -> None:
         fd = self._locks.pop(flow_id, None)
@@ -255,6 +202,11 @@ class SqliteStorage:
         rows = self.conn.execute(sql + " AND flow=?", (flow_id,)) if flow_id else \
             self.conn.execute(sql)
         return {flow: (slot, status, busy) for flow, slot, status, busy in rows}
+
+    def slot_history(self, flow_id: str) -> list[tuple[float, str]]:
+        rows = self.conn.execute("SELECT slot, status FROM slots WHERE flow=? ORDER BY slot",
+                                 (flow_id,))
+        return [(slot, status) for slot, status in rows]
 
     def claim_slots(self, flow_id: str, slots: list[float], skipped: list[float],
                     now: float) -> list[float]:
@@ -300,7 +252,7 @@ class SqliteStorage:
         self.flush()
         where = "(task_id=? OR (task_id>? AND task_id<?))" if instances else "task_id=?"
         ids = (task_id, task_id + "[", task_id + "\\") if instances else (task_id,)
-        row = self.conn.execute(
+        row = self.conn.execute(  # the index on run_key finds the few rows with that key
             f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE run_key=? AND "
             f"{where} AND status=? ORDER BY finished DESC LIMIT 1",
             (run_key, *ids, SUCCEEDED)).fetchone()
@@ -351,12 +303,27 @@ class SqliteStorage:
         return reports
 
 
+    # -- the UI's reads (the optional LiveStore interface) -----------------------------
+
+    def changes(self, cursor: Any, recheck: bool = False
+                ) -> tuple[Any, list[Run], list[Report]]:
+        """What other connections committed since ``cursor`` (None: from now on)."""
+        return sqlite_live.changes(self.conn, cursor, _run, _report_light, recheck)
+
+    def runs_page(self, flow: str | None = None, status: str | None = None,
+                  limit: int = 50, before: str | None = None) -> list[Run]:
+        """Runs newest first, older than run ``before``, with live task counts."""
+        self.flush()
+        return sqlite_live.runs_page(self.conn, RUN_COLUMNS, _run, flow, status, limit,
+                                     before)
+
+
 class _Immediate:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front, so two
     processes never deadlock upgrading a read to a write."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection, path: str = "") -> None:
+        self.conn, self.path = conn, path
 
     def __enter__(self) -> None:
         for delay in (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, None):
@@ -369,22 +336,39 @@ class _Immediate:
                 time.sleep(delay)  # busy_timeout already waited; back off and retry
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        try:
+            self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        except sqlite3.Error as error:  # disk full, read-only, removed: nothing is half-kept
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(f"cannot write the store {self.path}: {error}; fix that, then "
+                             "`flowrun --resume` continues the run") from None
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"cannot write the store {self.path}: {exc}; fix that, then "
+                             "`flowrun --resume` continues the run") from None
 
 
 def _report(row: tuple) -> Report:
     return Report(**dict(zip(ATTEMPT_COLUMNS, row)), flow_id=row[1].partition("::")[0])
 
 
+def _report_light(row: tuple) -> Report:
+    values = dict(zip(sqlite_live.LIGHT_COLUMNS, row))
+    return Report(**values, flow_id=values["task_id"].partition("::")[0])
+
+
 def _run(row: tuple) -> Run:
+    """A run as stored; one left ``running`` by a process that is gone reads as
+    ``interrupted`` (API section 3), without writing anything."""
     rid, flow, status, started, finished, params, resumed_from, counts, partition, \
         scheduled_for, pid, host = row
-    if status == "running" and process_gone(pid, host):
-        status = "interrupted"  # killed (kill -9, a reboot) before it could say so
-    return Run(id=rid, flow_id=flow, status=status, started=started, finished=finished,
-               params=json.loads(params or "{}"), resumed_from=resumed_from,
-               counts=json.loads(counts or "{}"), partition=partition,
-               scheduled_for=scheduled_for, pid=pid, host=host)
+    run = Run(id=rid, flow_id=flow, status=status, started=started, finished=finished,
+              params=json.loads(params or "{}"), resumed_from=resumed_from,
+              counts=json.loads(counts or "{}"), partition=partition,
+              scheduled_for=scheduled_for, pid=pid, host=host)
+    if run.process_gone():
+        run.status = INTERRUPTED
+    return run
 
 
 @hookimpl
@@ -394,5 +378,8 @@ def flowrun_make_storage(url: str, config: Any) -> SqliteStorage | None:
     if url.startswith("memory:"):
         return SqliteStorage(":memory:", url=url)
     if url.startswith("sqlite:///"):
-        return SqliteStorage(url[len("sqlite:///"):], url=url, file_threshold=threshold)
+        store = SqliteStorage(url[len("sqlite:///"):], url=url, file_threshold=threshold)
+        if config is not None and store.results_dir:
+            config.stash[RESULT_FILES] = (store.results_dir, threshold)
+        return store
     return None

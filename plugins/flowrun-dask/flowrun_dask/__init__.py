@@ -47,6 +47,7 @@ def flowrun_addoption(parser: Any) -> None:
                      help="Dask scheduler for --executor dask (default: "
                      "FLOWRUN_DASK_ADDRESS, [tool.flowrun.dask] address, else a "
                      "LocalCluster).")
+    parser.addini("dask", "[tool.flowrun.dask]: address and LocalCluster settings")
 
 
 @hookimpl
@@ -58,7 +59,11 @@ def flowrun_executors() -> list[str]:
 def flowrun_make_executor(name: str, config: Any) -> DaskExecutor | None:
     if name != NAME:
         return None
-    settings = dict(config.ini.get("dask", {}))
+    table = config.ini.get("dask", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config.inifile}: [tool.flowrun] dask = {table!r}: expected a "
+                          "table ([tool.flowrun.dask])")
+    settings = dict(table)
     address = (config.getoption("dask_address") or os.environ.get("FLOWRUN_DASK_ADDRESS")
                or settings.pop("address", None))
     settings.pop("address", None)

@@ -1,6 +1,6 @@
 """The dask executor on real Dask clusters: results by reference, where the scheduler
-address comes from, a dead address, a dying worker, loading by entry point. (The shared
-semantics tests in flowrun's tests/test_semantics.py run on it too.)"""
+address comes from, a dead address, a dying worker, loading by entry point. (flowrun's
+shared semantics suite runs on it in test_dask_semantics.py.)"""
 from __future__ import annotations
 
 import os
@@ -51,9 +51,9 @@ def test_results_go_worker_to_worker_never_through_flowrun(project, tmp_path):
     assert result.result("flows/flow_big.py::use") == 100_000
     assert os.getpid() not in unpickled_in(log)
     log.unlink(missing_ok=True)
-    result = project.run("--executor", "process")  # the contrast: it comes back here
+    result = project.run("--executor", "process")  # result files keep it off here too
     assert result.exit_code == 0, result.output
-    assert os.getpid() in unpickled_in(log)
+    assert os.getpid() not in unpickled_in(log) and unpickled_in(log)
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +127,24 @@ def test_the_plugin_loads_by_entry_point_and_can_be_blocked(project):
     assert "dask" in listed.stderr
     blocked = project.run("-p", "no:dask", "--executor", "dask")
     assert blocked.exit_code == 4 and "unknown executor 'dask'" in blocked.stderr
+
+
+def test_a_failing_task_shows_its_flow_files_lines_from_the_worker(project):
+    """What the worker shows is what it was sent: the task overwrites the file first."""
+    flow = project.write("flows/flow_x.py", """
+        import logging, pathlib
+        from flowrun import task
+
+        @task
+        def boom():
+            logging.getLogger("etl").warning("about to fail")
+            pathlib.Path(__file__).write_text("# not the code that ran\\n" * 20)
+            raise ValueError("boom")
+    """)
+    project.write("flowrun.toml", "[dask]\nn_workers = 1\n")
+    result = project.run("--executor", "dask")
+    assert result.exit_code == 1, result.output
+    assert f'File "{flow}", line 8, in boom\n    raise ValueError("boom")\n' in result.output
+    assert "not the code that ran" not in result.output
+    log = result.captured("flows/flow_x.py::boom")["log"]
+    assert "etl:flow_x.py:6 about to fail" in log

@@ -1,0 +1,49 @@
+"""Keep what tasks start off the pipes flowrun was given.
+
+A thread task's child process (``subprocess.Popen(["server"])``) inherits fds 1 and 2. When
+those are pipes, whoever started flowrun (a CI job, ``$(flowrun ...)``, a test) waits for
+their end, so a long-lived child would hold the run open after flowrun exited. So in the
+command's process, fds 1 and 2 become pipes of flowrun's own, relayed to the real streams
+by a daemon thread, while flowrun writes its report straight to private copies of the
+real ones (``os.dup`` makes them non-inheritable): when flowrun exits, nothing but orphaned
+children still holds a relay pipe, and the caller sees the end of its pipe at once.
+A terminal is left as it is: nobody waits for its end, and tasks keep seeing a TTY.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+import threading
+
+
+def keep_children_off_our_pipes() -> None:
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = getattr(sys, name)
+        try:
+            if os.isatty(fd) or stream is None or stream.fileno() != fd:
+                continue
+        except (OSError, ValueError, io.UnsupportedOperation):
+            continue
+        real = os.dup(fd)  # non-inheritable: children never get it
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, fd)  # what children inherit from now on
+        os.close(write_end)
+        threading.Thread(target=_relay, args=(read_end, real), daemon=True,
+                         name=f"flowrun-relay-{name}").start()
+        stream.flush()
+        setattr(sys, name, io.TextIOWrapper(
+            io.FileIO(real, "w", closefd=True), encoding=stream.encoding,
+            errors=stream.errors, line_buffering=True, write_through=True))
+
+
+def _relay(read_end: int, real: int) -> None:
+    while True:
+        try:
+            data = os.read(read_end, 65536)
+            if not data:
+                return
+            while data:
+                data = data[os.write(real, data):]
+        except OSError:  # the reader of the real stream went away
+            return

@@ -1,0 +1,122 @@
+"""What the process and SSH executors share: jobs on their way to worker links, the
+queue of jobs waiting for one, groups of links started alike, cancelling and stopping.
+
+Each executor says where a job goes (``place``) and what a finished or dead worker
+means for its links; the rest is here.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+from flowrun.executors.link import Link
+from flowrun.executors.wire import Packer
+from flowrun.plugin import Call, Outcome, failed_outcome
+
+
+class Job:
+    """One attempt: queued, or sent to ``link`` (``wire`` is the packed call until
+    the link wrote it)."""
+
+    __slots__ = ("call", "done", "cancelled", "link", "wire")
+
+    def __init__(self, call: Call, done: Any) -> None:
+        self.call, self.done = call, done
+        self.cancelled = False
+        self.link: Link | None = None
+        self.wire: tuple | None = None
+
+    def finish(self, outcome: Outcome) -> None:
+        """Hand ``outcome`` to the engine, unless it cancelled the attempt."""
+        if not self.cancelled:
+            self.done(outcome)
+
+
+class Workers:
+    """Links started alike (the process pool, or one SSH host): all that run, and the
+    idle ones among them."""
+
+    def __init__(self) -> None:
+        self.links: set[Link] = set()
+        self.idle: list[Link] = []
+
+    def forget(self, link: Link) -> None:
+        """``link``'s worker is gone."""
+        self.links.discard(link)
+        if link in self.idle:
+            self.idle.remove(link)
+
+
+class LinkPool:
+    """The base of executors whose attempts run in worker links. Subclasses implement
+    ``place`` and ``all_links``; ``lock`` guards their bookkeeping and ``queue``."""
+
+    in_process = False
+    #: Where a task goes, for "cannot send the task ...".
+    destination = "to a worker"
+
+    def __init__(self, rootdir: str) -> None:
+        self.packer = Packer(rootdir)
+        self.lock = threading.Lock()
+        self.queue: deque[Job] = deque()
+        self.closed = False
+
+    def submit(self, call: Call, done: Any) -> Job:
+        job = self.new_job(call, done)
+        refusal = self.refuse(call)
+        if refusal is not None:
+            done(failed_outcome(refusal))
+            return job
+        try:
+            job.wire = self.packer.pack(call)
+        except Exception as exc:  # noqa: BLE001 - e.g. a closure over a lock
+            done(failed_outcome(f"cannot send the task {self.destination}: "
+                                f"{type(exc).__name__}: {exc}"))
+            return job
+        with self.lock:
+            self.place(job)
+        return job
+
+    def new_job(self, call: Call, done: Any) -> Job:
+        return Job(call, done)
+
+    def refuse(self, call: Call) -> str | None:
+        """Why ``call`` cannot run here at all (one line), or None."""
+        return None
+
+    def place(self, job: Job) -> None:
+        """Send ``job`` to a link, or queue it (lock held)."""
+        raise NotImplementedError
+
+    def all_links(self) -> list[Link]:
+        """Every link that may still run (lock held)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def send(job: Job, link: Link) -> None:
+        job.link = link
+        link.send(job, *job.wire)
+
+    def cancel(self, handle: Job) -> None:
+        with self.lock:
+            handle.cancelled = True
+            link = handle.link
+            if link is None:
+                if handle in self.queue:
+                    self.queue.remove(handle)
+                return
+        if link.job is handle:
+            link.kill()
+
+    def stop_links(self, grace: float) -> None:
+        """Take no more work, kill every worker and reap it (SIGKILL after ``grace``
+        seconds): nothing is left running after a session."""
+        with self.lock:
+            self.closed = True
+            self.queue.clear()
+            links = self.all_links()
+        for link in links:
+            link.kill()
+        for link in links:
+            link.wait(grace)

@@ -1,0 +1,133 @@
+"""The JSON API under ``/api/v1`` (API section 9). Handlers are plain functions run in
+the server's thread pool, each on its thread's own store."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import StreamingResponse
+
+from flowrun_ui import actions
+from flowrun_ui.schemas import (
+    Accepted,
+    AcceptedMany,
+    Backfill,
+    Error,
+    FlowDetail,
+    FlowSummary,
+    Grid,
+    LogEntry,
+    NoBody,
+    RunDetail,
+    RunSummary,
+    StartRun,
+)
+from flowrun_ui.views import iso, log_json
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Error} for code in (400, 401, 404, 409)}
+Status = Literal["running", "succeeded", "failed", "interrupted"]
+
+
+def make_router(state: Any) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+    @api.get("/flows", response_model=list[FlowSummary])
+    def list_flows() -> list[dict[str, Any]]:
+        """Every collected flow, with its last run; a file that failed to collect has
+        ``error``."""
+        last = _last_runs(state)
+        return [{**_summary(flow), "last_run": last.get(flow["id"])}
+                for flow in state.catalog.flows()]
+
+    @api.get("/flows/{flow_id:path}/partitions", response_model=Grid)
+    def partitions(flow_id: str) -> dict[str, Any]:
+        """The partition grid: each cell's last status and run."""
+        return actions.grid(state, flow_id)
+
+    @api.post("/flows/{flow_id:path}/runs", status_code=202, response_model=Accepted)
+    def start(flow_id: str, body: StartRun | None = Body(None)) -> dict[str, Any]:
+        """Start a run as a separate flowrun process; its id is readable at once."""
+        body = body or StartRun()
+        return {"run_id": actions.start_run(state, flow_id, body.params, body.partition)}
+
+    @api.post("/flows/{flow_id:path}/backfill", status_code=202, response_model=AcceptedMany)
+    def backfill(flow_id: str, body: Backfill) -> dict[str, Any]:
+        """Run the partitions from start to end (``only`` missing or failed ones), one
+        after another."""
+        return {"run_ids": actions.backfill(state, flow_id, body.start, body.end,
+                                            body.only)}
+
+    @api.get("/flows/{flow_id:path}", response_model=FlowDetail)
+    def get_flow(flow_id: str) -> dict[str, Any]:
+        """The flow as data, its parameters (with defaults and types), tasks, partitions."""
+        flow = actions.get_flow(state, flow_id)
+        return {**flow.get("as_data", {}), **flow, **_summary(flow),
+                "last_run": _last_runs(state).get(flow_id)}
+
+    @api.get("/runs", response_model=list[RunSummary])
+    def runs(flow: str | None = Query(None, max_length=1000),
+             status: Status | None = None,
+             limit: int = Query(50, ge=1, le=1000),
+             before: str | None = Query(None, max_length=64)) -> list[dict[str, Any]]:
+        """Runs, newest first; ``before``: those older than that run."""
+        return actions.list_runs(state, flow, status, limit, before)
+
+    @api.get("/runs/{run_id}", response_model=RunDetail)
+    def run(run_id: str) -> dict[str, Any]:
+        """One run with every task's attempts."""
+        return actions.run_detail(state, run_id)
+
+    @api.get("/runs/{run_id}/logs", response_model=list[LogEntry])
+    def logs(run_id: str, task: str | None = Query(None, max_length=2000)
+             ) -> list[dict[str, Any]]:
+        """Captured stdout, stderr and log records per task and attempt."""
+        run = actions.find_run(state, run_id)
+        every = [] if isinstance(run, actions.Pending) else state.store.attempts(run.id)
+        if task is not None:
+            if task not in {r.task_id for r in every}:
+                raise actions.ApiError(404, f"no task {task!r} in run {run.id}")
+            every = [r for r in every if r.task_id == task]
+        reports = [r for r in every if r.attempt > 0 or r.stdout or r.stderr or r.log]
+        return [log_json(r) for r in reports]
+
+    @api.post("/runs/{run_id}/resume", status_code=202, response_model=Accepted)
+    def resume(run_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:
+        """``flowrun --resume RUN`` as a new run: what succeeded is reused."""
+        return {"run_id": actions.resume_run(state, run_id)}
+
+    @api.post("/runs/{run_id}/cancel", status_code=202, response_model=Accepted)
+    def cancel(run_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:
+        """Interrupt a running run on this machine, as Ctrl-C does."""
+        actions.cancel_run(state, run_id)
+        return {"run_id": run_id}
+
+    @api.get("/events", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}}})
+    def events(request: Request) -> StreamingResponse:
+        """Server-Sent Events: ``event: run`` and ``event: task`` for every status
+        change in the store, whoever made it."""
+        return event_stream(state)
+
+    return api
+
+
+def event_stream(state: Any) -> StreamingResponse:
+    state.hub.start()
+    return StreamingResponse(state.hub.stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _summary(flow: dict[str, Any]) -> dict[str, Any]:
+    return {"id": flow["id"], "tags": flow.get("tags", []), "schedule": flow.get("schedule"),
+            "next_due": flow.get("next_due"), "error": flow.get("error")}
+
+
+def _last_runs(state: Any) -> dict[str, dict[str, Any]]:
+    last: dict[str, dict[str, Any]] = {}
+    for flow in state.catalog.flows():
+        found = state.store.list_runs(flow=flow["id"], limit=1)
+        if found:
+            last[flow["id"]] = {"id": found[0].id, "status": str(found[0].status),
+                                "started": iso(found[0].started)}
+    return last

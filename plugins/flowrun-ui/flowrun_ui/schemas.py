@@ -1,0 +1,162 @@
+"""The API's documents, as pydantic models: they validate request bodies and give the
+OpenAPI document its schemas."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
+TaskStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "cached",
+                     "cancelled"]
+
+
+class Error(BaseModel):
+    error: str
+
+
+class RunSummary(BaseModel):
+    id: str
+    flow_id: str
+    status: RunStatus
+    started: str | None
+    ended: str | None
+    duration: float | None
+    partition: str | None
+    resumed_from: str | None
+    counts: dict[str, int]
+    params: dict[str, Any]
+    pid: int | None
+    host: str | None
+
+
+class Attempt(BaseModel):
+    number: int
+    status: TaskStatus
+    started: str | None
+    ended: str | None
+    error: str | None
+    reason: str | None
+
+
+class TaskState(BaseModel):
+    task_id: str
+    status: TaskStatus
+    attempts: list[Attempt]
+    started: str | None
+    ended: str | None
+    duration: float | None
+    error: str | None
+    reason: str | None
+    parent: str | None
+
+
+class RunDetail(RunSummary):
+    error: str | None = None  # why a run asked for never started (a bad parameter)
+    tasks: list[TaskState]
+
+
+class LogEntry(BaseModel):
+    task_id: str
+    attempt: int
+    status: TaskStatus
+    stdout: str
+    stderr: str
+    log: str
+
+
+class LastRun(BaseModel):
+    id: str
+    status: RunStatus
+    started: str | None
+
+
+class FlowSummary(BaseModel):
+    id: str
+    tags: list[str] = []
+    schedule: str | None = None
+    next_due: str | None = None
+    last_run: LastRun | None = None
+    error: str | None = None
+
+
+class Param(BaseModel):
+    name: str
+    type: str
+    default: Any = None
+
+
+class FlowTask(BaseModel):
+    name: str
+    id: str
+    upstream: list[str]
+    mapped: bool
+    tags: list[str]
+    task_type: str
+
+
+class Partitions(BaseModel):
+    granularity: str | None
+    categories: list[str]
+    time_keys: list[str]
+    keys: list[list[str]]
+
+
+class FlowDetail(FlowSummary):
+    """The flow as data (``Flow.to_dict()``: label, key, cfg, graph, ...) plus what the
+    UI shows: parameters with defaults and types, tasks, partitions."""
+
+    timezone: str | None = None
+    params: list[Param] = []
+    tasks: list[FlowTask] = []
+    partitions: Partitions | None = None
+    label: str | None = None
+    key: str | None = None
+    cfg: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    graph: dict[str, Any] = {}
+    depth: int | None = None
+    parent_key: str | None = None
+    status: str | None = None
+    num_tickable_tasks: int | None = None
+
+
+class StartRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    params: dict[str, Any] = Field(default_factory=dict)
+    partition: str | None = None
+
+
+class Backfill(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: str = Field(min_length=1, max_length=64)
+    end: str = Field(min_length=1, max_length=64)
+    only: Literal["missing", "failed"] | None = None
+
+
+class NoBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Accepted(BaseModel):
+    run_id: str
+
+
+class AcceptedMany(BaseModel):
+    run_ids: list[str]
+
+
+class Cell(BaseModel):
+    key: str
+    time_key: str | None
+    category: str | None
+    status: str
+    run_id: str | None
+
+
+class Grid(BaseModel):
+    flow_id: str
+    granularity: str | None
+    categories: list[str]
+    time_keys: list[str]
+    cells: list[Cell]

@@ -1,0 +1,254 @@
+// flowrun ui: live updates (Server-Sent Events from /events) and JSON requests for the
+// buttons and forms. Plain JavaScript, no build step, nothing from the internet.
+"use strict";
+
+const DATA = JSON.parse(document.getElementById("page-data").textContent || "{}");
+
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function badge(status) {
+  return el("span", { class: "badge st-" + status }, status);
+}
+
+function say(text, bad) {
+  const box = document.getElementById("message");
+  if (!box) return;
+  box.textContent = text;
+  box.className = "message" + (bad ? " bad" : "");
+}
+
+async function post(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body || {}),
+    credentials: "same-origin",
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  return answer;
+}
+
+function seconds(value) {
+  if (value === null || value === undefined) return "-";
+  return value < 120 ? value.toFixed(2) + "s" : (value / 60).toFixed(1) + "min";
+}
+
+function counts(values) {
+  const parts = Object.keys(values || {}).sort().map((k) => values[k] + " " + k);
+  return parts.length ? parts.join(", ") : "-";
+}
+
+function runLink(id) {
+  return el("a", { href: "/runs/" + encodeURIComponent(id) }, id);
+}
+
+function flowLink(id) {
+  return el("a", { href: "/flows/" + encodeURIComponent(id) }, id);
+}
+
+// -- the runs page ------------------------------------------------------------------
+
+function runRow(run) {
+  const row = el("tr", { "data-run-id": run.id, "data-status": run.status });
+  const cells = [runLink(run.id), flowLink(run.flow_id), badge(run.status),
+    el("time", { datetime: run.started || "" }, (run.started || "-").slice(0, 19).replace("T", " ")),
+    document.createTextNode(seconds(run.duration)), document.createTextNode(run.partition || ""),
+    document.createTextNode(counts(run.counts))];
+  const classes = ["", "", "status", "", "duration", "", "counts"];
+  cells.forEach((content, i) => {
+    const td = el("td", classes[i] ? { class: classes[i] } : {});
+    td.appendChild(content);
+    row.appendChild(td);
+  });
+  return row;
+}
+
+function onRunForList(run) {
+  if (DATA.flow && run.flow_id !== DATA.flow) return;
+  const body = document.querySelector("#runs tbody");
+  if (!body) return;
+  const old = body.querySelector(`tr[data-run-id="${CSS.escape(run.id)}"]`);
+  const fresh = runRow(run);
+  if (DATA.status && run.status !== DATA.status) {
+    if (old) old.remove();
+    return;
+  }
+  if (old) old.replaceWith(fresh);
+  else body.insertBefore(fresh, body.firstChild);
+  const empty = document.querySelector(".empty");
+  if (empty) empty.remove();
+}
+
+// -- the run page ---------------------------------------------------------------------
+
+let reloading = false;
+
+function reloadSoon(delay) {
+  if (reloading) return;
+  reloading = true;
+  setTimeout(() => window.location.reload(), delay);
+}
+
+// For a collapsed node without a row of its own: the first status any instance has.
+const PRECEDENCE = ["failed", "running", "pending", "cancelled", "skipped", "succeeded", "cached"];
+
+function colour(taskId, status) {
+  const node = document.querySelector(`g.node[data-task-id="${CSS.escape(taskId)}"]`);
+  if (!node) return false;
+  node.setAttribute("data-status", status);
+  node.setAttribute("class", "node st-" + status);
+  return true;
+}
+
+function onTaskForRun(task) {
+  if (task.run_id !== DATA.run_id) return;
+  if (!DATA.tasks) reloadSoon(1000); // drawn before its first task: draw the tasks
+  if (colour(task.task_id, task.status)) return;
+  const group = task.task_id.replace(/\[\d+\]/g, "");
+  const members = (DATA.members || {})[group];
+  if (!members) return; // a node with a row of its own gets its own events
+  members[task.task_id] = task.status;
+  const present = new Set(Object.values(members));
+  colour(group, PRECEDENCE.find((s) => present.has(s)) || "pending");
+}
+
+function onRunForRun(run) {
+  if (run.id !== DATA.run_id) return;
+  if (run.status !== DATA.status) {
+    DATA.status = run.status;
+    // a finished run: draw it again from the store (timeline, attempts, counts)
+    reloadSoon(300);
+  }
+}
+
+async function loadOutput(details) {
+  const box = details.querySelector(".output");
+  if (!box || box.dataset.loaded === "yes") return;
+  box.dataset.loaded = "yes";
+  const url = `/api/v1/runs/${encodeURIComponent(DATA.run_id)}/logs?task=` +
+    encodeURIComponent(details.dataset.taskId);
+  try {
+    const response = await fetch(url, { credentials: "same-origin" });
+    const entries = await response.json();
+    if (!response.ok) throw new Error(entries.error || response.statusText);
+    for (const entry of entries) {
+      for (const stream of ["stdout", "stderr", "log"]) {
+        if (!entry[stream]) continue;
+        box.appendChild(el("div", { class: "stream" }, `attempt ${entry.attempt} ${stream}`));
+        box.appendChild(el("pre", { class: stream }, entry[stream]));
+      }
+    }
+    if (!box.childNodes.length) box.appendChild(el("p", { class: "muted" }, "No captured output."));
+  } catch (error) {
+    box.appendChild(el("p", { class: "error" }, String(error.message || error)));
+  }
+}
+
+function runPage() {
+  for (const details of document.querySelectorAll("details.task")) {
+    details.addEventListener("toggle", () => details.open && loadOutput(details));
+  }
+  for (const button of document.querySelectorAll("button[data-action]")) {
+    button.addEventListener("click", async () => {
+      const action = button.dataset.action;
+      button.disabled = true;
+      try {
+        const answer = await post(`/api/v1/runs/${encodeURIComponent(DATA.run_id)}/${action}`, {});
+        if (action === "resume") window.location.href = "/runs/" + encodeURIComponent(answer.run_id);
+        else say("interrupting…");
+      } catch (error) {
+        say(error.message, true);
+        button.disabled = false;
+      }
+    });
+  }
+}
+
+// -- the flow and partitions pages -----------------------------------------------------
+
+function formParams(form) {
+  const params = {};
+  let partition = null;
+  for (const input of form.querySelectorAll("input, select, textarea")) {
+    if (input.name === "partition") { partition = input.value || null; continue; }
+    const kind = input.dataset.type;
+    if (!kind) continue;
+    if (kind === "bool") params[input.name] = input.checked;
+    else if (kind === "int") params[input.name] = parseInt(input.value, 10);
+    else if (kind === "float") params[input.name] = parseFloat(input.value);
+    else if (kind === "list" || kind === "dict") params[input.name] = JSON.parse(input.value);
+    else params[input.name] = input.value;
+  }
+  return { params, partition };
+}
+
+function flowPage() {
+  const form = document.getElementById("run-form");
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const body = formParams(form);
+      if (body.partition === null) delete body.partition;
+      const answer = await post(`/api/v1/flows/${encodeURIComponent(DATA.flow_id)}/runs`, body);
+      window.location.href = "/runs/" + encodeURIComponent(answer.run_id);
+    } catch (error) {
+      say(error.message, true);
+    }
+  });
+}
+
+function partitionsPage() {
+  const form = document.getElementById("backfill-form");
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { start: form.start.value, end: form.end.value };
+    if (form.only.value) body.only = form.only.value;
+    try {
+      const answer = await post(`/api/v1/flows/${encodeURIComponent(DATA.flow_id)}/backfill`, body);
+      say(answer.run_ids.length ? `started ${answer.run_ids.length} run(s)` : "nothing to backfill");
+      if (answer.run_ids.length) setTimeout(() => window.location.reload(), 1500);
+    } catch (error) {
+      say(error.message, true);
+    }
+  });
+}
+
+// -- live updates -------------------------------------------------------------------------
+
+function listen() {
+  const live = document.getElementById("live");
+  const source = new EventSource("/events");
+  source.onopen = () => {
+    if (live) live.classList.add("on");
+    // what changed between drawing the page and listening
+    if (DATA.page === "run" && DATA.status === "running") {
+      fetch(`/api/v1/runs/${encodeURIComponent(DATA.run_id)}`, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((run) => run && onRunForRun(run))
+        .catch(() => {});
+    }
+  };
+  source.onerror = () => live && live.classList.remove("on");
+  source.addEventListener("run", (event) => {
+    const run = JSON.parse(event.data);
+    if (DATA.page === "runs") onRunForList(run);
+    if (DATA.page === "run") onRunForRun(run);
+  });
+  source.addEventListener("task", (event) => {
+    if (DATA.page === "run") onTaskForRun(JSON.parse(event.data));
+  });
+  window.addEventListener("beforeunload", () => source.close());
+}
+
+if (DATA.page === "run") runPage();
+if (DATA.page === "flow") flowPage();
+if (DATA.page === "partitions") partitionsPage();
+if (DATA.page === "runs" || DATA.page === "run") listen();
