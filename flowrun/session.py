@@ -132,10 +132,7 @@ class Session:
     def _run_engine(self, engine: Engine, requests: list[RunRequest]) -> list[Run]:
         no_capture = bool(self.config.getoption("no_capture"))
         capture.install(limit=self.config.max_output_size, passthrough=no_capture)
-        os.environ["FLOWRUN_MAX_OUTPUT_SIZE"] = str(self.config.max_output_size)  # workers
         restore_level = _apply_log_level()
-        if no_capture:  # process workers print as they go, too
-            os.environ["FLOWRUN_NO_CAPTURE"] = "1"
         if self.config.getoption("usepdb"):
             from flowrun import debugging
             from flowrun.executors import attempt
@@ -146,8 +143,6 @@ class Session:
         finally:
             restore_level()
             capture.uninstall()
-            os.environ.pop("FLOWRUN_NO_CAPTURE", None)
-            os.environ.pop("FLOWRUN_MAX_OUTPUT_SIZE", None)
             from flowrun.executors import attempt
 
             attempt.post_mortem = None

@@ -160,3 +160,9 @@ class Link:
 def _read_all(f: Any) -> str:
     f.seek(0)
     return f.read().decode("utf-8", "replace")
+
+
+def worker_options(config: Any) -> list[str]:
+    """What a worker must know of the session: ``max_output_size`` and ``-s``."""
+    options = ["--max-output", str(config.setting("max_output_size"))]
+    return options + (["--no-capture", "1"] if config.getoption("no_capture") else [])

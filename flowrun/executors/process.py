@@ -14,7 +14,7 @@ import sys
 
 from typing import Any
 
-from flowrun.executors.link import Link
+from flowrun.executors.link import Link, worker_options
 from flowrun.executors.pool import Job, LinkPool, Workers
 from flowrun.plugin import RESULT_FILES, Outcome, ResultFile, failed_outcome, hookimpl
 
@@ -26,11 +26,12 @@ class ProcessExecutor(LinkPool):
     destination = "to a worker process"
 
     def __init__(self, size: int, rootdir: str,
-                 result_files: tuple[str, int] | None = None) -> None:
+                 result_files: tuple[str, int] | None = None,
+                 worker_options: list[str] = ()) -> None:
         super().__init__(rootdir)
         self.size = size
         self.result_files = result_files  # where workers write large results themselves
-        self.argv = WORKER_ARGV + ([] if result_files is None else [
+        self.argv = [*WORKER_ARGV, *worker_options] + ([] if result_files is None else [
             "--results-dir", result_files[0], "--result-threshold", str(result_files[1])])
         self.workers = Workers()
         with self.lock:  # start a worker per CPU now: their start-up overlaps the run's
@@ -122,7 +123,8 @@ def flowrun_make_executor(name: str, config: Any) -> ProcessExecutor | None:
     if name != NAME:
         return None
     return ProcessExecutor(pool_size(config), config.rootdir,
-                           config.stash.get(RESULT_FILES, None))
+                           config.stash.get(RESULT_FILES, None), worker_options(config))
+
 
 
 @hookimpl

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowrun.executors.link import Link
+from flowrun.executors.link import Link, worker_options
 from flowrun.executors.pool import Job, LinkPool, Workers
 from flowrun.plugin import (
     FAILED,
@@ -45,6 +45,7 @@ class Settings:
     python: str = "python3"
     slots: int = 1
     connect_timeout: int = 10
+    worker_options: tuple[str, ...] = ()  # max_output_size, -s
 
 
 @dataclass(eq=False)
@@ -188,6 +189,7 @@ class SSHExecutor(LinkPool):
         level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
         if level:
             command += f" --log-level {shlex.quote(level)}"
+        command += "".join(f" {shlex.quote(o)}" for o in self.settings.worker_options)
         argv.append(command)
         link = Link(argv, self._on_outcome, self._on_exit, keep_stderr=True,
                     prepare=lambda: self._ensure_master(host), tag=host)
@@ -387,7 +389,9 @@ def flowrun_make_executor(name: str, config: Any) -> SSHExecutor | None:
         return None
     if shutil.which("ssh") is None:
         raise UsageError("the ssh executor needs the OpenSSH client: no 'ssh' on PATH")
-    return SSHExecutor(read_settings(config), config.rootdir)
+    settings = read_settings(config)
+    settings.worker_options = tuple(worker_options(config))
+    return SSHExecutor(settings, config.rootdir)
 
 
 @hookimpl

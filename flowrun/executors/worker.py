@@ -86,7 +86,7 @@ class _Worker:
         return _offload(self._captured(call))
 
     def _captured(self, call: Call) -> Outcome:
-        if os.environ.get("FLOWRUN_NO_CAPTURE"):  # -s: fd 1 and 2 stay where they are
+        if _settings["no_capture"]:  # -s: fd 1 and 2 stay where they are
             self.log.lines = []
             outcome = run_attempt(call)
             outcome.log = "".join(self.log.lines)
@@ -122,6 +122,8 @@ def _loads_or_error(blob: bytes) -> Any:
 
 
 _result_files: dict[str, Any] = {}
+#: ``--max-output N`` (``max_output_size``) and ``--no-capture 1`` (``-s``).
+_settings: dict[str, Any] = {"max_output": capture.DEFAULT_LIMIT, "no_capture": False}
 
 
 def _offload(outcome: Outcome) -> Outcome:
@@ -144,7 +146,7 @@ def _resolve_refs(call: Call) -> None:
 def _read_all(f: Any) -> str:
     """The attempt's output file, its head and tail only past ``max_output_size`` (a
     task printing 100 MB never puts 100 MB in memory, on the wire or in the store)."""
-    limit = int(os.environ.get("FLOWRUN_MAX_OUTPUT_SIZE") or capture.DEFAULT_LIMIT)
+    limit = _settings["max_output"]
     size = f.seek(0, os.SEEK_END)
     f.seek(0)
     if size <= limit:
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     ``--log-level L``: what ``FLOWRUN_LOG_LEVEL`` is on the coordinator."""
     args = sys.argv[1:] if argv is None else argv
     options = dict(zip(args[::2], args[1::2]))
+    _settings["max_output"] = int(options.get("--max-output") or capture.DEFAULT_LIMIT)
+    _settings["no_capture"] = options.get("--no-capture") == "1"
     if options.get("--results-dir"):  # large results go straight to the store's files
         _result_files.update(folder=options["--results-dir"],
                              threshold=int(options.get("--result-threshold", "65536")))
