@@ -357,3 +357,17 @@ def test_a_retried_parent_gets_its_subflows_instances_back(project):
                   result.reports("flows/flow_top.py::top::flow_sub::per[1]"))
     assert rows == [(0, "cached"), (1, "succeeded")]
     assert result.result("flows/flow_top.py::top") == [1, 2]
+
+
+def test_instance_lines_show_their_values_beside_the_id(project):
+    project.write("flows/flow_r.py", """
+        from flowrun import task
+        @task(each={"region": ["eu", "us"]})
+        def per(region):
+            if region == "us": raise RuntimeError("us is down")
+            return region
+    """)
+    result = project.run("-v")
+    assert "flows/flow_r.py::per[0] region=eu SUCCEEDED" in result.output
+    assert "FAILED flows/flow_r.py::per[1] region=us - RuntimeError: us is down" \
+        in result.output

@@ -30,7 +30,8 @@ from flowrun.engine.events import (
 from flowrun.engine.finishing import Finishing
 from flowrun.engine.flowstops import FlowStops
 from flowrun.engine.interrupts import signals_as_events
-from flowrun.engine.nodes import FlowRun, Node, RunOrder, Slots, iterate, run_if_verdict
+from flowrun.engine.nodes import (FlowRun, Node, RunOrder, Slots, instance_label, iterate,
+                                  run_if_verdict)
 from flowrun.engine.reusing import Reusing
 from flowrun.engine.spawning import Spawning
 from flowrun.engine.statelocks import StateLocks
@@ -254,6 +255,7 @@ class Engine:
             child.group, child.index = node, i
             child.extra = {**node.extra, **extra} if node.extra else extra
             child.report.parent = node.report.parent
+            child.report.label = instance_label(extra)
             if i < len(earlier):
                 self.reusing.follows(child, earlier[i])
             node.instances.append(child)

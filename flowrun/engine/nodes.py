@@ -190,6 +190,15 @@ def iterate(upstream: Node, param: str) -> list:
     return list(value)
 
 
+def instance_label(values: dict[str, Any], width: int = 40) -> str:
+    """``region=eu n=3``: an instance's values, shown beside its id (strings bare)."""
+    parts = []
+    for name, value in values.items():
+        text = value if isinstance(value, str) else repr(value)
+        parts.append(f"{name}={text if len(text) <= width else text[:width - 3] + '...'}")
+    return " ".join(parts)
+
+
 def dumps_or_none(value: Any) -> tuple[bytes | None, str | None]:
     try:
         return results.dumps(value)
@@ -200,7 +209,7 @@ def dumps_or_none(value: Any) -> tuple[bytes | None, str | None]:
 def next_attempt(report: Report) -> Report:
     return Report(run_id=report.run_id, flow_id=report.flow_id, task_id=report.task_id,
                   attempt=report.attempt, run_key=report.run_key, parent=report.parent,
-                  args_hash=report.args_hash)
+                  args_hash=report.args_hash, label=report.label)
 
 
 def reported_nodes(fr: FlowRun) -> list[Node]:
