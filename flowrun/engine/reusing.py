@@ -122,7 +122,9 @@ class Reusing:
         digest = self.digests.get(up)
         if digest is None:
             blob = up.report.result
-            if blob is None and up.value is not None:
+            if blob is None and up.report.result_ref:  # big, kept in a file: named by content
+                blob = up.report.result_ref.encode()
+            elif blob is None and up.value is not None:
                 try:
                     blob = results.dumps(up.value)[0]
                 except results.UnpicklableResult:
