@@ -1,5 +1,26 @@
 """What a running task sees: its ``context`` parameter and the current-task lookup
 behind ``skip()`` and ``submit()``.
+
+The rule of ``context.state`` (the flow's persistent state, API section 4):
+
+- A task's first access of ``context.state`` in an attempt takes the flow's state lock,
+  waiting while another task holds it (in this run or in any other process on the same
+  store), then reads the state as stored at that moment.
+- The lock is held until the attempt has ended: if it succeeded, its writes (only the
+  keys it changed; deletions included) are merged into the stored state key by key and
+  committed before the lock is released; if it failed, they are dropped. So ``n += 1``
+  in 20 concurrent runs ends at exactly 20, and runs never drop each other's keys.
+- Tasks that never touch ``context.state`` never take the lock; keep state work short,
+  since tasks touching the same flow's state take turns.
+- A child (``submit()``) or subflow task touching state while the task it came from
+  holds the lock fails at once with a message saying so (waiting would never end):
+  pass it the values as arguments.
+- A value that cannot be stored fails the task, naming the key and the type.
+- A task on an executor outside this process (process, SSH, Dask) cannot wait for
+  the lock from its worker: if its code reads an attribute ``state`` it takes the lock
+  before it starts (waiting its turn, never blocking other tasks) and gets the state
+  read then; other tasks there get a snapshot, and their writes (if any) are merged
+  key by key, the last write of a key winning.
 """
 from __future__ import annotations
 
@@ -63,7 +84,14 @@ class State(MutableMapping):
         """Keys whose value differs from the stored one (None = deleted)."""
         changed: dict[str, Any] = {key: None for key in self._deleted if key in self._stored}
         for key, value in self._values.items():
-            blob = results.dumps(value)
+            try:
+                blob = results.dumps(value)
+            except results.UnpicklableResult as exc:
+                kind = f"{type(value).__module__}.{type(value).__qualname__}"
+                why = str(exc).partition("cannot be stored: ")[2] or str(exc)
+                raise results.UnpicklableResult(
+                    f"context.state[{key!r}]: a value of type {kind} cannot be stored"
+                    f" ({why})") from None
             if self._stored.get(key) != blob:
                 changed[key] = blob
         return changed
@@ -77,7 +105,8 @@ class Context:
     def __init__(self, *, run_id: str, flow_id: str, task_id: str, attempt: int,
                  partition: Any = None, params: dict[str, Any] | None = None,
                  scheduled_for: float | None = None,
-                 state: dict | None = None, spawn: Callable | None = None) -> None:
+                 state: dict | Callable[[], dict] | None = None,
+                 spawn: Callable | None = None) -> None:
         self.run_id = run_id
         self.flow_id = flow_id
         self.task_id = task_id
@@ -102,7 +131,10 @@ class Context:
     def state(self) -> State:
         """The flow's persistent state; this task's writes are kept if it succeeds."""
         if self._state is None:
-            self._state = State(self._stored_state or {})
+            stored = self._stored_state
+            if callable(stored):  # waits for the flow's state lock (see above)
+                stored = stored()
+            self._state = State(stored or {})
         return self._state
 
     def state_changes(self) -> dict | None:

@@ -160,6 +160,7 @@ class Flow:
         catchup: str = "latest",
         overlap: str = "skip",
         partitions: Any = None,
+        after: list[str] | tuple[str, ...] | str = (),
         **task_defaults: Any,
     ) -> None:
         self.schedule = schedule
@@ -172,6 +173,8 @@ class Flow:
         self.catchup = catchup
         self.overlap = overlap
         self.partitions = partitions
+        #: flows (ids or paths) whose runs in the same session must succeed first
+        self.after = tuple(after) if isinstance(after, (list, tuple)) else (after,)
         self.task_defaults = task_defaults
         # Filled in by collection:
         self.id = ""
@@ -249,6 +252,7 @@ class Report:
     parent: str | None = None      # task id of the task that submit()-ed this one
     result_ref: str | None = None  # where a large result lives outside the database
     source_hash: str | None = None  # hash of the task's code when it ran
+    args_hash: str | None = None   # hash of an instance's, child's or subflow task's inputs
     label: str | None = None       # a mapped instance's values, shown by its id: "region=eu"
     will_retry: bool = False
 
@@ -320,6 +324,9 @@ class RunRequest:
     resumed_from: str | None = None
     reuse: dict[str, Report] = field(default_factory=dict)
     queue: str | None = None
+    #: node id -> stored report of a mapped instance, child or subflow task that
+    #: succeeded; reused when its arguments (``args_hash``) and code match (--resume)
+    stored: dict[str, Report] = field(default_factory=dict)
     run_id: str | None = None  # chosen by the caller (FLOWRUN_RUN_ID); else a new one
 
 

@@ -139,7 +139,7 @@ def check_flow(flow: Flow) -> None:
                             where=flow.id)
 
     for key in flow.task_defaults:
-        if key not in OVERRIDABLE_OPTIONS and key != "after":
+        if key not in OVERRIDABLE_OPTIONS:
             hint = did_you_mean(key, [*FLOW_KEYWORDS, *OVERRIDABLE_OPTIONS])
             raise CollectError(f"{flow.id}: unknown Flow option '{key}'{hint}", where=flow.id)
     if flow.name is not None and not isinstance(flow.name, str):
@@ -152,9 +152,9 @@ def check_flow(flow: Flow) -> None:
         raise bad("schedule", flow.schedule, "expected a cron expression such as '0 6 * * *'")
     if flow.timezone is not None and not isinstance(flow.timezone, str):
         raise bad("timezone", flow.timezone, "expected an IANA name such as 'Europe/Paris'")
-    after = flow.task_defaults.get("after", [])
-    if not isinstance(after, (list, tuple)) or not all(isinstance(a, str) for a in after):
-        raise bad("after", after, "expected a list of flow ids or paths")
+    after = flow.after  # Flow(after="x") is ("x",)
+    if not all(isinstance(a, str) and a for a in after):
+        raise bad("after", list(after), "expected a list of flow ids or paths")
     _check_limits(flow.limits, bad)
 
 

@@ -81,7 +81,7 @@ from flowrun.stash import (
     StashKey,
     claim_request_mode,
 )
-from flowrun.storage.interface import LiveStore, SlotStore, Storage
+from flowrun.storage.interface import LiveStore, SlotStore, StateLockStore, Storage
 
 #: Wire helpers for remote workers, loaded on first use (they import cloudpickle).
 _WIRE = {"Packer": "flowrun.executors.wire", "run_packed_call": "flowrun.executors.wire",
@@ -111,7 +111,7 @@ __all__ = [
     "write_result_file",
     *_WIRE,
     # storage
-    "Storage", "SlotStore", "LiveStore",
+    "Storage", "SlotStore", "LiveStore", "StateLockStore",
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from flowrun.plugin import (SUCCEEDED, FlowrunError, Run, RunRequest, SlotStore, UsageError,
                             claim_request_mode, hookimpl)
-from flowrun.reuse import reusable_results
+from flowrun.reuse import resume_plan
 
 LAST = "last"
 
@@ -98,11 +98,14 @@ def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> Run
                                or ())}
     params = {name: (defaults[name] if name in given or name not in run.params
                      else run.params[name]) for name in defaults}
-    reuse, changed = reusable_results(session.storage, flow, run, params)
+    reuse, stored, changed = resume_plan(session.storage, flow, run, params)
     note = f"{flow.id}: resuming run {run.id} ({run.status}): {len(reuse)} task result" \
            f"{'s' * (len(reuse) != 1)} reused"
+    if stored:
+        note += f" (and up to {len(stored)} of instances, children and subflow tasks)"
     if changed:
         note += f"; code changed, running again: {', '.join(changed)}"
     session.notes.append(note)
     return RunRequest(flow, params, partition=run.partition,
-                      scheduled_for=run.scheduled_for, resumed_from=run.id, reuse=reuse)
+                      scheduled_for=run.scheduled_for, resumed_from=run.id, reuse=reuse,
+                      stored=stored)

@@ -5,6 +5,12 @@ A task's result is reusable when it succeeded (or was itself reused), its code i
 same (``flowrun.source``) and the parameters it takes have the same values. The engine
 reuses a task only if everything upstream of it was reused too, so whatever follows a
 changed task runs again.
+
+A mapped instance, submitted child or subflow task (a node not written in the file)
+is reused by its own id, code and arguments instead (``stored_nodes``): the engine
+takes its stored result when the node's ``args_hash`` and code hash match, whatever
+ran upstream of it, so a deterministic parent that resubmits gets its children's
+results back and a child whose arguments changed runs again.
 """
 from __future__ import annotations
 
@@ -17,7 +23,25 @@ from flowrun.source import task_source_hash
 def reusable_results(storage: Any, flow: Any, run: Run, params: dict[str, Any]
                      ) -> tuple[dict[str, Report], list[str]]:
     """(task name -> stored report to reuse, names of tasks whose code changed)."""
+    return _reusable(final_reports(storage, run), flow, run, params)
+
+
+def resume_plan(storage: Any, flow: Any, run: Run, params: dict[str, Any]
+                ) -> tuple[dict[str, Report], dict[str, Report], list[str]]:
+    """What ``--resume`` of ``run`` reuses: (task name -> report, node id -> report of
+    instances, children and subflow tasks, names of tasks whose code changed)."""
     final = final_reports(storage, run)
+    reuse, changed = _reusable(final, flow, run, params)
+    return reuse, stored_nodes(final), changed
+
+
+def stored_nodes(final: dict[str, Report]) -> dict[str, Report]:
+    """The nodes not written in the file (they carry an ``args_hash``) that succeeded."""
+    return {tid: r for tid, r in final.items() if r.args_hash and r.status in HAS_RESULT}
+
+
+def _reusable(final: dict[str, Report], flow: Any, run: Run, params: dict[str, Any]
+              ) -> tuple[dict[str, Report], list[str]]:
     reuse: dict[str, Report] = {}
     changed = []
     for task in flow.tasks.values():

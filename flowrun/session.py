@@ -8,7 +8,7 @@ import stat
 import time
 from typing import Any, Iterable
 
-from flowrun import graph
+from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
 from flowrun.errors import CollectError, ExitCode, UsageError
 from flowrun.executors import capture
@@ -40,6 +40,7 @@ class Session:
         paths, node_ids = self._parse_args(args)
         for path in find_files(paths, self._patterns()):
             self._collect_file(path)
+        self.errors.extend(flow_order.resolve_after(self.flows, self.config.rootdir))
         self.flows, self.deselected = graph.select(
             self.flows, node_ids, self.config.getoption("keyword"),
             self.config.getoption("markexpr"))

@@ -77,10 +77,16 @@ def explain_selection(config: Any, args: list[str]
     params = session._flow_params()
     session.storage = open_storage(config)
     try:
-        reuse = {r.flow.id: r.reuse for r in session.requests(params)}
-        return {flow.id: explain_flow(flow, params[flow.id], reuse.get(flow.id, {}),
-                                      session.storage) for flow in session.flows}, \
-            session.errors
+        requests = {r.flow.id: r for r in session.requests(params)}
+        found = {}
+        for flow in session.flows:
+            request = requests.get(flow.id)
+            verdicts = explain_flow(flow, params[flow.id], request.reuse if request else {},
+                                    session.storage)
+            if request is not None and request.stored:
+                _note_stored_nodes(flow, verdicts, request.stored)
+            found[flow.id] = verdicts
+        return found, session.errors
     finally:
         session.close()
 
@@ -145,14 +151,15 @@ def _changes(task: Task, ups: list[Verdict], params: dict[str, Any], last: Repor
 def _judge_run_key(task: Task, ups: list[Verdict], params: dict[str, Any], v: Verdict,
                    storage: Any) -> None:
     unknown = [u.task for u in ups if not u.known and u.task in task.inputs.values()]
-    if task.options.each is not None or unknown:
-        why = "each instance has its own run key" if task.options.each is not None else \
-            f"its run key depends on {', '.join(unknown)}, which runs first"
+    if unknown:
+        why = f"its run key depends on {', '.join(unknown)}, which runs first"
         v.reasons = [f"decided at run time: {why} (cached if the key was seen)"]
         return
     by_name = {u.task: u.value for u in ups}
     kwargs = {name: params.get(name, default) for name, default in task.params.items()}
     kwargs.update({param: by_name.get(up) for param, up in task.inputs.items()})
+    if task.options.each is not None:
+        return _judge_instances(task, kwargs, v, storage)
     try:
         key = str(task.options.run_key(**kwargs))
     except Exception as exc:  # noqa: BLE001 - the user's run_key; the run would fail it
@@ -171,6 +178,54 @@ def _judge_run_key(task: Task, ups: list[Verdict], params: dict[str, Any], v: Ve
         note.append("note: code changed since; the key alone decides, so the old "
                     "result is reused")
     v.reasons = note
+
+
+def _note_stored_nodes(flow: Flow, verdicts: list[Verdict], stored: dict[str, Report]
+                       ) -> None:
+    """--resume: a task that runs again still reuses its instances (and children and
+    subflow tasks) that succeeded, when their arguments and code are unchanged."""
+    for v in verdicts:
+        if v.verdict != RUN:
+            continue
+        prefix = flow.tasks[v.task].id
+        kept = [tid for tid in stored if tid.startswith((prefix + "[", prefix + "::"))]
+        if kept:
+            v.reasons.append(f"--resume: {len(kept)} of its instances, children or "
+                             "subflow tasks succeeded and are reused if their arguments "
+                             "are unchanged")
+
+
+def _judge_instances(task: Task, kwargs: dict[str, Any], v: Verdict, storage: Any) -> None:
+    """A mapped task with a run key: each instance is looked up by its own key, among
+    every instance of the task (whatever its position), as the run will."""
+    each = task.options.each
+    if isinstance(each, str):
+        value = kwargs.get(each)
+        if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+            v.reasons = ["decided at run time: each instance has its own run key"]
+            return
+        items = [{each: item} for item in value]
+    else:
+        items = [dict(combo) for combo in task.static_each]
+    hits, runs = [], []
+    for i, item in enumerate(items):
+        try:
+            key = str(task.options.run_key(**{**kwargs, **item}))
+        except Exception as exc:  # noqa: BLE001 - the user's run_key; the run would fail it
+            v.verdict, v.reasons = FAIL, [f"{task.name}[{i}]: run_key raised "
+                                          f"{type(exc).__name__}: {exc}"]
+            return
+        hit = storage.find_cached(task.id, key, instances=True)
+        (hits if hit is not None else runs).append((i, key, hit))
+    if not runs:
+        v.verdict, v.known, v.changed = CACHED, True, False
+        v.value = [results.loads(h.result, h.result_format) for _, _, h in hits]
+        v.reasons = [f"all {len(items)} instances cached: their run keys were seen"]
+        return
+    shown = ", ".join(f"[{i}] {key!r}" for i, key, _ in runs[:5])
+    more = f" and {len(runs) - 5} more" if len(runs) > 5 else ""
+    v.reasons = [f"{len(hits)} of {len(items)} instances cached by run key; "
+                 f"{len(runs)} run: {shown}{more}"]
 
 
 def _history(flow: Flow, storage: Any

@@ -40,12 +40,13 @@ def make_show_command(factory: Any) -> click.Command:
                                               if run.resumed_from else ""))
         critical = critical_path(list(final.values()))
         rows = [("", "TASK", "STATUS", "ATTEMPTS", "QUEUED", "START", "END", "DURATION",
-                 "SHARE")]
+                 "SHARE", "WHY")]
         for a in final.values():
             share = f"{100 * a.duration / total:.0f}%" if total > 0 and a.started else "-"
             rows.append(("*" if a.task_id in critical else "", a.task_id.partition("::")[2],
                          a.status, str(a.attempt), clock(a.queued), clock(a.started),
-                         clock(a.finished), f"{a.duration:.3f}s" if a.started else "-", share))
+                         clock(a.finished), f"{a.duration:.3f}s" if a.started else "-", share,
+                         a.reason or (a.summary if a.status == "failed" else "") or ""))
         table(rows)
         if critical:
             click.echo("* critical path: the chain of tasks that set the run's length")

@@ -87,7 +87,14 @@ class GraceTimer:
     due: float
 
 
-Timer = Union[RetryTimer, TimeoutTimer, GraceTimer]
+@dataclass(slots=True)
+class StateWaitTimer:
+    """``node`` waits to start until its flow's state lock is free (``statelocks``)."""
+    due: float
+    node: Node
+
+
+Timer = Union[RetryTimer, TimeoutTimer, GraceTimer, StateWaitTimer]
 
 
 class Timers:
@@ -109,10 +116,15 @@ class Timers:
         while heap and heap[0][0] <= now:
             yield heapq.heappop(heap)[2]
 
-    def take_retries(self) -> list[RetryTimer]:
-        """Take out every retry timer (in deadline order); timeouts stay."""
-        retries = sorted(e for e in self._heap if isinstance(e[2], RetryTimer))
+    def take_retries(self, which: Callable[[RetryTimer], bool] | None = None
+                     ) -> list[RetryTimer]:
+        """Take out every retry timer (of ``which`` only, if given; in deadline order);
+        timeouts stay."""
+        def taken(entry: tuple[float, int, Timer]) -> bool:
+            timer = entry[2]
+            return isinstance(timer, RetryTimer) and (which is None or which(timer))
+        retries = sorted(e for e in self._heap if taken(e))
         if retries:
-            self._heap = [e for e in self._heap if not isinstance(e[2], RetryTimer)]
+            self._heap = [e for e in self._heap if not taken(e)]
             heapq.heapify(self._heap)
         return [e[2] for e in retries]  # type: ignore[misc]

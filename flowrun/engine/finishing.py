@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from flowrun.engine.events import RetryTimer, TimeoutTimer
+from flowrun.engine.flowstops import after_reason, fail_fast_reason
 from flowrun.engine.nodes import (
     FlowRun,
     Node,
@@ -64,7 +65,9 @@ class Finishing:
             report.result_ref = outcome.result_ref  # a worker stored it already
             if outcome.state_changes:
                 self._apply_state(node.flow_run, outcome.state_changes)
-        elif outcome.status == FAILED and self._retry(node):
+        if engine.statelocks.held:
+            engine.statelocks.release(node)  # after its writes, which it makes durable
+        if outcome.status == FAILED and self._retry(node):
             return
         self.settle(node, outcome.status, outcome.reason, exception=outcome.exception)
 
@@ -137,9 +140,11 @@ class Finishing:
             engine.task_finish(task=report)
         fr = node.flow_run
         fr.unfinished -= 1
-        if status == FAILED and (engine.fail_fast or fr.flow.fail_fast) \
-                and not engine.stopping.why:
-            engine.stopping.stop(FAIL_FAST)
+        if status == FAILED and not engine.stopping.why:
+            if engine.fail_fast:  # -x: the whole session
+                engine.stopping.stop(FAIL_FAST)
+            elif fr.flow.fail_fast and not fr.stopped:  # this flow only
+                engine.flowstops.stop(fr, fail_fast_reason(node.id))
         if node.group is not None:
             self._instance_settled(node)
         engine.spawning.settled(node, exception)
@@ -163,6 +168,7 @@ class Finishing:
         elif all(s == SKIPPED for s in statuses):
             self.settle(group, SKIPPED, "every instance was skipped")
         else:
+            group.reused = all(n.reused for n in group.instances)  # so its downstream may be
             group.value = [n.value for n in group.instances]
             group.report.result, group.report.result_format = dumps_or_none(group.value)
             self.settle(group, SUCCEEDED, None)
@@ -186,4 +192,9 @@ class Finishing:
         engine.next_flush = 0.0
         engine.unfinished_runs -= 1
         engine.hook.flowrun_run_finish(run=run)
-        engine.order.finished(fr)
+        engine.order.finished(fr, _why_not_after)
+
+
+def _why_not_after(fr: FlowRun) -> str | None:
+    """Why flows that come after ``fr``'s flow may not run (None: it succeeded)."""
+    return None if fr.run.status in OK_STATUSES else after_reason(fr.flow.id, fr.run.status)

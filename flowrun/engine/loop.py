@@ -16,7 +16,6 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-from flowrun import results
 from flowrun.engine.events import (
     AttemptDone,
     CapacityBlock,
@@ -29,14 +28,18 @@ from flowrun.engine.events import (
     Timers,
 )
 from flowrun.engine.finishing import Finishing
+from flowrun.engine.flowstops import FlowStops
 from flowrun.engine.interrupts import signals_as_events
-from flowrun.engine.nodes import FlowRun, Node, RunOrder, Slots, iterate, run_if_verdict
+from flowrun.engine.nodes import (FlowRun, Node, RunOrder, Slots, instance_label, iterate,
+                                  run_if_verdict)
+from flowrun.engine.reusing import Reusing
 from flowrun.engine.spawning import Spawning
+from flowrun.engine.statelocks import StateLocks
 from flowrun.engine.stopping import Stopping
 from flowrun.model import (
-    CACHED,
     CANCELLED,
     FAILED,
+    PENDING,
     RUNNING,
     SUCCEEDED,
     Flow,
@@ -44,7 +47,7 @@ from flowrun.model import (
     Run,
     RunRequest,
 )
-from flowrun.plugin import Call, format_user_error
+from flowrun.plugin import Call
 from flowrun.source import task_source_hash
 
 FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is durable
@@ -85,6 +88,9 @@ class Engine:
         self.finishing = Finishing(self)
         self.stopping = Stopping(self)
         self.spawning = Spawning(self)
+        self.reusing = Reusing(self)
+        self.flowstops = FlowStops(self)
+        self.statelocks = StateLocks(self)
 
     # -- public -----------------------------------------------------------------------
 
@@ -92,11 +98,16 @@ class Engine:
         """Run each request as one run; return the runs, final."""
         for request in requests:
             self._add_flow_run(request)
+        for fr in self.flow_runs:
+            after = set(getattr(fr.flow, "after", ()))  # flows not selected: not waited for
+            fr.waits_for = {o for o in self.flow_runs if o.flow.id in after and o is not fr}
+            self.order.add(fr)
         restore = signals_as_events(self.events.put)
         try:
             self._loop()
         finally:
             restore()
+            self.statelocks.release_all()  # flushes what their holders wrote
             self.storage.flush()
         return [fr.run for fr in self.flow_runs]
 
@@ -116,7 +127,6 @@ class Engine:
         fr.unfinished = len(fr.nodes)
         self.flow_runs.append(fr)
         self.unfinished_runs += 1
-        self.order.add(fr)
 
     def _begin_runs(self) -> None:
         while (fr := self.order.take()) is not None:
@@ -176,7 +186,7 @@ class Engine:
                 self.finishing.timed_out(timer)
             elif type(timer) is GraceTimer:
                 self.stopping.grace_over()
-            else:  # a RetryTimer (stopping takes those out of the heap first)
+            else:  # a RetryTimer (stopping takes those out first) or a StateWaitTimer
                 self.ready.append(timer.node)
 
     def _handle(self, event: Event) -> None:
@@ -208,21 +218,26 @@ class Engine:
         """All upstream is final: run the node, or settle it by its ``run_if``."""
         if self.stopping.why:
             return self.finishing.settle(node, CANCELLED, self.stopping.reason())
-        stored = node.flow_run.request.reuse.get(node.task.name)
-        if stored is not None and node.group is None and all(u.reused for u in node.upstream):
-            return self._reuse(node, stored)
+        fr = node.flow_run
+        if fr.stopped:
+            return self.finishing.settle(node, CANCELLED, fr.stopped)
+        if fr.request.reuse and self.reusing.task(node):
+            return
         verdict = run_if_verdict(node)
         if verdict is not None:
             return self.finishing.settle(node, *verdict)
         each = node.task.options.each
         if each is not None and node.group is None and node.instances is None:
             return self._expand(node)
-        if node.task.options.run_key is not None and self._use_cached(node):
+        if (node.group is not None or node.report.parent) and self.reusing.node(node):
+            return
+        if node.task.options.run_key is not None and self.reusing.run_key(node):
             return
         self.ready.append(node)
 
     def _expand(self, node: Node) -> None:
-        """Fan a mapped task out into one instance node per item."""
+        """Fan a mapped task out into one instance node per item; each instance then
+        decides like any node (reuse on ``--resume``, its ``run_key``)."""
         each = node.task.options.each
         try:
             if isinstance(each, str):
@@ -234,40 +249,23 @@ class Engine:
             return self.finishing.settle(node, FAILED, None, error=str(exc), summary=str(exc))
         node.status = RUNNING
         node.instances = []
+        earlier = self.reusing.earlier_instances(node)
         for i, extra in enumerate(items):
             child = Node(node.task, f"{node.id}[{i}]", node.flow_run)
-            child.group, child.index, child.extra = node, i, extra
+            child.group, child.index = node, i
+            child.extra = {**node.extra, **extra} if node.extra else extra
+            child.report.parent = node.report.parent
+            child.report.label = instance_label(extra)
+            if i < len(earlier):
+                self.reusing.follows(child, earlier[i])
             node.instances.append(child)
-            node.flow_run.unfinished += 1
-            self.ready.append(child)
+        node.flow_run.unfinished += len(items)
         if not items:
             node.value = []
-            self.finishing.settle(node, SUCCEEDED, None)
-
-    def _reuse(self, node: Node, stored: Report) -> None:
-        """Take a previous run's result instead of running (``--resume``)."""
-        node.reused = True
-        node.value = results.loads(stored.result, stored.result_format)
-        report = node.report
-        report.result, report.result_format = stored.result, stored.result_format
-        report.source_hash, report.run_key = stored.source_hash, stored.run_key
-        self.finishing.settle(node, CACHED, f"result reused from run {stored.run_id}")
-
-    def _use_cached(self, node: Node) -> bool:
-        try:
-            key = str(node.task.options.run_key(**self._kwargs(node)))
-        except Exception as exc:  # noqa: BLE001 - the user's run_key failed
-            error, summary = format_user_error(exc)
-            self.finishing.settle(node, FAILED, None, error=error, summary=f"run_key: {summary}")
-            return True
-        node.report.run_key = key
-        hit = self.storage.find_cached(node.id, key)
-        if hit is None:
-            return False
-        node.value = results.loads(hit.result, hit.result_format)
-        node.report.result, node.report.result_format = hit.result, hit.result_format
-        self.finishing.settle(node, CACHED, f"run_key {key!r} succeeded in run {hit.run_id}")
-        return True
+            return self.finishing.settle(node, SUCCEEDED, None)
+        for child in node.instances:
+            if child.status == PENDING:  # not settled meanwhile by stopping
+                self.decide(child)
 
     # -- starting ----------------------------------------------------------------------
 
@@ -276,8 +274,14 @@ class Engine:
         stopping = self.stopping
         while ready and self.running < self.capacity and not stopping.why:
             node = ready.popleft()
+            if node.flow_run.stopped:  # a flow stop came while it waited (a timer)
+                self.finishing.settle(node, CANCELLED, node.flow_run.stopped)
+                continue
             if node.task.options.limit and not self._take_slots(node):
                 self.slot_waiters.append(node)
+                continue
+            if node.task.wants_context and not self.statelocks.may_start(node):
+                self.release_slots(node)  # it waits for the state lock, on a timer
                 continue
             self._start(node)
         while ready and stopping.why:  # stopping cancelled the rest; this is a backstop
@@ -307,7 +311,7 @@ class Engine:
         executor = self.executor_for(task.options.executor or self.default_executor)
         call = Call(task_id=node.id, flow_id=task.flow_id, run_id=fr.run.id,
                     attempt=node.attempt, fn=task.fn,
-                    kwargs=self._kwargs(node, getattr(executor, "accepts_ref", None)),
+                    kwargs=self.kwargs(node, getattr(executor, "accepts_ref", None)),
                     wants_context=task.wants_context, timeout=task.options.timeout,
                     params=fr.run.params, partition=fr.run.partition,
                     scheduled_for=fr.run.scheduled_for, hosts=task.options.hosts)
@@ -316,7 +320,7 @@ class Engine:
             if self.use_call_hook:
                 call.hook = self.hook.flowrun_task_call
         if task.wants_context:
-            call.state = dict(self.flow_state(fr))  # a snapshot: the thread reads it later
+            call.state = self.statelocks.source(node, getattr(executor, "in_process", False))
         token = object()
         node.token = token
         self.inflight[token] = node
@@ -330,7 +334,7 @@ class Engine:
         self.record(report)
         self.task_start(task=report)
 
-    def _kwargs(self, node: Node, accepts_ref: Callable[[Any], bool] | None = None
+    def kwargs(self, node: Node, accepts_ref: Callable[[Any], bool] | None = None
                 ) -> dict[str, Any]:
         """The task's arguments; an upstream result its executor keeps (``Outcome.ref``)
         goes by reference when the executor running this task ``accepts_ref`` it."""

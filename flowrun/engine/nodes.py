@@ -76,17 +76,24 @@ class FlowRun:
         self.nodes: dict[str, Node] = {}
         self.unfinished = 0
         self.state: dict | None = None  # the flow's persistent state, loaded on demand
+        self.stopped: str | None = None  # why this run starts no more tasks (fail_fast)
+        self.waits_for: set[FlowRun] = set()  # runs of flows this one comes after
 
 
 class RunOrder:
     """Which flow runs may begin: every one at once, except runs whose requests share a
-    ``queue``, which begin one after another in request order."""
+    ``queue``, which begin one after another in request order, and runs of a flow with
+    ``Flow(after=)``, which begin once the runs they wait for have finished."""
 
     def __init__(self) -> None:
         self.startable: list[FlowRun] = []
         self.waiting: dict[str, deque[FlowRun]] = {}
+        self.blocked: list[FlowRun] = []
 
     def add(self, fr: FlowRun) -> None:
+        if fr.waits_for:
+            self.blocked.append(fr)
+            return
         name = fr.request.queue
         if name is not None and name in self.waiting:
             self.waiting[name].append(fr)
@@ -95,10 +102,20 @@ class RunOrder:
             self.waiting[name] = deque()
         self.startable.append(fr)
 
-    def finished(self, fr: FlowRun) -> None:
+    def finished(self, fr: FlowRun, why_not: Callable[[FlowRun], str | None]) -> None:
+        """``fr`` ended; ``why_not(fr)`` is why the runs waiting for it may not run
+        their tasks (None: it succeeded)."""
         waiting = self.waiting.get(fr.request.queue) if fr.request.queue else None
         if waiting:
             self.startable.append(waiting.popleft())
+        for other in [b for b in self.blocked if fr in b.waits_for]:
+            other.waits_for.discard(fr)
+            reason = why_not(fr)
+            if reason and not other.stopped:
+                other.stopped = reason
+            if not other.waits_for:
+                self.blocked.remove(other)
+                self.add(other)
 
     def take(self) -> FlowRun | None:
         return self.startable.pop(0) if self.startable else None
@@ -173,6 +190,15 @@ def iterate(upstream: Node, param: str) -> list:
     return list(value)
 
 
+def instance_label(values: dict[str, Any], width: int = 40) -> str:
+    """``region=eu n=3``: an instance's values, shown beside its id (strings bare)."""
+    parts = []
+    for name, value in values.items():
+        text = value if isinstance(value, str) else repr(value)
+        parts.append(f"{name}={text if len(text) <= width else text[:width - 3] + '...'}")
+    return " ".join(parts)
+
+
 def dumps_or_none(value: Any) -> tuple[bytes | None, str | None]:
     try:
         return results.dumps(value)
@@ -182,7 +208,8 @@ def dumps_or_none(value: Any) -> tuple[bytes | None, str | None]:
 
 def next_attempt(report: Report) -> Report:
     return Report(run_id=report.run_id, flow_id=report.flow_id, task_id=report.task_id,
-                  attempt=report.attempt, run_key=report.run_key, parent=report.parent)
+                  attempt=report.attempt, run_key=report.run_key, parent=report.parent,
+                  args_hash=report.args_hash, label=report.label)
 
 
 def reported_nodes(fr: FlowRun) -> list[Node]:

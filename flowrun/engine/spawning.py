@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Callable
 from flowrun.engine.events import CapacityBlock, SpawnChild, StartSubflow
 from flowrun.engine.nodes import Node, takes_context
 from flowrun.model import (
-    CANCELLED,
     HAS_RESULT,
     OK_STATUSES,
     SKIPPED,
@@ -33,6 +32,9 @@ class Spawning:
         self.child_futures: dict[Node, Future] = {}
         self.subflows: dict[Node, _Subflow] = {}
         self.child_counts: dict[tuple[str, str], int] = {}
+        #: (flow run, task name) -> the flow files a subflow task was reached through,
+        #: its own last (where its run_flow() paths start, and what may not recur)
+        self.chains: dict[tuple[int, str], tuple[str, ...]] = {}
 
     def spawner(self, parent: Node) -> Callable:
         """What ``submit()`` and ``run_flow()`` call from the task's thread: both only
@@ -63,7 +65,12 @@ class Spawning:
         try:
             if load_flow is None:
                 raise RuntimeError("run_flow() needs a session that can load flows")
-            flow = load_flow(event.target, parent.task.flow_id)
+            chain = self.chains.get((id(parent.flow_run), parent.task.name),
+                                    (parent.task.flow_id,))
+            flow = load_flow(event.target, chain[-1])
+            if flow.id in chain:
+                raise SubflowError(f"run_flow({event.target!r}): a flow may not run itself: "
+                                   f"{' -> '.join((*chain, flow.id))}")
             unknown = sorted(set(params) - set(flow.params))
             if unknown:
                 raise TypeError(f"run_flow({flow.id!r}): unknown parameter '{unknown[0]}' "
@@ -84,7 +91,8 @@ class Spawning:
             node = nodes[task.name] = Node(renamed, task_id(renamed.flow_id, renamed.name), fr)
             node.extra = {name: params.get(name, default) for name, default in task.params.items()}
             node.report.parent = parent.id
-            fr.nodes[renamed.name] = node
+            self._replace(fr, renamed.name, node)
+            self.chains[(id(fr), renamed.name)] = (*chain, flow.id)
             group.add(node, task.name)
             self.subflows[node] = group
         for node in nodes.values():
@@ -108,20 +116,25 @@ class Spawning:
             name, options = getattr(fn, "__name__", "call"), parent.task.options
         options = dataclasses.replace(options, each=None, run_key=None, limit=(), after=(),
                                       name=None)
-        key = (parent.id, name)
+        key = (parent.id, parent.attempt, name)  # a retried parent's children: same ids
         index = self.child_counts[key] = self.child_counts.get(key, -1) + 1
         task = Task(flow_id=parent.task.flow_id, name=f"{_local_name(parent)}::{name}[{index}]",
                     fn=fn, options=options, wants_context=takes_context(fn))
         child = Node(task, task_id(task.flow_id, task.name), fr)
         child.extra = {"__args__": event.args, **event.kwargs}
         child.report.parent = parent.id
-        fr.nodes[task.name] = child
+        self._replace(fr, task.name, child)
         fr.unfinished += 1
         self.child_futures[child] = event.future
-        stopping = self.engine.stopping
-        if stopping.why:
-            return self.engine.finishing.settle(child, CANCELLED, stopping.reason())
-        self.engine.ready.append(child)
+        self.engine.decide(child)  # cancelled when stopping; reused on --resume
+
+    def _replace(self, fr: Any, name: str, node: Node) -> None:
+        """Add ``node`` to the run; a node of that id from a retried parent's earlier
+        attempt stays known to reuse (same arguments) and its attempts go on counting."""
+        prior = fr.nodes.get(name)
+        if prior is not None:
+            self.engine.reusing.follows(node, prior)
+        fr.nodes[name] = node
 
     def _resolve_future(self, node: Node, exception: BaseException | None) -> None:
         future = self.child_futures.pop(node)
@@ -167,6 +180,10 @@ class _Subflow:
                 + (f": {first.report.summary}" if first.report.summary else "")))
         else:
             self.future.set_result({name: n.value for n, name in self.names.items()})
+
+
+class SubflowError(Exception):
+    """``run_flow()`` cannot run that flow here (it would run itself)."""
 
 
 class ChildTaskError(Exception):

@@ -119,10 +119,10 @@ def run_attempt(call: Call) -> Outcome:
         try:
             value = call.hook(call=call) if call.hook else call.invoke()
             outcome.result, outcome.result_format = results.dumps(value)
+            if ctx is not None:  # a state value that cannot be stored fails the task
+                outcome.state_changes = ctx.state_changes()
             outcome.value = value
             outcome.status = SUCCEEDED
-            if ctx is not None:
-                outcome.state_changes = ctx.state_changes()
         except Skipped as exc:
             outcome.status, outcome.reason = SKIPPED, exc.reason
         except results.UnpicklableResult as exc:

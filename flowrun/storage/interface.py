@@ -37,8 +37,10 @@ class Storage(Protocol):
     def get_state(self, flow_id: str) -> dict[str, tuple[bytes | None, str | None]]:
         """The flow's persistent state, serialized."""
 
-    def find_cached(self, task_id: str, run_key: str) -> Report | None:
-        """The newest succeeded attempt of ``task_id`` with ``run_key``, with its result."""
+    def find_cached(self, task_id: str, run_key: str, instances: bool = False
+                    ) -> Report | None:
+        """The newest succeeded attempt of ``task_id`` with ``run_key``, with its result;
+        with ``instances``, of any mapped instance ``task_id[i]`` of it too."""
 
     def get_run(self, run_id: str) -> Run:
         """A run by id or unambiguous id prefix; raise ``StoreError`` if none or many."""
@@ -109,3 +111,19 @@ class LiveStore(Protocol):
                   limit: int = 50, before: str | None = None) -> list[Run]:
         """Runs newest first, older than the run ``before`` (``StoreError`` if there is
         no such run), running ones with their task counts so far."""
+
+
+@runtime_checkable
+class StateLockStore(Protocol):
+    """Optional: a lock per flow around ``context.state`` (see ``flowrun.context``), so
+    read-modify-write of a key is never interleaved across runs. A store without it
+    gives each attempt a snapshot and merges its writes key by key, last write wins."""
+
+    def lock_state(self, flow_id: str, wait: bool = True) -> tuple[Any, dict] | None:
+        """Take the flow's state lock, waiting for it (also against other holders in
+        this process) unless ``wait`` is False (then None if it is busy); return its
+        handle and the flow's state as stored now (``{key: (blob, format)}``). Called
+        from a task's thread too. The lock must die with the process."""
+
+    def unlock_state(self, handle: Any) -> None:
+        """Release a lock ``lock_state`` gave."""

@@ -17,14 +17,14 @@ from typing import Any
 
 from flowrun.plugin import (INTERRUPTED, RESULT_FILES, SUCCEEDED, Report, Run, StoreError,
                             hookimpl, write_result_file)
-from flowrun.storage import sqlite_live
+from flowrun.storage import sqlite_live, sqlite_locks
 from flowrun.storage.private import create_private_file, make_private_dir
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 ATTEMPT_COLUMNS = (
     "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
     "summary", "reason", "stdout", "stderr", "log", "result", "result_format", "run_key",
-    "parent", "result_ref", "source_hash")
+    "parent", "result_ref", "source_hash", "args_hash")
 RUN_COLUMNS = ("id", "flow", "status", "started", "finished", "params", "resumed_from",
                "counts", "partition", "scheduled_for", "pid", "host")
 _INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
@@ -111,7 +111,7 @@ class SqliteStorage:
         self._pending[(r.run_id, r.task_id, r.attempt)] = (
             r.run_id, r.task_id, r.attempt, r.status, r.queued, r.started, r.finished,
             r.error, r.summary, r.reason, r.stdout, r.stderr, r.log, result,
-            r.result_format, r.run_key, r.parent, r.result_ref, r.source_hash)
+            r.result_format, r.run_key, r.parent, r.result_ref, r.source_hash, r.args_hash)
         if len(self._pending) >= FLUSH_BATCH:
             self.flush()
 
@@ -183,6 +183,13 @@ class SqliteStorage:
         self._locks[flow_id] = fd
         return True
 
+    def lock_state(self, flow_id: str, wait: bool = True) -> tuple[Any, dict] | None:
+        """The flow's ``context.state`` lock (``StateLockStore``; see sqlite_locks)."""
+        return sqlite_locks.lock_state(self, flow_id, wait)
+
+    def unlock_state(self, handle: Any) -> None:
+        sqlite_locks.unlock_state(handle)
+
     def unlock_flow(self, flow_id: str) -> None:
         fd = self._locks.pop(flow_id, None)
         if fd is not None:
@@ -240,12 +247,15 @@ class SqliteStorage:
                                  (flow_id,))
         return {key: (value, fmt) for key, value, fmt in rows}
 
-    def find_cached(self, task_id: str, run_key: str) -> Report | None:
+    def find_cached(self, task_id: str, run_key: str, instances: bool = False
+                    ) -> Report | None:
         self.flush()
-        row = self.conn.execute(
-            f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE task_id=? AND "
-            "run_key=? AND status=? ORDER BY finished DESC LIMIT 1",
-            (task_id, run_key, SUCCEEDED)).fetchone()
+        where = "(task_id=? OR (task_id>? AND task_id<?))" if instances else "task_id=?"
+        ids = (task_id, task_id + "[", task_id + "\\") if instances else (task_id,)
+        row = self.conn.execute(  # the index on run_key finds the few rows with that key
+            f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts WHERE run_key=? AND "
+            f"{where} AND status=? ORDER BY finished DESC LIMIT 1",
+            (run_key, *ids, SUCCEEDED)).fetchone()
         if not row:
             return None
         report = _report(row)

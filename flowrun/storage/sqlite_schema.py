@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _migrate_to_1(db: Any) -> None:
@@ -48,4 +48,14 @@ def _migrate_to_4(db: Any) -> None:
     db["runs"].create_index(["started"])
 
 
-MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4)
+def _migrate_to_5(db: Any) -> None:
+    """A hash of the inputs of mapped instances, children and subflow tasks, so
+    ``--resume`` reuses those whose arguments are unchanged; run keys looked up by key
+    (an instance's key matches whatever its position)."""
+    db["attempts"].add_column("args_hash", str)
+    # partial: the many rows without a run key cost no index update
+    db.execute("CREATE INDEX attempts_by_run_key ON attempts(run_key) "
+               "WHERE run_key IS NOT NULL")
+
+
+MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5)

@@ -1,0 +1,142 @@
+"""Taking a stored result instead of running: ``--resume`` and ``run_key`` (a
+collaborator the engine owns).
+
+A task written in the file is reused on ``--resume`` when its stored result is
+reusable (``flowrun.reuse``) and everything upstream of it was reused too. Every other
+node — a mapped instance ``t[3]``, a child ``parent::fetch[0]``, a subflow task
+``parent::flow_x::t`` — is the same node across runs when its id, its code and a hash
+of its arguments (``args_hash``) match; then its stored result is reused, whatever ran
+before it. A ``run_key`` is looked up by key (for an instance: among every instance of
+its task, so a file already processed is skipped wherever it sits in the list).
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+from typing import TYPE_CHECKING, Any
+
+from flowrun import results
+from flowrun.engine.nodes import Node
+from flowrun.model import CACHED, FAILED, HAS_RESULT, Report
+from flowrun.plugin import format_user_error
+from flowrun.source import task_source_hash
+
+if TYPE_CHECKING:
+    from flowrun.engine.loop import Engine
+
+
+class Reusing:
+    """The engine's reuse rules."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.digests: dict[Node, bytes] = {}  # upstream node -> digest of its result
+        #: a child or subflow task -> the node of that id an earlier attempt of its
+        #: parent made in this run
+        self.prior: dict[Node, Node] = {}
+
+    def task(self, node: Node) -> bool:
+        """``--resume`` of a task written in the file: True if it was settled."""
+        stored = node.flow_run.request.reuse.get(node.task.name)
+        if stored is None or node.group is not None or node.report.parent is not None \
+                or not all(u.reused for u in node.upstream):
+            return False
+        self._take(node, stored, f"result reused from run {stored.run_id}")
+        return True
+
+    def node(self, node: Node) -> bool:
+        """``--resume`` of an instance, child or subflow task: hash its arguments (kept
+        on its record) and take the stored result if id, code and arguments match."""
+        node.report.args_hash = digest = self.args_hash(node)
+        prior = self.prior.pop(node, None) if self.prior else None
+        if prior is not None and digest and prior.status in HAS_RESULT \
+                and prior.report.args_hash == digest:
+            node.reused = True
+            node.value, node.ref = prior.value, prior.ref
+            node.report.result = prior.report.result
+            node.report.result_format = prior.report.result_format
+            self.engine.finishing.settle(node, CACHED, "result reused from an earlier "
+                                         f"attempt of {node.report.parent}")
+            return True
+        stored = node.flow_run.request.stored.get(node.id) if digest else None
+        if stored is None or digest is None or stored.args_hash != digest:
+            return False
+        task = node.task
+        if not task.source_hash:
+            task.source_hash = task_source_hash(task.fn)
+        if stored.source_hash and stored.source_hash != task.source_hash:
+            return False
+        self._take(node, stored, f"result reused from run {stored.run_id}")
+        return True
+
+    def follows(self, node: Node, prior: Node) -> None:
+        """``node`` has the id of ``prior``, made by an earlier attempt of its parent in
+        this run: its attempts go on counting, and it may take ``prior``'s result."""
+        node.attempt = prior.attempt
+        self.prior[node] = prior
+
+    def earlier_instances(self, group: Node) -> list[Node]:
+        """The instances of the mapped task an earlier attempt of ``group``'s parent
+        made (a subflow's mapped task), so that they follow on by position."""
+        prior = self.prior.pop(group, None) if self.prior else None
+        return (prior.instances or []) if prior is not None else []
+
+    def run_key(self, node: Node) -> bool:
+        """A task with ``run_key``: True if it was settled (cached, or its key failed)."""
+        finishing = self.engine.finishing
+        try:
+            key = str(node.task.options.run_key(**self.engine.kwargs(node)))
+        except Exception as exc:  # noqa: BLE001 - the user's run_key failed
+            error, summary = format_user_error(exc)
+            finishing.settle(node, FAILED, None, error=error, summary=f"run_key: {summary}")
+            return True
+        node.report.run_key = key
+        hit = self.engine.storage.find_cached(node.group.id if node.group else node.id,
+                                              key, instances=node.group is not None)
+        if hit is None:
+            return False
+        self._take(node, hit, f"run_key {key!r} succeeded in run {hit.run_id}")
+        return True
+
+    def args_hash(self, node: Node) -> str | None:
+        """A hash of the node's arguments: its upstream results (by their stored bytes),
+        flow parameters and own values (item, submit() arguments). None when an
+        argument cannot be pickled: such a node is never reused."""
+        task = node.task
+        parts: list[Any] = [task.name.rpartition("::")[2]]
+        nodes = node.flow_run.nodes
+        for param, upstream in task.inputs.items():
+            if param not in node.extra:
+                parts.append((param, self._digest(nodes[upstream])))
+        run_params = node.flow_run.run.params
+        parts.extend((p, run_params.get(p, d)) for p, d in task.params.items()
+                     if p not in node.extra)
+        parts.extend(sorted(node.extra.items(), key=lambda kv: kv[0]))
+        try:
+            blob = pickle.dumps(parts, protocol=4)
+        except Exception:  # noqa: BLE001 - an argument that cannot be pickled
+            return None
+        return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+    def _digest(self, up: Node) -> bytes:
+        digest = self.digests.get(up)
+        if digest is None:
+            blob = up.report.result
+            if blob is None and up.report.result_ref:  # big, kept in a file: named by content
+                blob = up.report.result_ref.encode()
+            elif blob is None and up.value is not None:
+                try:
+                    blob = results.dumps(up.value)[0]
+                except results.UnpicklableResult:
+                    blob = repr(id(up)).encode()  # unique this run: never reused
+            digest = self.digests[up] = hashlib.blake2b(blob or b"", digest_size=16).digest()
+        return digest
+
+    def _take(self, node: Node, stored: Report, reason: str) -> None:
+        node.reused = True
+        node.value = results.loads(stored.result, stored.result_format)
+        report = node.report
+        report.result, report.result_format = stored.result, stored.result_format
+        report.source_hash = stored.source_hash or report.source_hash
+        report.run_key = stored.run_key if report.run_key is None else report.run_key
+        self.engine.finishing.settle(node, CACHED, reason)
