@@ -32,9 +32,10 @@ def keep_children_off_our_pipes() -> None:
         threading.Thread(target=_relay, args=(read_end, real), daemon=True,
                          name=f"flowrun-relay-{name}").start()
         stream.flush()
-        setattr(sys, name, io.TextIOWrapper(
-            io.FileIO(real, "w", closefd=True), encoding=stream.encoding,
-            errors=stream.errors, line_buffering=True, write_through=True))
+        ours = io.TextIOWrapper(io.FileIO(real, "w", closefd=True), encoding=stream.encoding,
+                                errors=stream.errors, line_buffering=True, write_through=True)
+        setattr(sys, name, ours)
+        setattr(sys, f"__{name}__", ours)  # what --pdb and tracebacks write to, too
 
 
 def _relay(read_end: int, real: int) -> None:
