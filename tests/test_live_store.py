@@ -63,13 +63,10 @@ def _running(project) -> list[tuple]:
 
 
 def test_a_store_of_schema_3_gains_pid_and_host(tmp_path):
-    import sqlite_utils
-
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    db = sqlite_utils.Database(conn)
     for step in sqlite_schema.MIGRATIONS[:3]:
-        step(db)
+        step(conn)
     conn.execute("INSERT INTO runs (id, flow, status, started) VALUES ('old', 'f.py', "  # the file format
                  "'failed', 1.0)")
     conn.execute("PRAGMA user_version=3")

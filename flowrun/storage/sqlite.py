@@ -3,8 +3,8 @@
 
 Task reports are buffered and written in batches (one transaction per flush), which is
 what keeps per-task cost in microseconds; runs are written at once. The schema is
-versioned with ``PRAGMA user_version`` and created or migrated with sqlite-utils,
-imported only when a migration is due, so opening an up-to-date store stays cheap.
+versioned with ``PRAGMA user_version`` and created or migrated in plain SQL
+(``sqlite_schema``), so a fresh store's first run costs what later runs cost.
 """
 from __future__ import annotations
 
@@ -74,13 +74,10 @@ class SqliteStorage:
         if version > SCHEMA_VERSION:
             raise StoreError(f"the store {self.path} was written by a newer flowrun "
                              f"(schema {version}, this one knows {SCHEMA_VERSION})")
-        import sqlite_utils
-
-        db = sqlite_utils.Database(self.conn, execute_plugins=False)
         with self._transaction():
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             for step in MIGRATIONS[version:]:
-                step(db)
+                step(self.conn)
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _transaction(self) -> Any:
