@@ -93,26 +93,17 @@ def write_result_file(results_dir: str, blob: bytes) -> str:
         temp = f"{target}.{os.getpid()}.tmp"
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            write_all(fd, blob)
-            os.fsync(fd)
-            os.close(fd)
+            try:
+                write_all(fd, blob)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(temp, target)
         except BaseException:  # a full disk, say: leave no partial file behind
-            os.close(fd) if _is_open(fd) else None
             if os.path.exists(temp):
                 os.unlink(temp)
             raise
     return ref
-
-
-def _is_open(fd: int) -> bool:
-    import os
-
-    try:
-        os.fstat(fd)
-        return True
-    except OSError:
-        return False
 
 
 class ResultFile:

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
 from flowrun.errors import CollectError, ExitCode, UsageError
-from flowrun.executors import capture
+from flowrun.executors import attempt, capture
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.
@@ -135,7 +135,6 @@ class Session:
         restore_level = _apply_log_level()
         if self.config.getoption("usepdb"):
             from flowrun import debugging
-            from flowrun.executors import attempt
 
             attempt.post_mortem = debugging.post_mortem
         try:
@@ -143,8 +142,6 @@ class Session:
         finally:
             restore_level()
             capture.uninstall()
-            from flowrun.executors import attempt
-
             attempt.post_mortem = None
 
     def requests(self, params: dict[str, dict[str, Any]]) -> list[RunRequest]:

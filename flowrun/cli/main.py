@@ -4,14 +4,9 @@ exceptions into output and exit codes.
 from __future__ import annotations
 
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 from flowrun import __version__
-
-
-def main(argv: list[str] | None = None) -> NoReturn:
-    """Run ``argv`` (default: the process's) and exit with its code."""
-    sys.exit(run(sys.argv[1:] if argv is None else list(argv)))
 
 
 def run(argv: list[str], plugins: list[Any] = ()) -> int:
