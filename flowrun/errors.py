@@ -78,6 +78,12 @@ class ExecutorError(FlowrunError):
     A wrong setting (no SSH hosts, an unknown alias) is a ``UsageError`` instead."""
 
 
+class StopSignal(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived while flowrun was starting (raised by the
+    command's own handler): an interrupt, never a plugin's or a flow's mistake, even
+    when it lands inside their import."""
+
+
 class Skipped(BaseException):
     """Raised by ``skip()``: a BaseException so ``except Exception`` cannot swallow it."""
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from flowrun import hookspecs
-from flowrun.errors import FlowrunError, PluginError, Skipped
+from flowrun.errors import FlowrunError, PluginError, Skipped, StopSignal
 from flowrun.hookspecs import PROJECT
 
 #: Built-in plugins: (name for -p no:NAME, module).
@@ -82,7 +82,7 @@ def _guard(plugin: str, what: str, action: Callable[[], Any]) -> Any:
     ``SystemExit``, becomes one ``PluginError`` line naming the plugin."""
     try:
         return action()
-    except FlowrunError:
+    except (FlowrunError, StopSignal):
         raise
     except BaseException as exc:  # noqa: BLE001 - user code, SystemExit included
         raise plugin_error(plugin, what, exc) from None
@@ -143,6 +143,8 @@ def _load_named(pm: pluggy.PluginManager, name: str, origin: str) -> None:
             raise PluginError(f"plugin '{name}' not found ({origin}): no installed plugin "
                               "or importable module has that name") from None
         raise plugin_error(f"'{name}'", "import", exc) from None
+    except StopSignal:
+        raise
     except BaseException as exc:  # noqa: BLE001 - user code, SystemExit included
         raise plugin_error(f"'{name}'", "import", exc) from None
     _guard(f"'{name}'", "registering", lambda: pm.register(guarded(module, name, pm.deferred_errors),

@@ -1,14 +1,16 @@
 """The ``flowrun`` command's first code: the stop signals are taken before anything else
-is imported, so SIGINT, SIGTERM or SIGHUP at any moment of start-up ends flowrun with
+is imported (but the tiny errors module), so SIGINT, SIGTERM or SIGHUP at any moment of start-up ends flowrun with
 exit 2 and one line, never a traceback (and Ctrl-C works even where the shell started
 flowrun with SIGINT ignored). Once a run starts, the engine turns them into events.
 """
 import signal
 import sys
 
+from flowrun.errors import StopSignal
+
 
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+    raise StopSignal
 
 
 def main():
