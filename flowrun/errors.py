@@ -90,3 +90,8 @@ class Skipped(BaseException):
     def __init__(self, reason: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ChildTaskError(Exception):
+    """What ``future.result()`` raises when a submitted child did not succeed (or its
+    outcome could not travel back to a parent on another host)."""

@@ -18,6 +18,7 @@ from typing import Any
 from flowrun import __version__
 from flowrun.config import Config, OptionParser, check_output_path
 from flowrun.errors import (
+    ChildTaskError,
     CollectError,
     ConfigError,
     CycleError,
@@ -86,7 +87,9 @@ from flowrun.storage.interface import LiveStore, SlotStore, StateLockStore, Stor
 #: Wire helpers for remote workers, loaded on first use (they import cloudpickle).
 _WIRE = {"Packer": "flowrun.executors.wire", "run_packed_call": "flowrun.executors.wire",
          "load_function": "flowrun.executors.wire",
-         "read_frame": "flowrun.executors.wire", "write_frame": "flowrun.executors.wire"}
+         "read_frame": "flowrun.executors.wire", "write_frame": "flowrun.executors.wire",
+         "RemoteSpawner": "flowrun.executors.children",
+         "ChildRequests": "flowrun.executors.children"}
 
 __all__ = [
     "check_output_path",
@@ -98,7 +101,7 @@ __all__ = [
     "COMPACT_REPORT", "RESULT_FILES", "claim_request_mode",
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
-    "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode",
+    "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode", "ChildTaskError",
     # the model
     "Flow", "Task", "TaskDef", "TaskOptions", "OVERRIDABLE_OPTIONS", "record_task_defs",
     "task_source_hash", "run_record", "RUN_RECORD_VERSION", "Report", "Run", "RunRequest", "Status", "task_id",

@@ -33,6 +33,15 @@ class TypedCall:
                  params: dict[str, Any]) -> None:
         self.task_type, self.type_fn, self.params = task_type, fn, params
 
+    def for_shipping(self) -> TypedCall:
+        """What a worker elsewhere gets: the type's ``resolve_params`` (if it has one)
+        turns names into objects here, where the project is importable, so they travel
+        by value (the ``python`` type's ``module:function``)."""
+        resolve = getattr(self.type_fn, "resolve_params", None)
+        if resolve is None:
+            return self
+        return TypedCall(self.task_type, self.type_fn, resolve(**self.params))
+
     def __call__(self) -> Any:
         if self.type_fn is None:
             raise LookupError(f"no task type {self.task_type!r} is registered")

@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from flowrun.plugin import CollectError, Flow, hookimpl, task_source_hash
 
@@ -51,16 +51,36 @@ def shell_task(cmd: str | list[str], cwd: str | None = None,
                             + (f"; output:{shown}" if shown else ""))
 
 
-def python_task(function: str, params: dict[str, Any] | None = None) -> Any:
+def python_task(function: str | Callable[..., Any], params: dict[str, Any] | None = None
+                ) -> Any:
     """Call ``module:function`` with ``params``; its return value is the result."""
-    module_name, sep, name = function.partition(":")
+    target = function if callable(function) else _import_function(function)
+    return target(**(params or {}))
+
+
+def _import_function(function: Any) -> Callable[..., Any]:
+    module_name, sep, name = function.partition(":") if isinstance(function, str) \
+        else ("", "", "")
     if not sep:
         raise ValueError(f"python task: function must look like 'module:function', "
                          f"not {function!r}")
     target: Any = sys.modules.get(module_name) or importlib.import_module(module_name)
     for part in name.split("."):
         target = getattr(target, part)
-    return target(**(params or {}))
+    return target
+
+
+def _resolve_python_params(function: Any = None, **rest: Any) -> dict[str, Any]:
+    """Before a ``python`` task is shipped to another process: its function imported
+    here (beside the spec), so it travels by value like flow code; a name that does not
+    import is left for the task to fail on, with its own error."""
+    try:
+        return {"function": _import_function(function), **rest}
+    except Exception:  # noqa: BLE001 - reported by the task itself when it runs
+        return {"function": function, **rest}
+
+
+python_task.resolve_params = _resolve_python_params  # type: ignore[attr-defined]
 
 
 @hookimpl

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flowrun.contract.attempts import AttemptSemantics
+from flowrun.contract.children import ChildSemantics
 from flowrun.contract.graph import GraphSemantics
 from flowrun.contract.stopping import StopSemantics
 
 
-class ExecutorSuite(AttemptSemantics, GraphSemantics, StopSemantics):
+class ExecutorSuite(AttemptSemantics, GraphSemantics, ChildSemantics, StopSemantics):
     """Every behaviour that must not depend on where tasks run, as pytest tests.
 
     flowrun runs this suite on its thread, process and SSH executors and on
@@ -37,9 +38,14 @@ class ExecutorSuite(AttemptSemantics, GraphSemantics, StopSemantics):
     success, ``run_key`` reuse, the option hierarchy, unstorable results failing their
     task; ``run_if`` conditions, ``each=`` mapping (dynamic, empty, static, a failing
     instance, a non-list), concurrency groups and their deadlock freedom, ``-x``,
-    ``fail_fast``, spec flows (``flow_*.yaml``) running in order, and Ctrl-C (a real
-    SIGINT to a real process: the first lets a task with a timeout finish, the second
-    stops it).
+    ``fail_fast``, spec flows (``flow_*.yaml``) running in order; ``submit()`` children
+    and ``run_flow()`` subflows (simpleflow's example, parallel children, nested submits
+    at ``-n 1`` and ``-n 2``, a child's own exception in the parent, retried children,
+    subflow parameters, ``--resume`` reusing children); and Ctrl-C (a real SIGINT to a
+    real process: the first lets a task with a timeout finish, the second stops it).
+
+    The children tests need ``supports_children`` (``flowrun.plugin.Executor``); an
+    executor without it switches them off (``ChildSemantics`` lists them).
 
     A test that cannot hold on your executor can be switched off in your subclass by
     redefining it, e.g. ``test_timeout_fails_the_attempt_and_counts_for_retries = None``;

@@ -204,3 +204,23 @@ class GraphSemantics(ExecutorSuiteBase):
         assert first.finished <= second.started
         logs = project.run("logs", result.new_runs()[0]["id"]).output
         assert logs.index("I am task_1.") < logs.index("I am task_2.")
+
+    def test_spec_python_task_runs_a_project_function(self, project):
+        project.write("flows/helpers.py", """
+            def add(a, b):
+                return {"sum": a + b, "module": __name__}
+        """)
+        project.write("flows/flow_calc.yml", """
+            tasks:
+              - key: add
+                task_type: python
+                task_params: {function: "helpers:add", params: {a: 2, b: 3}}
+              - key: missing
+                task_type: python
+                task_params: {function: "no_such_module:f"}
+        """)
+        result = self.flowrun(project)
+        assert result.exit_code == 1, result.output
+        assert result.result("flows/flow_calc.yml::add") == {"sum": 5, "module": "helpers"}
+        summary = result.reports("flows/flow_calc.yml::missing")[-1].summary
+        assert "ModuleNotFoundError" in summary and "no_such_module" in summary

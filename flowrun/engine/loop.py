@@ -315,12 +315,13 @@ class Engine:
                     wants_context=task.wants_context, timeout=task.options.timeout,
                     params=fr.run.params, partition=fr.run.partition,
                     scheduled_for=fr.run.scheduled_for, hosts=task.options.hosts)
-        if getattr(executor, "in_process", False):
-            call.spawn = self.spawning.spawner(node)
-            if self.use_call_hook:
-                call.hook = self.hook.flowrun_task_call
+        in_process = getattr(executor, "in_process", False)
+        if in_process or getattr(executor, "supports_children", False):
+            call.spawn = self.spawning.spawner(node)  # a remote one asks through it
+        if in_process and self.use_call_hook:
+            call.hook = self.hook.flowrun_task_call
         if task.wants_context:
-            call.state = self.statelocks.source(node, getattr(executor, "in_process", False))
+            call.state = self.statelocks.source(node, in_process)
         token = object()
         node.token = token
         self.inflight[token] = node

@@ -10,6 +10,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable
 
 from flowrun.engine.events import CapacityBlock, SpawnChild, StartSubflow
+from flowrun.errors import ChildTaskError
 from flowrun.engine.nodes import Node, takes_context
 from flowrun.model import (
     HAS_RESULT,
@@ -36,19 +37,9 @@ class Spawning:
         #: its own last (where its run_flow() paths start, and what may not recur)
         self.chains: dict[tuple[int, str], tuple[str, ...]] = {}
 
-    def spawner(self, parent: Node) -> Callable:
-        """What ``submit()`` and ``run_flow()`` call from the task's thread: both only
-        post an event; the scheduler thread does the work."""
-        put = self.engine.events.put
-
-        def spawn(fn: Callable, args: tuple, kwargs: dict, subflow: bool = False) -> Future:
-            future = _ChildFuture(put)
-            if subflow:
-                put(StartSubflow(parent, fn, kwargs, future))
-            else:
-                put(SpawnChild(parent, fn, args, kwargs, future))
-            return future
-        return spawn
+    def spawner(self, parent: Node) -> _Spawner:
+        """What ``submit()`` and ``run_flow()`` call (``call.spawn``)."""
+        return _Spawner(parent, self.engine.events.put)
 
     def settled(self, node: Node, exception: BaseException | None) -> None:
         """``node`` is final: answer the future or the subflow waiting for it."""
@@ -114,8 +105,9 @@ class Spawning:
             name, options, fn = fn.name, fn.options, fn.fn
         else:
             name, options = getattr(fn, "__name__", "call"), parent.task.options
-        options = dataclasses.replace(options, each=None, run_key=None, limit=(), after=(),
-                                      name=None)
+        options = dataclasses.replace(  # on the parent's executor unless it names one
+            options, each=None, run_key=None, limit=(), after=(), name=None,
+            executor=options.executor or parent.task.options.executor)
         key = (parent.id, parent.attempt, name)  # a retried parent's children: same ids
         index = self.child_counts[key] = self.child_counts.get(key, -1) + 1
         task = Task(flow_id=parent.task.flow_id, name=f"{_local_name(parent)}::{name}[{index}]",
@@ -186,8 +178,27 @@ class SubflowError(Exception):
     """``run_flow()`` cannot run that flow here (it would run itself)."""
 
 
-class ChildTaskError(Exception):
-    """What ``future.result()`` raises when a submitted child did not succeed."""
+class _Spawner:
+    """``call.spawn`` of one attempt. Called from the task's thread (or, for a task on
+    a worker, from its executor's reader): it only posts an event; the scheduler
+    thread does the work. ``lend(n)``: a parent elsewhere waits on its children (n=1)
+    or stopped waiting (n=-1); its slot is theirs meanwhile."""
+
+    __slots__ = ("parent", "put")
+
+    def __init__(self, parent: Node, put: Callable) -> None:
+        self.parent, self.put = parent, put
+
+    def __call__(self, fn: Any, args: tuple, kwargs: dict, subflow: bool = False) -> Future:
+        future = _ChildFuture(self.put)
+        if subflow:
+            self.put(StartSubflow(self.parent, fn, kwargs, future))
+        else:
+            self.put(SpawnChild(self.parent, fn, args, kwargs, future))
+        return future
+
+    def lend(self, delta: int) -> None:
+        self.put(CapacityBlock(delta))
 
 
 class _ChildFuture(Future):

@@ -91,8 +91,14 @@ class Outcome:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["value"] = state["exception"] = state["ref"] = None
+        state["value"] = state["ref"] = None
+        state["exception"] = _portable(self.exception)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        blob = state.get("exception")
+        state["exception"] = _unpickled(blob) if blob is not None else None
+        self.__dict__.update(state)
 
     def get_value(self) -> Any:
         """The result, rebuilt from its serialized form when it crossed a process."""
@@ -101,6 +107,28 @@ class Outcome:
         elif self.value is None and isinstance(self.ref, results.ResultFile):
             self.value = self.ref.load()
         return self.value
+
+
+def _portable(exc: BaseException | None) -> bytes | None:
+    """The task's exception, pickled so that a parent in another process gets the
+    same exception from ``future.result()``; None when it cannot travel."""
+    if exc is None or isinstance(exc, KeyboardInterrupt):
+        return None
+    import cloudpickle
+
+    try:
+        return cloudpickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - the parent gets ChildTaskError instead
+        return None
+
+
+def _unpickled(blob: bytes) -> BaseException | None:
+    import pickle
+
+    try:
+        return pickle.loads(blob)
+    except Exception:  # noqa: BLE001 - e.g. a class this side cannot import
+        return None
 
 
 def run_attempt(call: Call) -> Outcome:

@@ -16,14 +16,16 @@ class Link:
     """The coordinator's end of one worker process (local, or ``ssh HOST python ...``).
 
     ``send`` may be called before the worker is ready; the call is written once the
-    marker arrived. ``on_outcome(link, job, outcome)`` and ``on_exit(link, job)`` are
-    called from the link's reader thread.
+    marker arrived. ``on_outcome(link, job, outcome)``, ``on_request(link, job,
+    message)`` (the running task's ``submit()``, ``flowrun.executors.children``) and
+    ``on_exit(link, job)`` are called from the link's reader thread.
     """
 
     def __init__(self, argv: list[str], on_outcome: Callable, on_exit: Callable, *,
-                 keep_stderr: bool = False, prepare: Callable[[], str | None] | None = None,
-                 tag: Any = None) -> None:
+                 on_request: Callable | None = None, keep_stderr: bool = False,
+                 prepare: Callable[[], str | None] | None = None, tag: Any = None) -> None:
         self.argv, self.on_outcome, self.on_exit = argv, on_outcome, on_exit
+        self.on_request = on_request
         self.prepare, self.tag = prepare, tag  # tag: whatever the executor needs back
         self.lock = threading.Lock()
         self.job: Any = None
@@ -72,10 +74,24 @@ class Link:
         except (BrokenPipeError, ValueError, OSError):
             pass  # the worker is gone; the reader thread reports it
 
+    def reply(self, message: Any) -> None:
+        """Answer the running task (a child it waits for); dropped if the worker is gone."""
+        with self.lock:
+            if self.proc is None or self.killed:
+                return
+            try:
+                write_frame(self.proc.stdin, message)
+            except (BrokenPipeError, ValueError, OSError):
+                pass
+
     def _read(self) -> None:
         stream = self.proc.stdout
         if self._handshake(stream):
             while (message := safe_read_frame(stream)) is not None:
+                if message[0] != "outcome":
+                    if self.on_request is not None:
+                        self.on_request(self, self.job, message)
+                    continue
                 with self.lock:
                     job, self.job = self.job, None
                 self.on_outcome(self, job, message[1])

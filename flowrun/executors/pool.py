@@ -10,6 +10,7 @@ import threading
 from collections import deque
 from typing import Any
 
+from flowrun.executors.children import ChildRequests
 from flowrun.executors.link import Link
 from flowrun.executors.wire import Packer
 from flowrun.plugin import Call, Outcome, failed_outcome
@@ -19,16 +20,19 @@ class Job:
     """One attempt: queued, or sent to ``link`` (``wire`` is the packed call until
     the link wrote it)."""
 
-    __slots__ = ("call", "done", "cancelled", "link", "wire")
+    __slots__ = ("call", "done", "cancelled", "link", "wire", "children")
 
     def __init__(self, call: Call, done: Any) -> None:
         self.call, self.done = call, done
         self.cancelled = False
         self.link: Link | None = None
         self.wire: tuple | None = None
+        self.children: ChildRequests | None = None  # its submit()s, once it made one
 
     def finish(self, outcome: Outcome) -> None:
         """Hand ``outcome`` to the engine, unless it cancelled the attempt."""
+        if self.children is not None:
+            self.children.close()
         if not self.cancelled:
             self.done(outcome)
 
@@ -40,6 +44,10 @@ class Workers:
     def __init__(self) -> None:
         self.links: set[Link] = set()
         self.idle: list[Link] = []
+
+    def live(self) -> int:
+        """How many links run or start, not counting those being killed."""
+        return sum(not link.killed for link in self.links)
 
     def forget(self, link: Link) -> None:
         """``link``'s worker is gone."""
@@ -91,6 +99,27 @@ class LinkPool:
 
     def all_links(self) -> list[Link]:
         """Every link that may still run (lock held)."""
+        raise NotImplementedError
+
+    supports_children = True
+
+    def on_request(self, link: Link, job: Job | None, message: tuple) -> None:
+        """The task on ``link`` called ``submit()`` or ``run_flow()``, or waits for its
+        children (link's reader thread)."""
+        if job is None or job.call.spawn is None:
+            return
+        if job.children is None:
+            job.children = ChildRequests(job.call.spawn, link.reply,
+                                         lambda delta: self.lend(link, delta))
+            self.expect_children(link)
+        job.children.handle(message)
+
+    def expect_children(self, link: Link) -> None:
+        """The task on ``link`` made its first request (a chance to get ready)."""
+
+    def lend(self, link: Link, delta: int) -> None:
+        """The task on ``link`` waits for its children (+1) or stopped (-1): its worker
+        slot is theirs meanwhile."""
         raise NotImplementedError
 
     @staticmethod

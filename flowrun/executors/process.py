@@ -19,6 +19,9 @@ from flowrun.executors.pool import Job, LinkPool, Workers
 from flowrun.plugin import RESULT_FILES, Outcome, ResultFile, failed_outcome, hookimpl
 
 NAME = "process"
+#: The tag of a worker started beyond the pool for a task with a timeout: it is not
+#: kept once the queue is empty.
+EXTRA = "extra"
 WORKER_ARGV = [sys.executable, "-m", "flowrun.executors.worker"]
 
 
@@ -41,8 +44,8 @@ class ProcessExecutor(LinkPool):
     def place(self, job: Job) -> None:
         link = self._free_link()
         if link is None and job.call.timeout and not self.closed:
-            link = self._start_link()  # an extra worker: the engine's timeout clock
-                                       # runs from submit, so this must not queue
+            link = self._start_link(EXTRA)  # the engine's timeout clock runs from
+                                            # submit, so this must not queue
         if link is None:
             self.queue.append(job)
         else:
@@ -55,12 +58,13 @@ class ProcessExecutor(LinkPool):
         """An idle worker, or a new one while the pool is below its size (lock held)."""
         if self.workers.idle:
             return self.workers.idle.pop()
-        if len(self.workers.links) < self.size and not self.closed:
+        if self.workers.live() < self.size and not self.closed:
             return self._start_link()
         return None
 
-    def _start_link(self) -> Link:
-        link = Link(self.argv, self._on_outcome, self._on_exit)
+    def _start_link(self, tag: str | None = None) -> Link:
+        link = Link(self.argv, self._on_outcome, self._on_exit, on_request=self.on_request,
+                    tag=tag)
         self.workers.links.add(link)
         return link
 
@@ -72,6 +76,22 @@ class ProcessExecutor(LinkPool):
                 self.send(job, link)
                 return
         self.workers.idle.append(link)
+
+    def lend(self, link: Link, delta: int) -> None:
+        """One more worker while a parent waits (it stays, idle, for the next parent
+        that waits: a worker's start-up is the dearest part of a child)."""
+        with self.lock:
+            self.size += delta
+            while delta > 0 and self.queue and not self.closed:
+                delta -= 1
+                self._next_job(self._free_link() or self._start_link())
+
+    def expect_children(self, link: Link) -> None:
+        """A task started children: it will most likely wait for them, so a worker
+        for them starts now, while the requests are on their way."""
+        with self.lock:
+            if not self.workers.idle and not self.closed:
+                self.workers.idle.append(self._start_link())
 
     def accepts_ref(self, ref: Any) -> bool:
         """A result file an upstream worker wrote: the downstream worker reads it."""
@@ -86,7 +106,7 @@ class ProcessExecutor(LinkPool):
         with self.lock:
             if link.killed or self.closed:
                 return
-            if len(self.workers.links) > self.size and not self.queue:
+            if link.tag == EXTRA and not self.queue:
                 link.retired = True  # an extra worker is not kept once its job is done
                 link.kill()
                 return
@@ -100,9 +120,11 @@ class ProcessExecutor(LinkPool):
             job.finish(failed_outcome(reason))
         with self.lock:
             self.workers.forget(link)
-            if link.retired or len(self.workers.links) >= self.size and not self.queue:
+            if self.closed or self.workers.live() >= self.size:
                 return
-            if self.closed or not (link.ready or link.killed or self.queue):
+            if link.retired and not self.queue:
+                return
+            if not (link.ready or link.killed or self.queue):
                 return  # a worker that cannot start is restarted only for queued work
             self._next_job(self._start_link())  # the replacement
 

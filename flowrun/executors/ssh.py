@@ -10,6 +10,7 @@ when told to or when its session closes, so a timeout leaves nothing on the host
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
 import socket
@@ -22,8 +23,11 @@ from typing import Any
 
 from flowrun.executors.link import Link, worker_options
 from flowrun.executors.pool import Job, LinkPool, Workers
+from flowrun.executors import ssh_results
+from flowrun.executors.ssh_settings import Settings, read_settings
 from flowrun.plugin import (
     FAILED,
+    RESULT_FILES,
     Call,
     Outcome,
     UsageError,
@@ -35,17 +39,6 @@ from flowrun.plugin import (
 NAME = "ssh"
 DOWN_FOR = 30.0  # seconds an unreachable host is tried only when no other host is free
 SSH_EXIT_ERROR = 255  # what ssh itself exits with when it cannot connect
-KEYS = {"hosts", "config", "python", "slots", "connect_timeout"}
-
-
-@dataclass
-class Settings:
-    hosts: list[tuple[str, int]]
-    config: str | None = None
-    python: str = "python3"
-    slots: int = 1
-    connect_timeout: int = 10
-    worker_options: tuple[str, ...] = ()  # max_output_size, -s
 
 
 @dataclass(eq=False)
@@ -72,10 +65,15 @@ class HostJob(Job):
 class SSHExecutor(LinkPool):
     destination = "over ssh"
 
-    def __init__(self, settings: Settings, rootdir: str) -> None:
+    def __init__(self, settings: Settings, rootdir: str,
+                 result_files: tuple[str, int] | None = None) -> None:
         super().__init__(rootdir)
         self.settings = settings
         self.dir = tempfile.mkdtemp(prefix="flowrun-ssh-")
+        #: (the store's result files, threshold); large results stay in each host's
+        #: cache and are fetched once into the store (``ssh_results``)
+        self.result_files = result_files
+        self.cache = ssh_results.cache_dir(secrets.token_hex(6))
         self.hosts: dict[str, Host] = {}
         for name, slots in settings.hosts:
             self._host(name, slots)
@@ -155,6 +153,9 @@ class SSHExecutor(LinkPool):
         """Stop every remote worker, then the master connections: nothing stays."""
         self.stop_links(3.0)
         for host in self.hosts.values():
+            if self.result_files is not None and host.master_pid:
+                ssh_results.remove_cache(self.ssh(host, "-o", "ControlMaster=no"),
+                                         self.cache)
             self._stop_master(host)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -179,9 +180,24 @@ class SSHExecutor(LinkPool):
         return best
 
     def _assign(self, job: HostJob, host: Host) -> None:
+        self._localize(job, host)
         host.busy += 1
         idle = host.workers.idle
         self.send(job, idle.pop() if idle else self._start_link(host))
+
+    def _localize(self, job: HostJob, host: Host) -> None:
+        """Large upstream results: read from ``host``'s cache when they were made
+        there, sent from the store's copy otherwise."""
+        kwargs = job.call.kwargs
+        refs = [name for name, value in kwargs.items()
+                if isinstance(value, ssh_results.HostResult)]
+        if refs:
+            for name in refs:
+                kwargs[name] = kwargs[name].for_host(host.name)
+            job.wire = self.packer.pack(job.call)
+
+    def accepts_ref(self, ref: Any) -> bool:
+        return isinstance(ref, ssh_results.HostResult)
 
     def _start_link(self, host: Host) -> Link:
         argv = self.ssh(host, "-o", "ControlMaster=no")
@@ -189,12 +205,24 @@ class SSHExecutor(LinkPool):
         level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
         if level:
             command += f" --log-level {shlex.quote(level)}"
-        command += "".join(f" {shlex.quote(o)}" for o in self.settings.worker_options)
+        options = list(self.settings.worker_options)
+        if self.result_files is not None:
+            options += ["--results-dir", self.cache,
+                        "--result-threshold", str(self.result_files[1])]
+        command += "".join(f" {shlex.quote(o)}" for o in options)
         argv.append(command)
-        link = Link(argv, self._on_outcome, self._on_exit, keep_stderr=True,
+        link = Link(argv, self._on_outcome, self._on_exit, on_request=self.on_request,
+                    keep_stderr=True,
                     prepare=lambda: self._ensure_master(host), tag=host)
         host.workers.links.add(link)
         return link
+
+    def lend(self, link: Link, delta: int) -> None:
+        """A parent waiting on its children frees its host's slot meanwhile."""
+        with self.lock:
+            link.tag.busy -= delta
+            if delta > 0 and not self.closed:
+                self._drain()
 
     def _drain(self) -> None:
         """Start queued jobs that now fit somewhere."""
@@ -211,6 +239,8 @@ class SSHExecutor(LinkPool):
 
     def _on_outcome(self, link: Link, job: Job | None, outcome: Outcome) -> None:
         host: Host = link.tag
+        if outcome.result_ref is not None:
+            outcome = self._fetched(host, outcome)
         with self.lock:
             if job is not None and outcome.status == FAILED:
                 self.avoid.setdefault(job.call.task_id, set()).add(host.name)
@@ -220,6 +250,19 @@ class SSHExecutor(LinkPool):
                 self._drain()
         if job is not None:
             job.finish(outcome)
+
+    def _fetched(self, host: Host, outcome: Outcome) -> Outcome:
+        """A large result the host kept: copied into the store before the attempt
+        counts as done, and passed on by reference."""
+        folder = self.result_files[0]
+        error = ssh_results.fetch(self.ssh(host, "-o", "ControlMaster=no"), self.cache,
+                                  folder, outcome.result_ref)
+        if error:
+            return failed_outcome(f"ssh host '{host.name}': cannot fetch the task's "
+                                  f"result into the store: {error}")
+        outcome.ref = ssh_results.HostResult(folder, outcome.result_ref,
+                                             outcome.result_format, host.name, self.cache)
+        return outcome
 
     def _on_exit(self, link: Link, job: Job | None) -> None:
         host: Host = link.tag
@@ -326,52 +369,6 @@ def _detail(line: str) -> str:
     return line.rpartition(": ")[2].strip() or line.strip() or "no answer"
 
 
-def read_settings(config: Any) -> Settings:
-    """``[tool.flowrun.ssh]``; a wrong value is one clear line (UsageError)."""
-    where = f"{config.inifile or 'config'}: [tool.flowrun.ssh]"
-    table = config.ini.get("ssh") or {}
-    if not isinstance(table, dict):
-        raise UsageError(f"{where} must be a table")
-    unknown = sorted(set(table) - KEYS)
-    if unknown:
-        known = ", ".join(sorted(KEYS))
-        raise UsageError(f"{where}: unknown key '{unknown[0]}' (known: {known})")
-    slots = table.get("slots", 1)
-    if not isinstance(slots, int) or slots < 1:
-        raise UsageError(f"{where}: slots must be a whole number >= 1")
-    hosts = [_host_entry(entry, slots, where) for entry in table.get("hosts", [])]
-    settings = Settings(hosts=hosts, python=str(table.get("python", "python3")), slots=slots,
-                        connect_timeout=int(table.get("connect_timeout", 10)))
-    if table.get("config"):
-        settings.config = _existing(config.rootdir, str(table["config"]), where)
-    options = config.options  # the command line wins over the config file
-    if options.get("ssh_hosts"):
-        settings.hosts = [(name, slots) for name in options["ssh_hosts"]]
-    if options.get("ssh_config"):
-        settings.config = _existing(os.getcwd(), options["ssh_config"], "--ssh-config")
-    if options.get("ssh_python"):
-        settings.python = options["ssh_python"]
-    return settings
-
-
-def _existing(base: str, path: str, where: str) -> str:
-    path = os.path.join(base, os.path.expanduser(path))
-    if not os.path.isfile(path):
-        raise UsageError(f"{where}: ssh config file not found: {path}")
-    return path
-
-
-def _host_entry(entry: Any, slots: int, where: str) -> tuple[str, int]:
-    if isinstance(entry, str) and entry:
-        return entry, slots
-    if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-        count = entry.get("slots", slots)
-        if isinstance(count, int) and count >= 1:
-            return entry["name"], count
-    raise UsageError(f"{where}: each host is a name or {{name = \"h1\", slots = 2}}, "
-                     f"not {entry!r}")
-
-
 @hookimpl
 def flowrun_addoption(parser: Any) -> None:
     parser.addoption("--ssh-host", "ssh_hosts", multiple=True, metavar="HOST",
@@ -391,7 +388,7 @@ def flowrun_make_executor(name: str, config: Any) -> SSHExecutor | None:
         raise UsageError("the ssh executor needs the OpenSSH client: no 'ssh' on PATH")
     settings = read_settings(config)
     settings.worker_options = tuple(worker_options(config))
-    return SSHExecutor(settings, config.rootdir)
+    return SSHExecutor(settings, config.rootdir, config.stash.get(RESULT_FILES, None))
 
 
 @hookimpl

@@ -84,8 +84,10 @@ class Packer:
         if entry is None:
             from flowrun.executors.shipping import dumps_function
 
+            ship = getattr(call.fn, "for_shipping", None)  # a spec task's type, say
+            fn = ship() if ship is not None else call.fn
             self._register_project_modules()
-            entry = (next(self.keys), dumps_function(call.fn))
+            entry = (next(self.keys), dumps_function(fn))
             try:
                 self.fns[call.fn] = entry
             except TypeError:
@@ -124,11 +126,13 @@ def load_function(blob: bytes) -> Any:
     return loads_function(blob)
 
 
-def run_packed_call(fn: Any, call_blob: bytes, inputs: dict[str, Any] | None = None
-                    ) -> Outcome:
+def run_packed_call(fn: Any, call_blob: bytes, inputs: dict[str, Any] | None = None,
+                    spawn: Any = None) -> Outcome:
     """Run the call packed in ``call_blob`` with ``fn`` (from ``load_function``);
-    ``inputs`` replace arguments the coordinator left out (results by reference)."""
+    ``inputs`` replace arguments the coordinator left out (results by reference);
+    ``spawn`` is what ``submit()`` calls there (a ``RemoteSpawner``)."""
     call: Call = pickle.loads(call_blob)
     call.fn = fn
     call.kwargs.update(inputs or {})
+    call.spawn = spawn
     return run_attempt(call)

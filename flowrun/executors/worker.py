@@ -22,6 +22,7 @@ import threading
 from typing import IO, Any
 
 from flowrun.executors import capture
+from flowrun.executors.children import RemoteSpawner
 from flowrun.executors.wire import MARKER, PYTHON, load_function, read_frame, write_frame
 from flowrun.plugin import (FAILED, Call, Outcome, ResultFile, __version__, run_attempt,
                             write_result_file)
@@ -36,7 +37,7 @@ def _kill_group() -> None:
         os._exit(1)
 
 
-def _read_commands(stream: IO[bytes], calls: queue.SimpleQueue) -> None:
+def _read_commands(stream: IO[bytes], calls: queue.SimpleQueue, worker: _Worker) -> None:
     while True:
         try:
             message = read_frame(stream)
@@ -44,7 +45,10 @@ def _read_commands(stream: IO[bytes], calls: queue.SimpleQueue) -> None:
             message = None
         if message is None or message[0] == "kill":
             _kill_group()
-        calls.put(message)
+        if message[0] == "child":  # a child the running task waits for is final
+            worker.spawner.answer(*message[1:])
+        else:
+            calls.put(message)
 
 
 class _LogHandler(logging.Handler):
@@ -65,11 +69,17 @@ class _Worker:
         self.spare_fd = spare_fd  # where fd 1 and 2 point between attempts
         self.files = (tempfile.TemporaryFile(), tempfile.TemporaryFile())
         self.fns: dict[int, Any] = {}
+        self.write_lock = threading.Lock()  # the task's submit()s write frames too
+        self.spawner = RemoteSpawner(self.send)
         self.log = _LogHandler()
         logging.getLogger().addHandler(self.log)
         level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
         if level:
             logging.getLogger().setLevel(level.upper())
+
+    def send(self, message: tuple) -> None:
+        with self.write_lock:
+            write_frame(self.out, message)
 
     def run_call(self, key: int, fn_blob: bytes | None, call_blob: bytes) -> Outcome:
         try:
@@ -83,6 +93,7 @@ class _Worker:
             text = f"cannot load the task in the worker: {type(exc).__name__}: {exc}"
             return Outcome(status=FAILED, error=text, summary=text)
         _resolve_refs(call)
+        call.spawn = self.spawner  # submit() and run_flow() ask the coordinator
         return _offload(self._captured(call))
 
     def _captured(self, call: Call) -> Outcome:
@@ -191,11 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     frames_out.flush()
     worker = _Worker(frames_out, spare)
     calls: queue.SimpleQueue = queue.SimpleQueue()
-    threading.Thread(target=_read_commands, args=(frames_in, calls), daemon=True).start()
+    threading.Thread(target=_read_commands, args=(frames_in, calls, worker),
+                     daemon=True).start()
     while True:
         message = calls.get()
         if message[0] == "call":
-            write_frame(frames_out, ("outcome", worker.run_call(*message[1:])))
+            worker.send(("outcome", worker.run_call(*message[1:])))
 
 
 if __name__ == "__main__":

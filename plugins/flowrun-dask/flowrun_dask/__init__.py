@@ -10,6 +10,12 @@ machine running ``flowrun`` never unpickles it nor sends it out again.
 Functions from flow files and the project's helper modules are pickled by value (as for
 the process and SSH executors), so the workers need only flowrun and the libraries the
 tasks import.
+
+``submit()`` and ``run_flow()`` inside a task: the task's requests reach the
+coordinator through a distributed ``Queue`` of this session, and each answer comes back
+through a queue of that attempt; a task waiting on its children ``secede``s from its
+worker thread meanwhile, so a one-thread cluster cannot deadlock. (Queues pass through
+the scheduler: a child's arguments and result should stay small there.)
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from typing import Any
 
 from flowrun.plugin import (
     Call,
+    ChildRequests,
     ConfigError,
     Executor,
     ExecutorError,
@@ -31,6 +38,7 @@ from flowrun.plugin import (
     ensure_capture,
     failed_outcome,
     hookimpl,
+    RemoteSpawner,
     load_function,
     run_packed_call,
 )
@@ -75,14 +83,16 @@ def flowrun_make_executor(name: str, config: Any) -> DaskExecutor | None:
 
 
 class _Job:
-    __slots__ = ("future", "cancelled")
+    __slots__ = ("future", "cancelled", "children")
 
     def __init__(self) -> None:
         self.future: Any = None
         self.cancelled = False
+        self.children: ChildRequests | None = None
 
 
 class DaskExecutor(Executor):
+    supports_children = True
 
     def __init__(self, rootdir: str, address: str | None, cluster_settings: dict) -> None:
         from distributed import Client, Future, LocalCluster
@@ -125,6 +135,9 @@ class DaskExecutor(Executor):
         self.collector = threading.Thread(target=self._collect, daemon=True,
                                           name="flowrun-dask-outcomes")
         self.collector.start()
+        self.requests_name = f"flowrun-requests-{secrets.token_hex(8)}"
+        self.children: dict[str, ChildRequests] = {}  # attempt key -> its requests
+        self.server: threading.Thread | None = None
 
     @property
     def slots(self) -> int:
@@ -149,9 +162,14 @@ class DaskExecutor(Executor):
         except Exception as exc:  # noqa: BLE001 - e.g. a closure over a lock
             done(_failed(f"cannot send the task to Dask: {type(exc).__name__}: {exc}"))
             return job
+        key = f"flowrun-{call.task_id}-{call.attempt}-{secrets.token_hex(4)}"
+        if call.spawn is not None:
+            job.children = self.children[key] = ChildRequests(
+                call.spawn, lambda message: self._answer(key, message))
+            self._serve_children()
         job.future = future = self.client.submit(
-            run_on_worker, digest, fn_blob, call_blob, inputs, pure=False,
-            key=f"flowrun-{call.task_id}-{call.attempt}-{secrets.token_hex(4)}")
+            run_on_worker, digest, fn_blob, call_blob, inputs, pure=False, key=key,
+            requests=self.requests_name if call.spawn is not None else None)
         with self.lock:
             self.jobs[future] = (job, done)
             self.completed.add(future)
@@ -165,11 +183,46 @@ class DaskExecutor(Executor):
             for future, result in self.completed:
                 with self.lock:
                     job, done = self.jobs.pop(future)
+                if job.children is not None:
+                    job.children.close()
+                    self.children.pop(future.key, None)
                 if not job.cancelled:
                     done(_outcome(future, result))
             with self.lock:
                 if self.completed.is_empty():
                     self.submitted.clear()
+
+    # -- submit() and run_flow() from tasks on the cluster ----------------------------
+
+    def _serve_children(self) -> None:
+        """Start the thread reading the session's request queue (on first need)."""
+        if self.server is None:
+            from distributed import Queue
+
+            self.requests = Queue(self.requests_name, client=self.client)
+            self.server = threading.Thread(target=self._serve, daemon=True,
+                                           name="flowrun-dask-children")
+            self.server.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:  # no timeout: the scheduler logs each get() that times out
+                key, message = self.requests.get()
+            except Exception:  # noqa: BLE001 - the client closed: the session ends
+                return
+            if key is None:  # shutdown()
+                return
+            children = self.children.get(key)
+            if children is not None:
+                children.handle(tuple(message))
+
+    def _answer(self, key: str, message: tuple) -> None:
+        from distributed import Queue
+
+        try:
+            Queue(f"{key}-answers", client=self.client).put(list(message))
+        except Exception:  # noqa: BLE001 - the session is closing; nobody waits
+            pass
 
     def cancel(self, handle: _Job) -> str:
         handle.cancelled = True
@@ -179,6 +232,12 @@ class DaskExecutor(Executor):
 
     def shutdown(self, wait: bool = True) -> None:
         self.closed = True
+        if self.server is not None:
+            try:
+                self.requests.put([None, None])
+                self.server.join(5)
+            except Exception:  # noqa: BLE001 - the scheduler is gone already
+                pass
         self.submitted.set()
         self.completed.clear()
         self.client.close()
@@ -192,14 +251,61 @@ _functions: dict[str, Any] = {}  # digest -> function, kept for the worker's lif
 
 
 def run_on_worker(digest: str, fn_blob: bytes, call_blob: bytes,
-                  inputs: dict[str, Outcome]) -> Outcome:
-    """Run one attempt where Dask put it; upstream outcomes arrive resolved."""
+                  inputs: dict[str, Outcome], requests: str | None = None) -> Outcome:
+    """Run one attempt where Dask put it; upstream outcomes arrive resolved.
+    ``requests``: the session's queue for the task's ``submit()`` calls."""
     ensure_capture()
     fn = _functions.get(digest)
     if fn is None:
         fn = _functions[digest] = load_function(fn_blob)
     values = {name: outcome.get_value() for name, outcome in inputs.items()}
-    return run_packed_call(fn, call_blob, values)
+    if requests is None:
+        return run_packed_call(fn, call_blob, values)
+    link = _ChildLink(requests)
+    try:
+        return run_packed_call(fn, call_blob, values, spawn=link.spawner)
+    finally:
+        link.close()
+
+
+class _ChildLink:
+    """The worker's end of one attempt's ``submit()`` calls: requests go to the
+    session's queue, answers arrive on the attempt's own (read by a thread started at
+    the first request)."""
+
+    def __init__(self, requests: str) -> None:
+        from distributed import get_client, get_worker, rejoin, secede
+
+        self.client = get_client()
+        self.key = get_worker().get_current_task()
+        self.requests = requests
+        self.reader: threading.Thread | None = None
+        self.spawner = RemoteSpawner(self.send, before_wait=secede, after_wait=rejoin)
+
+    def send(self, message: tuple) -> None:
+        from distributed import Queue
+
+        if self.reader is None:
+            self.reader = threading.Thread(target=self._read, daemon=True)
+            self.reader.start()
+        Queue(self.requests, client=self.client).put([self.key, list(message)])
+
+    def _read(self) -> None:
+        from distributed import Queue
+
+        answers = Queue(f"{self.key}-answers", client=self.client)
+        while True:
+            message = answers.get()
+            if message[0] == "stop":
+                return
+            self.spawner.answer(message[1], message[2])
+
+    def close(self) -> None:
+        if self.reader is not None:
+            from distributed import Queue
+
+            Queue(f"{self.key}-answers", client=self.client).put(["stop"])
+            self.reader.join(10)
 
 
 def _outcome(future: Any, result: Any) -> Outcome:
