@@ -106,3 +106,38 @@ def test_a_failing_task_shows_the_flow_files_lines_from_the_worker(project, remo
     log = result.captured("flows/flow_x.py::boom")["log"]
     assert "etl:flow_x.py:7 about to fail" in log
     assert "helper:helper_check.py:5 checking 3" in log
+
+
+def test_a_failing_child_and_subflow_task_show_their_files_lines(project, remote):
+    child = project.write("flows/flow_parent.py", """
+        from flowrun import task, submit, run_flow
+
+        def fetch(n):
+            if n:
+                raise KeyError(f"no row {n}")
+
+        @task
+        def parent():
+            submit(fetch, 0).result()
+            run_flow("flow_sub.py")
+    """)
+    sub = project.write("flows/flow_sub.py", """
+        from flowrun import task
+
+        @task
+        def inner():
+            raise ValueError("inside the subflow")
+    """)
+    result = project.run(*remote, "flows/flow_parent.py")
+    assert result.exit_code == 1, result.output
+    failures = result.output.partition("FAILURES")[2]
+    assert f'File "{sub}", line 5, in inner\n    raise ValueError("inside the subflow")' \
+        in failures
+    assert result.status("flows/flow_parent.py::parent::fetch[0]") == "succeeded"
+    assert result.status("flows/flow_parent.py::parent::flow_sub::inner") == "failed"
+    project.write("flows/flow_parent.py", child.read_text().replace(
+        "submit(fetch, 0)", "submit(fetch, 1)"))
+    result = project.run(*remote, "flows/flow_parent.py")
+    failures = result.output.partition("FAILURES")[2]
+    assert f'File "{child}", line 5, in fetch\n    raise KeyError(f"no row {{n}}")' \
+        in failures

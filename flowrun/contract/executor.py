@@ -44,8 +44,8 @@ class ExecutorSuite(AttemptSemantics, GraphSemantics, ChildSemantics, StopSemant
     subflow parameters, ``--resume`` reusing children); and Ctrl-C (a real SIGINT to a
     real process: the first lets a task with a timeout finish, the second stops it).
 
-    The children tests need ``supports_children`` (``flowrun.plugin.Executor``); an
-    executor without it switches them off (``ChildSemantics`` lists them).
+    The children tests need ``in_process`` or ``supports_children``
+    (``flowrun.plugin.Executor``); an executor with neither switches them off as below.
 
     A test that cannot hold on your executor can be switched off in your subclass by
     redefining it, e.g. ``test_timeout_fails_the_attempt_and_counts_for_retries = None``;

@@ -44,7 +44,7 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     state: dict | None = None
     hosts: tuple = ()   # @task(hosts=...): where the SSH executor may run it
-    spawn: Callable | None = None   # submit() support; in-process executors only
+    spawn: Callable | None = None   # what submit() calls (Executor.supports_children)
     hook: Callable | None = None    # the flowrun_task_call hook, in-process only
 
     def __getstate__(self) -> dict:

@@ -34,7 +34,10 @@ class Executor:
     slots: int | None = None
 
     #: True when tasks running here may ``submit()`` children and ``run_flow()``
-    #: subflows (in-process executors get this through ``call.spawn``).
+    #: subflows although they run elsewhere: the engine sets ``call.spawn`` (it is not
+    #: pickled), and the executor relays the task's requests to it, with
+    #: ``flowrun.plugin.RemoteSpawner`` where the attempt runs and ``ChildRequests``
+    #: here (``flowrun.executors.children``). In-process executors need not set it.
     supports_children: bool = False
 
     def submit(self, call: Call, done: Done) -> Any:
