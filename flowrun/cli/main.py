@@ -47,13 +47,30 @@ def _run(argv: list[str], plugins: list[Any]) -> int:
             print(exc.detail.rstrip(), file=sys.stderr)
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code
-    except Exception:  # noqa: BLE001 - a bug in flowrun or a plugin: show everything
+    except Exception as exc:  # noqa: BLE001 - a bug in flowrun or a plugin: show everything
+        if _caused_by_stop_signal(exc):  # e.g. wrapped by a class's __set_name__
+            print("\n!!! interrupted !!!", file=sys.stderr)
+            return ExitCode.INTERRUPTED
         import traceback
 
         traceback.print_exc()
         print("INTERNAL ERROR: the traceback above is a bug in flowrun or a plugin",
               file=sys.stderr)
         return ExitCode.INTERNAL_ERROR
+
+
+def _caused_by_stop_signal(exc: BaseException) -> bool:
+    """Whether a stop signal's ``StopSignal`` is behind ``exc``: Python wraps what an
+    import raises in some places (``__set_name__`` while a class is made)."""
+    from flowrun.errors import StopSignal
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, StopSignal):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class CommandContext:
