@@ -36,13 +36,13 @@ def d(a_list, context): mark(context); return a_list * 2
 
 def fetch(n, context): mark(context); return n + 1
 
-@task(executor="thread")
+@task
 def parent(a, context):
     mark(context)
     futures = [submit(fetch, n) for n in range(a + 1)]
     return sum(f.result() for f in futures)
 
-@task(each={"i": [1, 2, 3]}, executor="thread")
+@task(each={"i": [1, 2, 3]})
 def loop(i, context):
     mark(context)
     return run_flow("flow_body.py", i=i)["second"]

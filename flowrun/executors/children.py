@@ -49,9 +49,16 @@ class RemoteSpawner:
         import cloudpickle
 
         future = _RemoteFuture(self)
-        if not subflow:
-            target = _FunctionRef.of(target)
-        blob = cloudpickle.dumps((target, args, kwargs, subflow), pickle.HIGHEST_PROTOCOL)
+        what = f"run_flow({target!r})" if subflow else \
+            f"submit({getattr(target, '__name__', type(target).__name__)})"
+        try:
+            if not subflow:
+                target = _FunctionRef.of(target)
+            blob = cloudpickle.dumps((target, args, kwargs, subflow),
+                                     pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - the user's arguments: say which call
+            raise TypeError(f"{what}: cannot send it from this worker to flowrun: "
+                            f"{type(exc).__name__}: {exc}") from None
         with self.lock:
             request = next(self.ids)
             self.futures[request] = future
