@@ -371,3 +371,22 @@ def test_instance_lines_show_their_values_beside_the_id(project):
     assert "flows/flow_r.py::per[0] region=eu SUCCEEDED" in result.output
     assert "FAILED flows/flow_r.py::per[1] region=us - RuntimeError: us is down" \
         in result.output
+
+
+def test_the_same_subflow_run_twice_by_one_task_gets_two_groups(project):
+    project.write("flows/flow_body.py", """
+        from flowrun import task
+        @task
+        def t(n: int = 0): return n * 10
+    """)
+    project.write("flows/flow_main.py", """
+        from flowrun import task, run_flow
+        @task
+        def twice(): return [run_flow("flow_body.py", n=n)["t"] for n in (1, 2)]
+    """)
+    result = project.run("flows/flow_main.py")
+    assert result.exit_code == 0, result.output
+    assert result.result("flows/flow_main.py::twice") == [10, 20]
+    assert result.result("flows/flow_main.py::twice::flow_body::t") == 10
+    assert result.result("flows/flow_main.py::twice::flow_body[1]::t") == 20
+    assert result.attempts("flows/flow_main.py::twice::flow_body::t") == 1

@@ -71,7 +71,9 @@ class Spawning:
             return
         fr = parent.flow_run
         stem = flow.id.rpartition("/")[2].removesuffix(".py")
-        prefix = f"{_local_name(parent)}::{stem}"
+        key = (parent.id, parent.attempt, f"{stem}.py")  # the same flow again: stem[1]
+        index = self.child_counts[key] = self.child_counts.get(key, -1) + 1
+        prefix = f"{_local_name(parent)}::{stem}" + (f"[{index}]" if index else "")
         group = _Subflow(flow.id, future)
         nodes: dict[str, Node] = {}
         for task in flow.tasks.values():
