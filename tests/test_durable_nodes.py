@@ -390,3 +390,26 @@ def test_the_same_subflow_run_twice_by_one_task_gets_two_groups(project):
     assert result.result("flows/flow_main.py::twice::flow_body::t") == 10
     assert result.result("flows/flow_main.py::twice::flow_body[1]::t") == 20
     assert result.attempts("flows/flow_main.py::twice::flow_body::t") == 1
+
+
+def test_a_child_taking_a_set_of_strings_is_reused_whatever_the_hash_seed(project):
+    project.write("flows/flow_s.py", """
+        import os
+        from flowrun import task, submit
+        def count(names):
+            with open("counted", "a") as f:
+                f.write("x")
+            return len(names)
+        @task
+        def parent():
+            got = submit(count, {"alpha", "beta", "gamma", "delta", "epsilon"}).result()
+            if not os.path.exists("ok"):
+                raise RuntimeError("after the child")
+            return got
+    """)
+    assert project.run_subprocess(env={"PYTHONHASHSEED": "1"}).exit_code == 1
+    (project.path / "ok").write_text("")
+    result = project.run_subprocess("--resume", env={"PYTHONHASHSEED": "2"})
+    assert result.exit_code == 0, result.output
+    assert result.status("flows/flow_s.py::parent::count[0]") == "cached"
+    assert (project.path / "counted").read_text() == "x"

@@ -113,7 +113,7 @@ class Reusing:
                      if p not in node.extra)
         parts.extend(sorted(node.extra.items(), key=lambda kv: kv[0]))
         try:
-            blob = pickle.dumps(parts, protocol=4)
+            blob = canonical_pickle(parts)
         except Exception:  # noqa: BLE001 - an argument that cannot be pickled
             return None
         return hashlib.blake2b(blob, digest_size=16).hexdigest()
@@ -140,3 +140,21 @@ class Reusing:
         report.source_hash = stored.source_hash or report.source_hash
         report.run_key = stored.run_key if report.run_key is None else report.run_key
         self.engine.finishing.settle(node, CACHED, reason)
+
+
+def canonical_pickle(obj: Any) -> bytes:
+    """A pickle of ``obj`` with every set in one order whatever the hash seed (a set of
+    strings iterates differently in every process), so equal arguments hash alike."""
+    return pickle.dumps(_sets_sorted(obj), protocol=4)
+
+
+def _sets_sorted(obj: Any) -> Any:
+    kind = type(obj)
+    if kind in (set, frozenset):
+        return ("<set>", kind.__name__, sorted((_sets_sorted(x) for x in obj),
+                                               key=lambda x: pickle.dumps(x, protocol=4)))
+    if kind in (list, tuple):
+        return kind(_sets_sorted(x) for x in obj)
+    if kind is dict:
+        return {key: _sets_sorted(value) for key, value in obj.items()}
+    return obj
