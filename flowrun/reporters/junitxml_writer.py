@@ -1,11 +1,5 @@
-"""[plugin] ``--junitxml PATH``: the run as JUnit XML, the format every CI system reads.
-
-One ``testsuite`` per flow run, one ``testcase`` per task (classname = the flow id,
-name = the task name, ``name[i]`` for mapped instances). Failures carry the user's
-traceback, skipped and cancelled tasks a ``skipped`` with the reason, captured output
-goes to ``system-out`` / ``system-err``, and earlier failed attempts of a retried task
-are noted in its ``system-out``. Files that failed to collect are ``error`` testcases.
-The reporter registers itself only when the option is given.
+"""The JUnit XML writer behind ``--junitxml`` (``flowrun.reporters.junitxml``), imported
+only when the option is given: one ``testsuite`` per flow run, one ``testcase`` per task.
 """
 from __future__ import annotations
 
@@ -17,35 +11,10 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from flowrun.plugin import (
-    CACHED,
-    CANCELLED,
-    FAILED,
-    SKIPPED,
-    Report,
-    Run,
-    UsageError,
-    check_output_path,
-    hookimpl,
-)
+from flowrun.plugin import CACHED, CANCELLED, FAILED, SKIPPED, Report, Run, UsageError, hookimpl
 
-PLUGIN_NAME = "junitxml-writer"
 # Characters XML 1.0 cannot hold at all (task output may contain ANSI escapes etc.).
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-@hookimpl
-def flowrun_addoption(parser: Any) -> None:
-    parser.addoption("--junitxml", "junitxml", metavar="PATH",
-                     help="Write a JUnit XML report (one testcase per task) to PATH.")
-
-
-@hookimpl
-def flowrun_configure(config: Any) -> None:
-    path = config.getoption("junitxml")
-    if path is not None and not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        config.pluginmanager.register(JunitXml(check_output_path("--junitxml", str(path))),
-                                     PLUGIN_NAME)
 
 
 def clean(text: str | None) -> str:
