@@ -15,6 +15,7 @@ from flowrun.model import CONTEXT_PARAM, Flow, Task, TaskDef
 from flowrun.schedules import cron as schedule
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+_FUNCTION = type(lambda: None)
 
 
 def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
@@ -31,13 +32,29 @@ def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
     schedule.check(flow)  # cron, timezone, catchup, overlap, partitions
 
 
+def parameters(fn: Any) -> list[tuple[str, Any]]:
+    """``(name, default)`` of each named parameter of ``fn`` (``inspect.Parameter.empty``
+    when it has none), ``*args`` and ``**kwargs`` left out. A plain function's come from
+    its code object: ``inspect.signature`` costs more than the rest of resolving a task."""
+    code = getattr(fn, "__code__", None)
+    if type(fn) is not _FUNCTION or code is None or hasattr(fn, "__wrapped__") \
+            or hasattr(fn, "__signature__"):
+        return [(name, p.default) for name, p in inspect.signature(fn).parameters.items()
+                if p.kind not in _VARIADIC]
+    positional = code.co_varnames[:code.co_argcount]
+    defaults = fn.__defaults__ or ()
+    empty = inspect.Parameter.empty
+    found = [(name, empty) for name in positional[:len(positional) - len(defaults)]]
+    found += zip(positional[len(positional) - len(defaults):], defaults)
+    kwdefaults = fn.__kwdefaults__ or {}
+    keyword = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    return found + [(name, kwdefaults.get(name, empty)) for name in keyword]
+
+
 def _resolve_parameters(flow: Flow, task: Task) -> None:
-    signature = inspect.signature(task.fn)
     each = task.options.each
     static = set(each) if isinstance(each, dict) else set()
-    for name, param in signature.parameters.items():
-        if param.kind in _VARIADIC:
-            continue
+    for name, default in parameters(task.fn):
         if name == CONTEXT_PARAM:
             task.wants_context = True
         elif name == "partition":  # the run's partition key (flowrun.schedules.cron)
@@ -46,8 +63,8 @@ def _resolve_parameters(flow: Flow, task: Task) -> None:
             task.inputs[name] = name
         elif name in static:
             continue
-        elif param.default is not inspect.Parameter.empty:
-            task.params[name] = param.default
+        elif default is not inspect.Parameter.empty:
+            task.params[name] = default
         else:
             hint = _did_you_mean(name, [t for t in flow.tasks if t != task.name])
             raise CollectError(

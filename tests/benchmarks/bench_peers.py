@@ -206,6 +206,11 @@ def main() -> None:
                         help="the Python of a virtualenv holding doit, dask, prefect")
     parser.add_argument("--prefect-tasks", type=int, default=200,
                         help="tasks per Prefect DAG (it takes ~10 ms a task)")
+    parser.add_argument("-w", "--workload", action="append",
+                        choices=[label for label, _, _ in WORKLOADS],
+                        help="only this workload (repeatable)")
+    parser.add_argument("--whole-only", action="store_true",
+                        help="skip the in-process Dask and Prefect figures")
     args = parser.parse_args()
     for module in ("doit", "dask", "prefect"):
         if not has(args.peers, module):
@@ -218,7 +223,8 @@ def main() -> None:
         print(f"| workload | {'flowrun':>9} | {'bare pool':>9} | {'doit':>9} | "
               "flowrun ÷ doit | dask µs/task | prefect µs/task |")
         for label, shape, n in WORKLOADS:
-            print(row(label, shape, n, work, env, args), flush=True)
+            if not args.workload or label in args.workload:
+                print(row(label, shape, n, work, env, args), flush=True)
 
 
 def row(label: str, shape: str, n: int, work: str, env: dict[str, str],
@@ -233,9 +239,9 @@ def row(label: str, shape: str, n: int, work: str, env: dict[str, str],
     med = {name: statistics.median(t) for name, t in times.items()}
     ratio = f"{med['flowrun'] / med['doit']:.2f}" if "doit" in med else "—"
     dask = prefect = "—"
-    if has(args.peers, "dask"):
+    if has(args.peers, "dask") and not args.whole_only:
         dask = f"{statistics.median(in_process(args.peers, DASK, shape, n, env, work) for _ in range(3)):.0f}"
-    if has(args.peers, "prefect"):
+    if has(args.peers, "prefect") and not args.whole_only:
         small = min(n, args.prefect_tasks)
         prefect = f"{in_process(args.peers, PREFECT, shape, small, env, work):.0f} (n={small})"
     cells = [f"{med[name]:.3f} s" if name in med else "—"
