@@ -3,14 +3,12 @@ validated, cycles are found, and ``-k`` / ``-m`` / node ids select tasks. Pure: 
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections import deque
 from typing import Any, Iterable
 
 from flowrun import option_checks
 from flowrun.errors import CollectError, CycleError, UsageError
-from flowrun.expression import compile_expression
 from flowrun.model import CONTEXT_PARAM, Flow, Task, TaskDef
 from flowrun.schedules import cron as schedule
 
@@ -66,7 +64,7 @@ def _resolve_parameters(flow: Flow, task: Task) -> None:
         elif default is not inspect.Parameter.empty:
             task.params[name] = default
         else:
-            hint = _did_you_mean(name, [t for t in flow.tasks if t != task.name])
+            hint = option_checks.did_you_mean(name, [t for t in flow.tasks if t != task.name])
             raise CollectError(
                 f"{flow.id}::{task.name}: parameter '{name}' names no task of the flow "
                 f"and has no default{hint}", where=f"{flow.id}::{task.name}")
@@ -75,16 +73,11 @@ def _resolve_parameters(flow: Flow, task: Task) -> None:
         name = item.name if isinstance(item, TaskDef) else item
         if not isinstance(name, str) or name not in flow.tasks:
             label = name if isinstance(name, str) else repr(item)
-            hint = _did_you_mean(str(label), list(flow.tasks))
+            hint = option_checks.did_you_mean(str(label), list(flow.tasks))
             raise CollectError(f"{flow.id}::{task.name}: after= names {label!r}, which is not "
                                f"a task of the flow{hint}", where=f"{flow.id}::{task.name}")
         after.append(name)
     task.upstream = tuple(dict.fromkeys([*task.inputs.values(), *after]))
-
-
-def _did_you_mean(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _check_options(flow: Flow, task: Task, known_limits: set[str]) -> None:
@@ -147,6 +140,15 @@ def upstream_closure(flow: Flow, names: Iterable[str]) -> set[str]:
     return wanted
 
 
+def _predicate(expression: str | None) -> Any:
+    """A compiled ``-k`` / ``-m`` expression (its parser loads only then), or None."""
+    if not expression:
+        return None
+    from flowrun.expression import compile_expression
+
+    return compile_expression(expression)
+
+
 def select(flows: list[Flow], node_ids: dict[str, set[str] | None], keyword: str | None,
            marker: str | None) -> tuple[list[Flow], int]:
     """Keep the flows and tasks that the command line asks for, plus their upstream.
@@ -155,8 +157,7 @@ def select(flows: list[Flow], node_ids: dict[str, set[str] | None], keyword: str
     whole file). Returns the flows left (``flow.selected`` set) and how many tasks were
     deselected.
     """
-    k_pred = compile_expression(keyword) if keyword else None
-    m_pred = compile_expression(marker) if marker else None
+    k_pred, m_pred = _predicate(keyword), _predicate(marker)
     kept: list[Flow] = []
     deselected = 0
     for flow in flows:

@@ -3,7 +3,6 @@ that lets every later source override an earlier one (pluggy asks the newest fir
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import importlib.util
@@ -114,6 +113,8 @@ def check_hooks(pm: pluggy.PluginManager) -> None:
             opts = getattr(getattr(plugin, attr), MARKER, None)
             if attr.startswith("flowrun_") and attr not in known and opts is not None \
                     and not opts.get("optionalhook") and not opts.get("specname"):
+                import difflib  # only a mistake pays for it
+
                 close = difflib.get_close_matches(attr, known, n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 raise PluginError(f"plugin {label}: unknown hook {attr}{hint}")
