@@ -134,15 +134,18 @@ class Whole:
     """One runner on one workload as a whole process: ``argv`` run in ``cwd``, after
     ``fresh`` removed what the previous run left (its store)."""
 
-    def __init__(self, argv: list[str], cwd: str, leftovers: list[str]) -> None:
+    def __init__(self, argv: list[str], cwd: str, leftovers: list[str],
+                 extra_env: dict[str, str] | None = None) -> None:
         self.argv, self.cwd, self.leftovers = argv, cwd, leftovers
+        self.extra_env = extra_env or {}
 
     def once(self, env: dict[str, str]) -> float:
         for path in self.leftovers:
             shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else \
                 os.path.exists(path) and os.remove(path)
         start = time.perf_counter()
-        done = subprocess.run(self.argv, cwd=self.cwd, env=env, stdout=subprocess.DEVNULL,
+        done = subprocess.run(self.argv, cwd=self.cwd, env={**env, **self.extra_env},
+                              stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
         elapsed = time.perf_counter() - start
         if done.returncode != 0:
@@ -156,8 +159,10 @@ def has(python: str, module: str) -> bool:
         [python, "-c", f"import {module}"], capture_output=True).returncode == 0
 
 
-def whole_runners(work: str, shape: str, n: int, peers: str) -> dict[str, Whole]:
-    """flowrun, the bare pool and doit (if installed) on one workload."""
+def whole_runners(work: str, shape: str, n: int, peers: str,
+                  compare: str | None = None) -> dict[str, Whole]:
+    """flowrun, the bare pool and doit (if installed) on one workload; with ``compare``,
+    also flowrun imported from that source tree (another checkout), same rounds."""
     base = os.path.join(work, f"{shape}{n}")
     flowrun_project(os.path.join(base, "flowrun"), shape, n)
     store = os.path.join(base, "flowrun", "runs.db")
@@ -167,6 +172,10 @@ def whole_runners(work: str, shape: str, n: int, peers: str) -> dict[str, Whole]
                          [store, store + "-wal", store + "-shm", store + ".results"]),
         "bare pool": Whole([sys.executable, "-c", POOL, shape, str(n)], base, []),
     }
+    if compare:
+        runners["compared"] = Whole(runners["flowrun"].argv, runners["flowrun"].cwd,
+                                    runners["flowrun"].leftovers,
+                                    {"PYTHONPATH": os.path.abspath(compare)})
     if has(peers, "doit"):
         os.makedirs(os.path.join(base, "doit"))
         with open(os.path.join(base, "doit", "dodo.py"), "w") as fh:
@@ -209,6 +218,9 @@ def main() -> None:
     parser.add_argument("-w", "--workload", action="append",
                         choices=[label for label, _, _ in WORKLOADS],
                         help="only this workload (repeatable)")
+    parser.add_argument("--compare", metavar="SRC",
+                        help="also time flowrun from the source tree SRC (a checkout "
+                        "holding flowrun/), in the same rounds")
     parser.add_argument("--whole-only", action="store_true",
                         help="skip the in-process Dask and Prefect figures")
     args = parser.parse_args()
@@ -229,7 +241,7 @@ def main() -> None:
 
 def row(label: str, shape: str, n: int, work: str, env: dict[str, str],
         args: argparse.Namespace) -> str:
-    runners = whole_runners(work, shape, n, args.peers)
+    runners = whole_runners(work, shape, n, args.peers, args.compare)
     times: dict[str, list[float]] = {name: [] for name in runners}
     for runner in runners.values():
         runner.once(env)  # warm the bytecode cache, untimed
@@ -246,8 +258,11 @@ def row(label: str, shape: str, n: int, work: str, env: dict[str, str],
         prefect = f"{in_process(args.peers, PREFECT, shape, small, env, work):.0f} (n={small})"
     cells = [f"{med[name]:.3f} s" if name in med else "—"
              for name in ("flowrun", "bare pool", "doit")]
+    compared = f" (flowrun from {args.compare}: {med['compared']:.3f} s, " \
+        f"{med['compared'] / med['doit']:.2f}× doit)" if "compared" in med and "doit" in med \
+        else ""
     return f"| {label} | " + " | ".join(f"{c:>9}" for c in cells) + \
-        f" | {ratio} | {dask} | {prefect} |"
+        f" | {ratio} | {dask} | {prefect} |{compared}"
 
 
 if __name__ == "__main__":
