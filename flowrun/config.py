@@ -226,6 +226,15 @@ class Config:
         return found
 
 
+def open_storage(config: Any) -> Any:
+    """The store the config names, made by whichever plugin knows its URL."""
+    url = config.store_url
+    storage = config.hook.flowrun_make_storage(url=url, config=config)
+    if storage is None:
+        raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
+    return storage
+
+
 def check_store_path(path: str, given: str) -> None:
     """Raise ``UsageError`` if a store cannot live at ``path`` (see ``store_url``)."""
     folder = os.path.dirname(path)

@@ -8,7 +8,6 @@ declares is an error with a "did you mean".
 """
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -142,6 +141,8 @@ def check_known(settings: dict[str, Any], path: str, table: str,
     known = set(KEYS) | declared
     for name in settings:
         if name not in known:
+            import difflib  # only a mistake pays for it
+
             close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else \
                 " (the README's Configuration section lists the keys)"

@@ -3,18 +3,17 @@ validated, cycles are found, and ``-k`` / ``-m`` / node ids select tasks. Pure: 
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections import deque
 from typing import Any, Iterable
 
 from flowrun import option_checks
 from flowrun.errors import CollectError, CycleError, UsageError
-from flowrun.expression import compile_expression
 from flowrun.model import CONTEXT_PARAM, Flow, Task, TaskDef
 from flowrun.schedules import cron as schedule
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+_FUNCTION = type(lambda: None)
 
 
 def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
@@ -31,13 +30,29 @@ def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
     schedule.check(flow)  # cron, timezone, catchup, overlap, partitions
 
 
+def parameters(fn: Any) -> list[tuple[str, Any]]:
+    """``(name, default)`` of each named parameter of ``fn`` (``inspect.Parameter.empty``
+    when it has none), ``*args`` and ``**kwargs`` left out. A plain function's come from
+    its code object: ``inspect.signature`` costs more than the rest of resolving a task."""
+    code = getattr(fn, "__code__", None)
+    if type(fn) is not _FUNCTION or code is None or hasattr(fn, "__wrapped__") \
+            or hasattr(fn, "__signature__"):
+        return [(name, p.default) for name, p in inspect.signature(fn).parameters.items()
+                if p.kind not in _VARIADIC]
+    positional = code.co_varnames[:code.co_argcount]
+    defaults = fn.__defaults__ or ()
+    empty = inspect.Parameter.empty
+    found = [(name, empty) for name in positional[:len(positional) - len(defaults)]]
+    found += zip(positional[len(positional) - len(defaults):], defaults)
+    kwdefaults = fn.__kwdefaults__ or {}
+    keyword = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    return found + [(name, kwdefaults.get(name, empty)) for name in keyword]
+
+
 def _resolve_parameters(flow: Flow, task: Task) -> None:
-    signature = inspect.signature(task.fn)
     each = task.options.each
     static = set(each) if isinstance(each, dict) else set()
-    for name, param in signature.parameters.items():
-        if param.kind in _VARIADIC:
-            continue
+    for name, default in parameters(task.fn):
         if name == CONTEXT_PARAM:
             task.wants_context = True
         elif name == "partition":  # the run's partition key (flowrun.schedules.cron)
@@ -46,10 +61,10 @@ def _resolve_parameters(flow: Flow, task: Task) -> None:
             task.inputs[name] = name
         elif name in static:
             continue
-        elif param.default is not inspect.Parameter.empty:
-            task.params[name] = param.default
+        elif default is not inspect.Parameter.empty:
+            task.params[name] = default
         else:
-            hint = _did_you_mean(name, [t for t in flow.tasks if t != task.name])
+            hint = option_checks.did_you_mean(name, [t for t in flow.tasks if t != task.name])
             raise CollectError(
                 f"{flow.id}::{task.name}: parameter '{name}' names no task of the flow "
                 f"and has no default{hint}", where=f"{flow.id}::{task.name}")
@@ -58,16 +73,11 @@ def _resolve_parameters(flow: Flow, task: Task) -> None:
         name = item.name if isinstance(item, TaskDef) else item
         if not isinstance(name, str) or name not in flow.tasks:
             label = name if isinstance(name, str) else repr(item)
-            hint = _did_you_mean(str(label), list(flow.tasks))
+            hint = option_checks.did_you_mean(str(label), list(flow.tasks))
             raise CollectError(f"{flow.id}::{task.name}: after= names {label!r}, which is not "
                                f"a task of the flow{hint}", where=f"{flow.id}::{task.name}")
         after.append(name)
     task.upstream = tuple(dict.fromkeys([*task.inputs.values(), *after]))
-
-
-def _did_you_mean(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _check_options(flow: Flow, task: Task, known_limits: set[str]) -> None:
@@ -130,6 +140,15 @@ def upstream_closure(flow: Flow, names: Iterable[str]) -> set[str]:
     return wanted
 
 
+def _predicate(expression: str | None) -> Any:
+    """A compiled ``-k`` / ``-m`` expression (its parser loads only then), or None."""
+    if not expression:
+        return None
+    from flowrun.expression import compile_expression
+
+    return compile_expression(expression)
+
+
 def select(flows: list[Flow], node_ids: dict[str, set[str] | None], keyword: str | None,
            marker: str | None) -> tuple[list[Flow], int]:
     """Keep the flows and tasks that the command line asks for, plus their upstream.
@@ -138,8 +157,7 @@ def select(flows: list[Flow], node_ids: dict[str, set[str] | None], keyword: str
     whole file). Returns the flows left (``flow.selected`` set) and how many tasks were
     deselected.
     """
-    k_pred = compile_expression(keyword) if keyword else None
-    m_pred = compile_expression(marker) if marker else None
+    k_pred, m_pred = _predicate(keyword), _predicate(marker)
     kept: list[Flow] = []
     deselected = 0
     for flow in flows:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import os
 from dataclasses import dataclass, field
@@ -97,9 +98,15 @@ class TaskDef:
         self.fn = fn
         self.options = options
         self.name = options.name or fn.__name__
-        self.signature = inspect.signature(fn)
+        if not inspect.isfunction(fn):  # a callable without one fails here, at decoration
+            self.signature = inspect.signature(fn)
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
+
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        """Computed on first use: collection reads the function's own (``graph``)."""
+        return inspect.signature(self.fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)

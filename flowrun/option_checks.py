@@ -4,7 +4,6 @@ the option, instead of a crash, a hang or an overflowing timer once the flow run
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 import itertools
 import math
@@ -36,6 +35,8 @@ def _names(value: Any) -> bool:
 
 
 def did_you_mean(name: str, candidates: list[str]) -> str:
+    import difflib  # only a mistake pays for it
+
     close = difflib.get_close_matches(str(name), candidates, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -3,7 +3,8 @@
 Executors, stores, reporters, collectors and schedulers (the built-in ones included)
 are written against these names only, so a third party can replace any of them. Each
 name is documented where it is defined; this module only gathers them, as the
-``pytest`` package gathers ``_pytest``. The wire helpers (cloudpickle) load on first use.
+``pytest`` package gathers ``_pytest``. The foundation (errors, hooks, model, stash) loads
+with it; the rest (the executor side, results, config, storage interface) on first use.
 
     from flowrun.plugin import hookimpl, Executor, Outcome, run_attempt
 
@@ -13,10 +14,9 @@ name is documented where it is defined; this module only gathers them, as the
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun import __version__
-from flowrun.config import Config, OptionParser, check_output_path
 from flowrun.errors import (
     ChildTaskError,
     CollectError,
@@ -30,16 +30,8 @@ from flowrun.errors import (
     StoreError,
     UsageError,
 )
-from flowrun.executors.attempt import (
-    Call,
-    Outcome,
-    failed_outcome,
-    format_user_error,
-    run_attempt,
-)
-from flowrun.executors.capture import ensure_installed as ensure_capture
-from flowrun.executors.interface import Done, Executor
 from flowrun.hookspecs import PROJECT, hookimpl, hookspec
+
 from flowrun.model import (
     CACHED,
     CANCELLED,
@@ -69,10 +61,6 @@ from flowrun.model import (
     split_node_id,
     task_id,
 )
-from flowrun.results import ResultFile, write_result_file
-from flowrun.results import dumps as dump_result
-from flowrun.results import loads as load_result
-from flowrun.source import task_source_hash
 from flowrun.stash import (
     COMPACT_REPORT,
     HOLD_HEADER,
@@ -82,14 +70,55 @@ from flowrun.stash import (
     StashKey,
     claim_request_mode,
 )
-from flowrun.storage.interface import LiveStore, SlotStore, StateLockStore, Storage
 
-#: Wire helpers for remote workers, loaded on first use (they import cloudpickle).
-_WIRE = {"Packer": "flowrun.executors.wire", "run_packed_call": "flowrun.executors.wire",
-         "load_function": "flowrun.executors.wire",
-         "read_frame": "flowrun.executors.wire", "write_frame": "flowrun.executors.wire",
-         "RemoteSpawner": "flowrun.executors.children",
-         "ChildRequests": "flowrun.executors.children"}
+if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what it uses
+    from flowrun.config import Config, OptionParser, check_output_path
+    from flowrun.executors.attempt import (
+        Call,
+        Outcome,
+        failed_outcome,
+        format_user_error,
+        run_attempt,
+    )
+    from flowrun.executors.capture import ensure_installed as ensure_capture
+    from flowrun.executors.interface import Done, Executor
+    from flowrun.executors.wire import (
+        Packer,
+        load_function,
+        read_frame,
+        run_packed_call,
+        write_frame,
+    )
+    from flowrun.executors.children import ChildRequests, RemoteSpawner
+    from flowrun.results import ResultFile, write_result_file
+    from flowrun.results import dumps as dump_result
+    from flowrun.results import loads as load_result
+    from flowrun.source import task_source_hash
+    from flowrun.storage.interface import LiveStore, SlotStore, StateLockStore, Storage
+
+#: name -> (module, attribute) of the parts loaded on first use: the executor side
+#: (attempt, capture, results, the wire helpers with cloudpickle), the config and the
+#: storage interface; ``flowrun history`` or a plugin adding a command needs none of them.
+_LAZY: dict[str, tuple[str, str]] = {
+    **{name: ("flowrun.config", name) for name in ("Config", "OptionParser",
+                                                    "check_output_path")},
+    **{name: ("flowrun.executors.attempt", name) for name in (
+        "Call", "Outcome", "failed_outcome", "format_user_error", "run_attempt")},
+    "ensure_capture": ("flowrun.executors.capture", "ensure_installed"),
+    "Done": ("flowrun.executors.interface", "Done"),
+    "Executor": ("flowrun.executors.interface", "Executor"),
+    **{name: ("flowrun.executors.wire", name) for name in (
+        "Packer", "run_packed_call", "load_function", "read_frame", "write_frame")},
+    **{name: ("flowrun.executors.children", name) for name in (
+        "RemoteSpawner", "ChildRequests")},
+    "ResultFile": ("flowrun.results", "ResultFile"),
+    "write_result_file": ("flowrun.results", "write_result_file"),
+    "dump_result": ("flowrun.results", "dumps"),
+    "load_result": ("flowrun.results", "loads"),
+    "task_source_hash": ("flowrun.source", "task_source_hash"),
+    **{name: ("flowrun.storage.interface", name) for name in (
+        "Storage", "SlotStore", "LiveStore", "StateLockStore")},
+}
 
 __all__ = [
     "check_output_path",
@@ -112,18 +141,19 @@ __all__ = [
     "Executor", "Done", "Call", "Outcome", "run_attempt", "failed_outcome",
     "format_user_error", "ensure_capture", "dump_result", "load_result", "ResultFile",
     "write_result_file",
-    *_WIRE,
+    "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
+    "RemoteSpawner", "ChildRequests",
     # storage
     "Storage", "SlotStore", "LiveStore", "StateLockStore",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    module = _WIRE.get(name)
-    if module is None:
+    part = _LAZY.get(name)
+    if part is None:
         raise AttributeError(f"module 'flowrun.plugin' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(part[0]), part[1])
     globals()[name] = value
     return value

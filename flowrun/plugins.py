@@ -3,7 +3,6 @@ that lets every later source override an earlier one (pluggy asks the newest fir
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import importlib.util
@@ -16,25 +15,11 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from flowrun import hookspecs
+from flowrun.builtin_plugins import register_builtins
+from flowrun.entry_points import EntryPoint, entry_points
 from flowrun.errors import FlowrunError, PluginError, Skipped, StopSignal
 from flowrun.hookspecs import PROJECT
 
-#: Built-in plugins: (name for -p no:NAME, module).
-BUILTINS = (
-    ("runner", "flowrun.executors.task_call"),
-    ("commands", "flowrun.cli.commands"),
-    ("python", "flowrun.collect.python"),
-    ("specs", "flowrun.collect.specs"),
-    ("resume", "flowrun.resume"),
-    ("scheduling", "flowrun.schedules.due"),
-    ("thread", "flowrun.executors.thread"),
-    ("process", "flowrun.executors.process"),
-    ("ssh", "flowrun.executors.ssh"),
-    ("sqlite", "flowrun.storage.sqlite"),
-    ("terminal", "flowrun.reporters.terminal"),
-    ("junitxml", "flowrun.reporters.junitxml"),
-    ("json-report", "flowrun.reporters.json_report"),
-)
 LOCAL_PLUGIN = "flowconf.py"
 MARKER = f"{PROJECT}_impl"  # the attribute @hookimpl sets
 PLAIN_HOOK = {"wrapper": False, "hookwrapper": False, "optionalhook": False,
@@ -62,10 +47,10 @@ def make_plugin_manager(plugin_args: Iterable[str], rootdir: str,
     pm.add_hookspecs(hookspecs)
     for name in block:
         pm.set_blocked(name)
-    for name, module in BUILTINS:
-        if not pm.is_blocked(name):
-            pm.register(importlib.import_module(module), name)
-    _guard("entry points", "loading", lambda: pm.load_setuptools_entrypoints(PROJECT))
+    register_builtins(pm)
+    pm.entry_point_dists = {}  # type: ignore[attr-defined]  # name -> project
+    for entry in entry_points(PROJECT):
+        _guard(f"'{entry.name}'", "loading", lambda entry=entry: _load_entry_point(pm, entry))
     if (ini_plugins or load) and rootdir not in sys.path:
         sys.path.insert(0, rootdir)  # so a project's own plugin modules import by name
     for name in ini_plugins:
@@ -75,6 +60,14 @@ def make_plugin_manager(plugin_args: Iterable[str], rootdir: str,
     _load_flowconf(pm, rootdir)
     check_hooks(pm)
     return pm
+
+
+def _load_entry_point(pm: pluggy.PluginManager, entry: EntryPoint) -> None:
+    """As pluggy's ``load_setuptools_entrypoints``: the first plugin of a name wins."""
+    if pm.has_plugin(entry.name) or pm.is_blocked(entry.name):
+        return
+    pm.register(entry.load(), entry.name)
+    pm.entry_point_dists[entry.name] = entry.dist  # type: ignore[attr-defined]
 
 
 def _guard(plugin: str, what: str, action: Callable[[], Any]) -> Any:
@@ -120,6 +113,8 @@ def check_hooks(pm: pluggy.PluginManager) -> None:
             opts = getattr(getattr(plugin, attr), MARKER, None)
             if attr.startswith("flowrun_") and attr not in known and opts is not None \
                     and not opts.get("optionalhook") and not opts.get("specname"):
+                import difflib  # only a mistake pays for it
+
                 close = difflib.get_close_matches(attr, known, n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 raise PluginError(f"plugin {label}: unknown hook {attr}{hint}")

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
+from flowrun.config import open_storage
 from flowrun.errors import CollectError, ExitCode, UsageError
 from flowrun.executors import attempt, capture
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
@@ -242,15 +243,6 @@ class Session:
         if self.storage is not None:
             self.storage.close()
             self.storage = None
-
-
-def open_storage(config: Any) -> Any:
-    """The store the config names, made by whichever plugin knows its URL."""
-    url = config.store_url
-    storage = config.hook.flowrun_make_storage(url=url, config=config)
-    if storage is None:
-        raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
-    return storage
 
 
 def _chosen_run_ids() -> list[str]:

@@ -159,3 +159,30 @@ def test_bad_option_is_a_collection_error_naming_file_task_and_option(project, o
     result = project.run()
     assert result.exit_code == 1
     assert f"flows/flow_opt.py::t: {message}" in result.output
+
+
+def test_task_parameters_read_from_code_match_inspect_signature():
+    """Collection reads a plain function's parameters from its code object (faster than
+    ``inspect.signature``); every shape of signature must come out the same."""
+    import functools
+    import inspect
+
+    from flowrun.graph import parameters
+
+    def expected(fn):
+        return [(n, p.default) for n, p in inspect.signature(fn).parameters.items()
+                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+    def every_kind(a, b=2, *args, c, d=4, **kwargs): ...
+    def positional_only(a, /, b, c=None): ...
+    def keyword_only(*, k, j="x"): ...
+
+    @functools.wraps(every_kind)
+    def wrapper(*args, **kwargs): ...
+
+    class Callable:
+        def __call__(self, u, v=1): ...
+
+    for fn in (every_kind, positional_only, keyword_only, wrapper, lambda: None,
+               functools.partial(every_kind, 1), Callable()):
+        assert parameters(fn) == expected(fn), fn

@@ -70,7 +70,8 @@ def explain_selection(config: Any, args: list[str]
                       ) -> tuple[dict[str, list[Verdict]], list[Any]]:
     """Collect and select as a run would, then judge every selected task; also the
     files that failed to collect (a run would report them too)."""
-    from flowrun.session import Session, open_storage
+    from flowrun.config import open_storage
+    from flowrun.session import Session
 
     session = Session(config)
     session.collect(args)

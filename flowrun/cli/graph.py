@@ -72,7 +72,7 @@ def load_flow(config: Any, target: str) -> Any:
 
 def run_statuses(config: Any, flow: Any, run_id: str) -> dict[str, str]:
     """Task name -> final status in ``run_id`` (a run of ``flow``)."""
-    from flowrun.session import open_storage
+    from flowrun.config import open_storage
 
     storage = open_storage(config)
     try:

@@ -19,9 +19,7 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
     @click.option("-m", "markexpr", metavar="EXPR", help="Select tasks by tag expression.")
     @click.option("-x", "--exitfirst", is_flag=True, default=None,
                   help="Stop starting tasks after the first failure.")
-    @click.option("--executor", metavar="NAME",
-                  help=f"Where tasks run: {', '.join(executor_names(factory.pm))} "
-                  "(default thread).")
+    @click.option("--executor", metavar="NAME", cls=ExecutorOption, pm=factory.pm)
     @click.option("--executors", "list_executors", is_flag=True, default=None,
                   help="List the executors available (built-in and from plugins).")
     @click.option("-n", "--workers", type=click.IntRange(1, 10_000), metavar="N",
@@ -103,19 +101,33 @@ def watch_session(config: Any, argv: list[str]) -> int:
                  [a for a in argv if a != "--watch"])
 
 
+class ExecutorOption(click.Option):
+    """``--executor``, whose help names every executor: asking the plugins imports
+    them, so it is done only when the help is shown."""
+
+    def __init__(self, *args: Any, pm: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pm = pm
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = f"Where tasks run: {', '.join(executor_names(self.pm))} (default thread)."
+        return super().get_help_record(ctx)
+
+
 def executor_sources(pm: Any) -> list[tuple[str, list[str]]]:
     """(where it comes from, executor names) for every plugin answering
-    ``flowrun_executors``, built-ins first."""
-    dists = {id(plugin): dist.project_name for plugin, dist in pm.list_plugin_distinfo()}
+    ``flowrun_executors``: built-ins first, each group in the order flowrun asks them
+    for an executor."""
+    dists = getattr(pm, "entry_point_dists", {})
     found = []
-    for impl in pm.hook.flowrun_executors.get_hookimpls():
+    for impl in reversed(pm.hook.flowrun_executors.get_hookimpls()):
         names = impl.function(**{a: None for a in impl.argnames})
         module = getattr(impl.plugin, "__name__", "")
-        origin = f"from {dists[id(impl.plugin)]}" if id(impl.plugin) in dists else \
+        origin = f"from {dists[impl.plugin_name]}" if impl.plugin_name in dists else \
             "built-in" if module.startswith("flowrun.") else f"from {impl.plugin_name}"
         if names:
             found.append((origin, list(names)))
-    return found
+    return sorted(found, key=lambda source: source[0] != "built-in")
 
 
 def executor_names(pm: Any) -> list[str]:

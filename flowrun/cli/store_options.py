@@ -17,7 +17,7 @@ def json_option(fn: Any) -> Any:
 
 
 def open_store(factory: Any, store: str | None) -> Any:
-    from flowrun.session import open_storage
+    from flowrun.config import open_storage
 
     return open_storage(factory.make({"store": store}))
 

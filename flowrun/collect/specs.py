@@ -12,7 +12,6 @@ import hashlib
 import importlib
 import json
 import os
-import subprocess
 import sys
 from typing import Any, Callable
 
@@ -39,6 +38,8 @@ def shell_task(cmd: str | list[str], cwd: str | None = None,
                env: dict[str, Any] | None = None) -> None:
     """Run ``cmd`` (a string for the shell, or an argv list); its output is the task's
     output, and a non-zero exit fails the task with the code and the output's tail."""
+    import subprocess  # only a shell task pays for it, not every collection
+
     full_env = {**os.environ, **{str(k): str(v) for k, v in (env or {}).items()}}
     proc = subprocess.run(cmd, shell=isinstance(cmd, str), cwd=cwd, env=full_env,
                           capture_output=True, text=True)

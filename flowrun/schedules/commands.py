@@ -48,7 +48,7 @@ def make_schedule_command(factory: Any) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
     def schedule_command(args: tuple[str, ...], store: str | None, as_json: bool) -> int:
         """Every scheduled flow: its cron, zone, policies, last slot, next 3 fire times."""
-        from flowrun.session import open_storage
+        from flowrun.config import open_storage
 
         config, session = _collect(factory, store, list(args))
         flows = [f for f in session.flows if f.schedule is not None]
@@ -122,7 +122,7 @@ def make_partitions_command(factory: Any) -> click.Command:
     def partitions(flow: str, last: int, store: str | None, as_json: bool) -> int:
         """A status grid of FLOW's partitions: the newest run of each."""
         from flowrun.cli.graph import load_flow
-        from flowrun.session import open_storage
+        from flowrun.config import open_storage
 
         config = factory.make({"store": store})
         found = load_flow(config, flow)

@@ -11,7 +11,7 @@ import signal
 import sys
 
 #: What a run imports, loaded while the spare waits (not user code, not plugins).
-WARM = ("click", "pluggy", "sqlite3", "importlib.metadata", "flowrun.cli.main",
+WARM = ("click", "pluggy", "sqlite3", "flowrun.entry_points", "flowrun.cli.main",
         "flowrun.cli.run", "flowrun.config", "flowrun.plugins", "flowrun.session",
         "flowrun.engine.loop", "flowrun.collect.python", "flowrun.storage.sqlite",
         "flowrun.executors.thread", "flowrun.reporters.terminal", "flowrun.schedules.due",

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from distributed import Client, LocalCluster
-from flowrun_dask import DaskExecutor
+from flowrun_dask.executor import DaskExecutor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_executors import flow_of, noop, run_flow  # noqa: E402
