@@ -52,7 +52,8 @@ def test_a_quiet_thread_run_imports_no_other_executor_reporter_or_collector(proj
     project.write("flows/flow_a.py", "from flowrun import task\n@task\ndef a(): return 1\n")
     loaded = modules_after(project, "-q")
     assert "flowrun.executors.thread" in loaded and "flowrun.storage.sqlite" in loaded
-    unused = {"flowrun.executors.process", "flowrun.reporters.junitxml_writer",
+    unused = {"flowrun.executors.process", "flowrun.executors.ssh_executor",
+              "flowrun.reporters.junitxml_writer",
               "flowrun_dask.executor", "importlib.metadata",
               "xml.etree.ElementTree", "cloudpickle", "yaml"}
     assert loaded & unused == set()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from flowrun.engine.loop import Engine
 from flowrun.executors.process import ProcessExecutor
-from flowrun.executors.ssh import Settings, SSHExecutor
+from flowrun.executors.ssh_executor import Settings, SSHExecutor
 from flowrun.model import Flow, RunRequest, Task, TaskOptions
 from flowrun.plugins import make_plugin_manager
 from flowrun.storage.sqlite import SqliteStorage
