@@ -24,6 +24,9 @@ class _Job:
 
 class ThreadExecutor:
     in_process = True
+    #: ``done()`` runs on the worker, which is idle from then on: the engine may do its
+    #: bookkeeping there and submit the next attempt, which this thread then takes.
+    done_on_worker = True
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -53,13 +56,12 @@ class ThreadExecutor:
             job = jobs.get()
             if job is None:
                 return
-            if not job.cancelled:
-                outcome = run_attempt(job.call)
-                if not job.cancelled:
-                    job.done(outcome)
-            job.call = job.done = None  # do not keep results alive
+            outcome = None if job.cancelled else run_attempt(job.call)
+            done, job.call, job.done = job.done, None, None  # do not keep results alive
             with lock:
-                self._idle += 1
+                self._idle += 1  # before done(): a submit() inside it claims this thread
+            if outcome is not None and not job.cancelled:
+                done(outcome)
 
     def cancel(self, handle: _Job) -> str:
         handle.cancelled = True  # a running thread is abandoned; its outcome is dropped
