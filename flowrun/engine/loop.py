@@ -31,6 +31,7 @@ from flowrun.engine.events import (
     Timers,
 )
 from flowrun.engine.finishing import Finishing
+from flowrun.engine.heap import KeptHeap
 from flowrun.engine.flowstops import FlowStops
 from flowrun.engine.interrupts import signals_as_events
 from flowrun.engine.onworker import OnWorker
@@ -102,8 +103,10 @@ class Engine:
 
     def run(self, requests: list[RunRequest]) -> list[Run]:
         """Run each request as one run; return the runs, final."""
-        for request in requests:
-            self._add_flow_run(request)
+        heap = KeptHeap()
+        with heap.building():
+            for request in requests:
+                self._add_flow_run(request)
         for fr in self.flow_runs:
             after = set(getattr(fr.flow, "after", ()))  # flows not selected: not waited for
             fr.waits_for = {o for o in self.flow_runs if o.flow.id in after and o is not fr}
@@ -113,6 +116,7 @@ class Engine:
         try:
             self._loop()
         finally:
+            heap.release()
             self.onworker.closed = True
             restore()
             try:
