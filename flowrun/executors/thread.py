@@ -24,8 +24,9 @@ class _Job:
 
 class ThreadExecutor:
     in_process = True
-    #: ``done()`` runs on the worker, which is idle from then on: the engine may do its
-    #: bookkeeping there and submit the next attempt, which this thread then takes.
+    #: ``done()`` runs on the worker, which is free from then on: the engine may do its
+    #: bookkeeping there, and the first attempt it submits from inside ``done()`` is
+    #: this thread's next job, with no queue and no other thread woken.
     done_on_worker = True
 
     def __init__(self) -> None:
@@ -33,9 +34,14 @@ class ThreadExecutor:
         self._lock = threading.Lock()
         self._idle = 0  # threads waiting for a job that no submit has claimed yet
         self._threads: list[threading.Thread] = []
+        self._here = threading.local()  # on a worker inside done(): ``free``, ``next``
 
     def submit(self, call: Call, done: Any) -> _Job:
         job = _Job(call, done)
+        here = self._here
+        if getattr(here, "free", False):
+            here.free, here.next = False, job
+            return job
         with self._lock:
             if self._idle:
                 self._idle -= 1
@@ -51,17 +57,23 @@ class ThreadExecutor:
         thread.start()
 
     def _work(self) -> None:
-        jobs, lock = self._jobs, self._lock
-        while True:
-            job = jobs.get()
-            if job is None:
-                return
+        jobs, lock, here = self._jobs, self._lock, self._here
+        here.next = None
+        job = jobs.get()
+        while job is not None:
             outcome = None if job.cancelled else run_attempt(job.call)
             done, job.call, job.done = job.done, None, None  # do not keep results alive
-            with lock:
-                self._idle += 1  # before done(): a submit() inside it claims this thread
             if outcome is not None and not job.cancelled:
-                done(outcome)
+                here.free = True
+                try:
+                    done(outcome)
+                finally:
+                    here.free = False
+            job, here.next = here.next, None
+            if job is None:
+                with lock:
+                    self._idle += 1
+                job = jobs.get()
 
     def cancel(self, handle: _Job) -> str:
         handle.cancelled = True  # a running thread is abandoned; its outcome is dropped
