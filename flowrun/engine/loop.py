@@ -117,13 +117,11 @@ class Engine:
             self._loop()
         finally:
             heap.release()
-            self.onworker.closed = True
+            self.onworker.closed = True  # from now on no worker touches run state
+            self.lock.release()
             restore()
-            try:
-                self.statelocks.release_all()  # flushes what their holders wrote
-                self.storage.flush()
-            finally:
-                self.lock.release()
+            self.statelocks.release_all()  # flushes what their holders wrote
+            self.storage.flush()
         return [fr.run for fr in self.flow_runs]
 
     # -- building -----------------------------------------------------------------------
