@@ -183,6 +183,7 @@ class Engine:
         self.onworker.sleeping(due)
         self.lock.release()
         try:
+            self.onworker.drain()  # what workers left while the loop held the lock
             return self.events.get(timeout=None if due is None else
                                    max(0.0, due - time.monotonic()))
         except queue.Empty:

@@ -8,12 +8,16 @@ runs without a round trip through the scheduler thread per step, and a fan-out w
 waking it per task (PERF.md: the hand-off was a quarter of a chain step).
 
 Every change to run state still happens under one lock, so the store records them in
-order. The scheduler thread keeps what only it does: signals, timers, beginning runs and
-starting tasks on other executors. A worker that leaves it such work, or a deadline
-earlier than the one it sleeps until, wakes it with a ``Wake`` event.
+order. No worker waits for that lock: one that finds it taken leaves its outcome in the
+``inbox``, which whoever holds the lock empties before letting go of it (and looks at
+again after), so eight workers never queue up behind each other. The scheduler thread
+keeps what only it does: signals, timers, beginning runs and starting tasks on other
+executors. A worker that leaves it such work, or a deadline earlier than the one it
+sleeps until, wakes it with a ``Wake`` event.
 """
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
 from flowrun.engine.events import AttemptDone, Wake
@@ -33,6 +37,7 @@ class OnWorker:
         self.failure: BaseException | None = None  # raised by the loop, as if its own
         self.woken = False  # a Wake is on its way: no need for another
         self.sleeps_until: float | None = None  # the loop's deadline (None: no timer)
+        self.inbox: deque[tuple[Any, AttemptDone]] = deque()  # (executor, its outcome)
 
     def callback(self, executor: Any, node: Node, token: object) -> Callable[[Outcome], None]:
         """What ``executor`` calls with the attempt's outcome."""
@@ -42,20 +47,38 @@ class OnWorker:
         return lambda outcome: put(AttemptDone(node, token, outcome))
 
     def finish(self, executor: Any, event: AttemptDone) -> None:
-        """On the worker: handle ``event`` and start what is ready on ``executor``."""
-        engine = self.engine
-        with engine.lock:
-            if self.closed:
-                return
+        """On the worker: the outcome goes in the inbox, emptied here if the lock is free."""
+        self.inbox.append((executor, event))
+        self.drain()
+
+    def drain(self) -> None:
+        """Empty the inbox unless someone holds the lock (who then empties it). Call
+        without holding the lock."""
+        inbox, lock = self.inbox, self.engine.lock
+        while inbox and lock.acquire(blocking=False):
             try:
+                self.work()
+            finally:
+                lock.release()
+
+    def work(self) -> None:
+        """Holding the lock: handle each outcome in the inbox and start what is ready
+        on its executor."""
+        engine, inbox = self.engine, self.inbox
+        left = False
+        try:
+            while inbox and not self.closed:
+                executor, event = inbox.popleft()
                 engine.handle(event)
-                left = engine.start_ready(here=executor)
-                engine.flush_if_due()
-            except BaseException as exc:  # noqa: BLE001 - the loop raises it
-                self.failure, self.closed = exc, True
-                return self.wake()
-            if left or self._loop_must_look():
-                self.wake()
+                left = engine.start_ready(here=executor) or left
+            engine.flush_if_due()
+        except BaseException as exc:  # noqa: BLE001 - the loop raises it
+            self.failure, self.closed = exc, True
+            left = True
+        if self.closed:
+            inbox.clear()
+        if left or self._loop_must_look():
+            self.wake()
 
     def _loop_must_look(self) -> bool:
         engine = self.engine
