@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -103,13 +104,22 @@ def measure(shape: str, n: int, repeat: int, hook, store_dir: str
 
 def alone(shape: str, n: int) -> tuple[float, float]:
     """µs/task and max RSS (MiB) of one engine run in a fresh process (flow included)."""
-    child = subprocess.Popen([sys.executable, __file__, "--child", shape, str(n)],
-                             stdout=subprocess.PIPE, text=True)
-    out = child.stdout.read()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.returncode == 0, out
-    return float(out.split()[-1]), usage.ru_maxrss / 1024
+    out = subprocess.run([sys.executable, __file__, "--child", shape, str(n)],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def peak_rss() -> float:
+    """This process's peak RSS in MiB. VmHWM where there is one: ``ru_maxrss`` of a
+    process started by a big one can count the parent's pages from before exec."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def peak_memory(n: int, hook, store_dir: str) -> float:
@@ -136,7 +146,7 @@ def main() -> None:
     Config(store_dir, None, {}, {})  # imports what a session imports, outside the timing
     if args.child:
         shape, n = args.child[0], int(args.child[1])
-        print(run_engine(shape, n, hook, store_dir) * 1e6 / n)
+        print(run_engine(shape, n, hook, store_dir) * 1e6 / n, peak_rss())
         return
     print(f"{'shape':<8}{'N':>8}{'flowrun µs/task':>18}{'bare pool µs/task':>20}{'ratio':>8}"
           + (f"{'alone µs/task':>15}{'max RSS MiB':>13}" if args.rss else ""))
