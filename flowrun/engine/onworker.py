@@ -77,6 +77,8 @@ class OnWorker:
             left = True
         if self.closed:
             inbox.clear()
+            if self.failure is None:
+                return  # the run is over: nothing to wake
         if left or self._loop_must_look():
             self.wake()
 
