@@ -144,12 +144,24 @@ class Context:
         return f"<Context {self.task_id} attempt {self.attempt} run {self.run_id}>"
 
 
+class Lazy:
+    """A context made when ``current()`` first asks for it: most tasks never do."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Context]) -> None:
+        self.make = make
+
+
 def current() -> Context | None:
     """The context of the task running in this thread, or None outside tasks."""
-    return getattr(_local, "context", None)
+    ctx = getattr(_local, "context", None)
+    if type(ctx) is Lazy:
+        ctx = _local.context = ctx.make()
+    return ctx
 
 
-def set_current(context: Context | None) -> Context | None:
+def set_current(context: Context | Lazy | None) -> Context | Lazy | None:
     """Make ``context`` current in this thread; returns the previous one."""
     previous = getattr(_local, "context", None)
     _local.context = context

@@ -235,7 +235,7 @@ class Flow:
         return flow_from_dict(cls, data, task_types)
 
 
-@dataclass
+@dataclass(slots=True)
 class Report:
     """What happened to one task in one run, as reporters and the store see it."""
 

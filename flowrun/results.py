@@ -16,7 +16,7 @@ import pickle
 from typing import Any
 
 JSON, PICKLE = "json", "pickle"
-_JSON_TYPES = (str, int, float, bool)
+_quoted = json.encoder.encode_basestring_ascii  # what json.dumps does to a str
 
 
 class UnpicklableResult(Exception):
@@ -27,8 +27,16 @@ def dumps(value: Any) -> tuple[bytes | None, str | None]:
     """Serialize a result; ``(None, None)`` for None, the common no-op case."""
     if value is None:
         return None, None
-    if type(value) in _JSON_TYPES:  # exact types: an IntEnum must come back an IntEnum
-        return json.dumps(value).encode(), JSON
+    kind = type(value)  # exact types: an IntEnum must come back an IntEnum
+    if kind is int:  # the JSON of a scalar, without json.dumps's layers
+        return int.__repr__(value).encode(), JSON
+    if kind is str:
+        return _quoted(value).encode(), JSON
+    if kind is bool:
+        return (b"true" if value else b"false"), JSON
+    if kind is float:
+        text = float.__repr__(value)
+        return (text.encode() if text[-1].isdigit() else json.dumps(value).encode()), JSON
     try:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), PICKLE
     except Exception:

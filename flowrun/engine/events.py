@@ -57,7 +57,12 @@ class Interrupt:
     signal: str = "SIGINT"
 
 
-Event = Union[AttemptDone, SpawnChild, StartSubflow, CapacityBlock, Interrupt]
+@dataclass(slots=True)
+class Wake:
+    """A worker that finished an attempt left the loop something to do (``onworker``)."""
+
+
+Event = Union[AttemptDone, SpawnChild, StartSubflow, CapacityBlock, Interrupt, Wake]
 
 # -- timers: deadlines the loop keeps in a heap ---------------------------------------------
 

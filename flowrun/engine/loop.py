@@ -1,8 +1,10 @@
 """The scheduler: runs the selected tasks of several flows as one event-driven loop.
 
-One thread (the caller's) owns every piece of run state. Executors, tasks and the signal
-handler put typed events on a queue (``events``); timers (retry delays, timeouts) live in
-a heap and bound the wait on that queue, so nothing polls. Per task the work is O(1) plus
+One thread (the caller's) owns the loop; run state changes only under ``lock``, which
+it releases while it waits. Executors, tasks and the signal handler put typed events on a
+queue (``events``), or, on a worker free for it, finish the attempt themselves
+(``onworker``); timers (retry delays, timeouts) live in a heap and bound the wait on
+that queue, so nothing polls. Per task the work is O(1) plus
 its edges. How attempts and nodes end is ``finishing``; stopping early is ``stopping``;
 children and subflows are ``spawning`` — collaborators the engine owns.
 
@@ -12,6 +14,7 @@ hooks it is given; it never imports a concrete one.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections import deque
 from typing import Any, Callable
@@ -28,8 +31,10 @@ from flowrun.engine.events import (
     Timers,
 )
 from flowrun.engine.finishing import Finishing
+from flowrun.engine.heap import KeptHeap
 from flowrun.engine.flowstops import FlowStops
 from flowrun.engine.interrupts import signals_as_events
+from flowrun.engine.onworker import OnWorker
 from flowrun.engine.nodes import (FlowRun, Node, RunOrder, Slots, instance_label, iterate,
                                   run_if_verdict)
 from flowrun.engine.reusing import Reusing
@@ -75,6 +80,7 @@ class Engine:
         self.use_call_hook = use_call_hook
         self.global_limits = dict(limits)  # [tool.flowrun.limits]; Flow(limits=) adds
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.lock = threading.Lock()  # held by whoever changes run state
         self.timers = Timers()
         self.ready: deque[Node] = deque()
         self.slot_waiters: list[Node] = []
@@ -91,21 +97,28 @@ class Engine:
         self.reusing = Reusing(self)
         self.flowstops = FlowStops(self)
         self.statelocks = StateLocks(self)
+        self.onworker = OnWorker(self)
 
     # -- public -----------------------------------------------------------------------
 
     def run(self, requests: list[RunRequest]) -> list[Run]:
         """Run each request as one run; return the runs, final."""
-        for request in requests:
-            self._add_flow_run(request)
+        heap = KeptHeap()
+        with heap.building():
+            for request in requests:
+                self._add_flow_run(request)
         for fr in self.flow_runs:
             after = set(getattr(fr.flow, "after", ()))  # flows not selected: not waited for
             fr.waits_for = {o for o in self.flow_runs if o.flow.id in after and o is not fr}
             self.order.add(fr)
         restore = signals_as_events(self.events.put)
+        self.lock.acquire()
         try:
             self._loop()
         finally:
+            heap.release()
+            self.onworker.closed = True  # from now on no worker touches run state
+            self.lock.release()
             restore()
             self.statelocks.release_all()  # flushes what their holders wrote
             self.storage.flush()
@@ -144,43 +157,60 @@ class Engine:
     # -- the loop -------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        """Runs holding ``lock``; releases it only to wait for the next event."""
         events = self.events
         while self.unfinished_runs:
             self._begin_runs()
-            self._start_ready()
+            self.start_ready()
             if not self.unfinished_runs:
                 break
             if self.order.startable:
                 continue  # a run finished while starting tasks: begin the next one
-            try:
-                event = events.get(timeout=self._wait_time())
-            except queue.Empty:
-                self._fire_timers()
-                continue
-            self._handle(event)
+            event = self._wait()
+            if event is not None:
+                self.handle(event)
             while True:  # drain what is already there before starting more work
                 try:
                     event = events.get_nowait()
                 except queue.Empty:
                     break
-                self._handle(event)
+                self.handle(event)
             self._fire_timers()
 
-    def _wait_time(self) -> float | None:
+    def _wait(self) -> Event | None:
+        """The next event, or None when the next deadline comes first."""
+        due = self.next_deadline()
+        self.onworker.sleeping(due)
+        self.lock.release()
+        try:
+            self.onworker.drain()  # what workers left while the loop held the lock
+            return self.events.get(timeout=None if due is None else
+                                   max(0.0, due - time.monotonic()))
+        except queue.Empty:
+            return None
+        finally:
+            self.lock.acquire()
+            self.onworker.check()
+
+    def next_deadline(self) -> float | None:
+        """When the loop must look again without an event (monotonic; None: never)."""
         due = self.timers.next_due()
         if self.storage_dirty and (due is None or self.next_flush < due):
             due = self.next_flush
-        return None if due is None else max(0.0, due - time.monotonic())
+        return due
 
     @property
     def storage_dirty(self) -> bool:
         return self.next_flush > 0
 
-    def _fire_timers(self) -> None:
-        now = time.monotonic()
-        if self.storage_dirty and now >= self.next_flush:
+    def flush_if_due(self, now: float | None = None) -> None:
+        if self.storage_dirty and (now or time.monotonic()) >= self.next_flush:
             self.storage.flush()
             self.next_flush = 0.0
+
+    def _fire_timers(self) -> None:
+        now = time.monotonic()
+        self.flush_if_due(now)
         for timer in self.timers.pop_due(now):
             if type(timer) is TimeoutTimer:
                 self.finishing.timed_out(timer)
@@ -189,7 +219,7 @@ class Engine:
             else:  # a RetryTimer (stopping takes those out first) or a StateWaitTimer
                 self.ready.append(timer.node)
 
-    def _handle(self, event: Event) -> None:
+    def handle(self, event: Event) -> None:
         kind = type(event)
         if kind is AttemptDone:
             self.handles.pop(event.token, None)
@@ -269,10 +299,14 @@ class Engine:
 
     # -- starting ----------------------------------------------------------------------
 
-    def _start_ready(self) -> None:
+    def start_ready(self, here: Any = None) -> bool:
+        """Start what is ready, as capacity allows; with ``here`` (on a worker), only
+        tasks of that executor: True if a task of another one was left for the loop."""
         ready = self.ready
         stopping = self.stopping
         while ready and self.running < self.capacity and not stopping.why:
+            if here is not None and self.executor_of(ready[0]) is not here:
+                return True
             node = ready.popleft()
             if node.flow_run.stopped:  # a flow stop came while it waited (a timer)
                 self.finishing.settle(node, CANCELLED, node.flow_run.stopped)
@@ -286,6 +320,7 @@ class Engine:
             self._start(node)
         while ready and stopping.why:  # stopping cancelled the rest; this is a backstop
             self.finishing.settle(ready.popleft(), CANCELLED, stopping.reason())
+        return False
 
     def _take_slots(self, node: Node) -> bool:
         return node.flow_run.slots.take(node.task.options.limit)
@@ -308,7 +343,7 @@ class Engine:
         if not task.source_hash:
             task.source_hash = task_source_hash(task.fn)
         report.source_hash = task.source_hash
-        executor = self.executor_for(task.options.executor or self.default_executor)
+        executor = self.executor_of(node)
         call = Call(task_id=node.id, flow_id=task.flow_id, run_id=fr.run.id,
                     attempt=node.attempt, fn=task.fn,
                     kwargs=self.kwargs(node, getattr(executor, "accepts_ref", None)),
@@ -326,14 +361,16 @@ class Engine:
         node.token = token
         self.inflight[token] = node
         self.running += 1
-        put = self.events.put
-        handle = executor.submit(call, lambda outcome: put(AttemptDone(node, token, outcome)))
+        handle = executor.submit(call, self.onworker.callback(executor, node, token))
         self.handles[token] = (executor, handle)
         if task.options.timeout:
             self.timers.add(TimeoutTimer(time.monotonic() + task.options.timeout, node,
                                          token, executor, handle))
         self.record(report)
         self.task_start(task=report)
+
+    def executor_of(self, node: Node) -> Any:
+        return self.executor_for(node.task.options.executor or self.default_executor)
 
     def kwargs(self, node: Node, accepts_ref: Callable[[Any], bool] | None = None
                 ) -> dict[str, Any]:

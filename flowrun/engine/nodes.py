@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 from flowrun import results
 from flowrun.model import (
@@ -20,6 +21,9 @@ from flowrun.model import (
     RunRequest,
     Task,
 )
+
+
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})  # shared: a million nodes, no dicts
 
 
 class Node:
@@ -45,7 +49,7 @@ class Node:
         self.token: Any = None      # identifies the live attempt; stale outcomes are dropped
         self.group: Node | None = None   # the mapped task this instance belongs to
         self.index: int | None = None
-        self.extra: dict[str, Any] = {}  # kwargs an instance or child sets itself
+        self.extra: Mapping[str, Any] = _NO_EXTRA  # kwargs an instance or child sets itself
         self.instances: list[Node] | None = None
         self.done_instances = 0
         self.reused = False  # settled from a previous run's stored result (--resume)

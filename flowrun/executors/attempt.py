@@ -135,38 +135,44 @@ def run_attempt(call: Call) -> Outcome:
     """Run ``call`` with its output captured; never raises for the user's errors."""
     outcome = Outcome(started=time.time())
     ctx = None
-    if call.wants_context or call.spawn is not None:
-        ctx = context.Context(
-            run_id=call.run_id, flow_id=call.flow_id, task_id=call.task_id,
-            attempt=call.attempt, partition=call.partition, params=call.params,
-            scheduled_for=call.scheduled_for, state=call.state, spawn=call.spawn)
+    if call.wants_context:
+        ctx = call.kwargs[CONTEXT_PARAM] = _context(call)
+        previous = context.set_current(ctx)
+    else:  # submit() and run_flow() find it; made only if they are called
+        previous = context.set_current(None if call.spawn is None else
+                                       context.Lazy(lambda: _context(call)))
+    captured = capture.begin(call.task_id)
+    try:
+        value = call.hook(call=call) if call.hook else call.invoke()
+        outcome.result, outcome.result_format = results.dumps(value)
+        if ctx is not None:  # a state value that cannot be stored fails the task
+            outcome.state_changes = ctx.state_changes()
+        outcome.value = value
+        outcome.status = SUCCEEDED
+    except Skipped as exc:
+        outcome.status, outcome.reason = SKIPPED, exc.reason
+    except results.UnpicklableResult as exc:
+        outcome.summary = outcome.error = str(exc)
+    except BaseException as exc:  # noqa: BLE001 - a task's SystemExit fails the task
+        outcome.error, outcome.summary = format_user_error(exc)
+        outcome.exception = exc
+        if post_mortem is not None and not isinstance(exc, KeyboardInterrupt):
+            post_mortem(call.task_id, outcome.summary, exc)
+    finally:
+        capture.end(captured)
+        context.set_current(previous)
         if call.wants_context:
-            call.kwargs[CONTEXT_PARAM] = ctx
-    previous = context.set_current(ctx)
-    with capture.capturing(call.task_id) as captured:
-        try:
-            value = call.hook(call=call) if call.hook else call.invoke()
-            outcome.result, outcome.result_format = results.dumps(value)
-            if ctx is not None:  # a state value that cannot be stored fails the task
-                outcome.state_changes = ctx.state_changes()
-            outcome.value = value
-            outcome.status = SUCCEEDED
-        except Skipped as exc:
-            outcome.status, outcome.reason = SKIPPED, exc.reason
-        except results.UnpicklableResult as exc:
-            outcome.summary = outcome.error = str(exc)
-        except BaseException as exc:  # noqa: BLE001 - a task's SystemExit fails the task
-            outcome.error, outcome.summary = format_user_error(exc)
-            outcome.exception = exc
-            if post_mortem is not None and not isinstance(exc, KeyboardInterrupt):
-                post_mortem(call.task_id, outcome.summary, exc)
-        finally:
-            context.set_current(previous)
-            if call.wants_context:
-                call.kwargs.pop(CONTEXT_PARAM, None)
+            call.kwargs.pop(CONTEXT_PARAM, None)
     outcome.stdout, outcome.stderr, outcome.log = captured.stdout, captured.stderr, captured.log
     outcome.finished = time.time()
     return outcome
+
+
+def _context(call: Call) -> context.Context:
+    return context.Context(
+        run_id=call.run_id, flow_id=call.flow_id, task_id=call.task_id,
+        attempt=call.attempt, partition=call.partition, params=call.params,
+        scheduled_for=call.scheduled_for, state=call.state, spawn=call.spawn)
 
 
 #: ``--pdb``: called in the failing task's thread with (task id, summary, exception)

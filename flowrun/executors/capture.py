@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -107,18 +107,18 @@ class _Router(_SharedStream):
         self.slot = slot
 
     def write(self, text: str) -> int:
-        buffer = getattr(_local, self.slot, None)
-        if buffer is None:
+        captured = getattr(_local, "captured", None)
+        if captured is None:
             return self.real.write(text)
-        buffer.append(text)
+        captured.buffer(self.slot).append(text)
         return len(text)
 
     def flush(self) -> None:
-        if getattr(_local, self.slot, None) is None:
+        if getattr(_local, "captured", None) is None:
             self.real.flush()
 
     def isatty(self) -> bool:
-        return getattr(_local, self.slot, None) is None and self.real.isatty()
+        return getattr(_local, "captured", None) is None and self.real.isatty()
 
 
 class _Tagger(_SharedStream):
@@ -145,9 +145,9 @@ class _TaskLogHandler(logging.Handler):
     """Keeps each log record in the buffer of the task whose thread emitted it."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        buffer = getattr(_local, "log", None)
-        if buffer is not None:
-            buffer.append(self.format(record) + "\n")
+        captured = getattr(_local, "captured", None)
+        if captured is not None:
+            captured.buffer("log").append(self.format(record) + "\n")
 
 
 _handler = _TaskLogHandler()
@@ -196,42 +196,70 @@ def uninstall() -> None:
 
 
 class Captured:
-    """The text a task attempt wrote, filled in when its ``capturing()`` block ends."""
+    """The text a task attempt wrote: ``stdout``, ``stderr`` and ``log`` are strings once
+    ``end()`` (or the ``capturing()`` block) is over. Until then each holds the stream's
+    ``Bounded`` buffer, made on the first write, so an attempt that prints nothing
+    costs one small object."""
 
-    __slots__ = ("stdout", "stderr", "log")
+    __slots__ = ("stdout", "stderr", "log", "_previous", "_tagging")
 
-    def __init__(self) -> None:
-        self.stdout = self.stderr = self.log = ""
+    def __init__(self, previous: Any = None, tagging: bool = False) -> None:
+        self.stdout = self.stderr = self.log = None  # type: ignore[assignment]
+        self._previous, self._tagging = previous, tagging
+
+    def buffer(self, slot: str) -> Bounded:
+        buffer = getattr(self, slot)
+        if buffer is None:
+            buffer = Bounded()
+            setattr(self, slot, buffer)
+        return buffer
+
+
+def begin(task_id: str | None = None) -> Captured:
+    """Capture what this thread writes until ``end()`` (nests: inner wins); with
+    ``-s``, tag it with ``task_id`` instead."""
+    if _passthrough:
+        return _begin_tagging(task_id)
+    captured = Captured(getattr(_local, "captured", None))
+    _local.captured = captured
+    return captured
+
+
+def end(captured: Captured) -> Captured:
+    """Stop the capture ``begin()`` started; its streams become strings."""
+    if captured._tagging:
+        _end_tagging(captured)
+    else:
+        _local.captured = captured._previous
+    captured._previous = None
+    out, err, log = captured.stdout, captured.stderr, captured.log
+    captured.stdout = out.value() if out is not None else ""
+    captured.stderr = err.value() if err is not None else ""
+    captured.log = log.value() if log is not None else ""
+    return captured
 
 
 @contextmanager
 def capturing(task_id: str | None = None) -> Iterator[Captured]:
-    """Capture what this thread writes until the block ends (nests: inner wins); with
-    ``-s``, tag it with ``task_id`` instead."""
-    if _passthrough:
-        yield from _tagging(task_id)
-        return
-    previous = (getattr(_local, "stdout", None), getattr(_local, "stderr", None),
-                getattr(_local, "log", None))
-    out, err, log = Bounded(), Bounded(), Bounded()
-    _local.stdout, _local.stderr, _local.log = out, err, log
-    captured = Captured()
+    """``begin()`` and ``end()`` around a block."""
+    captured = begin(task_id)
     try:
         yield captured
     finally:
-        _local.stdout, _local.stderr, _local.log = previous
-        captured.stdout, captured.stderr, captured.log = out.value(), err.value(), log.value()
+        end(captured)
 
 
-def _tagging(task_id: str | None) -> Iterator[Captured]:
+def _begin_tagging(task_id: str | None) -> Captured:
     global _active
-    previous = getattr(_local, "task", None)
+    captured = Captured(getattr(_local, "task", None), tagging=True)
     _local.task, _local.at_line_start = task_id, True
     with _lock:
         _active += 1
-    try:
-        yield Captured()
-    finally:
-        with _lock:
-            _active -= 1
-        _local.task = previous
+    return captured
+
+
+def _end_tagging(captured: Captured) -> None:
+    global _active
+    with _lock:
+        _active -= 1
+    _local.task = captured._previous

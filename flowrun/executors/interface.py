@@ -29,6 +29,12 @@ class Executor:
     #: available to tasks (the engine sets ``call.spawn`` and ``call.hook``).
     in_process: bool = False
 
+    #: True when ``done()`` is called on a worker thread of this process that holds no
+    #: lock and is free until its next job, and ``submit()`` may be called from inside
+    #: it: the engine then finishes the attempt and starts the next ones right there,
+    #: without a hand-off to its own thread (the thread executor).
+    done_on_worker: bool = False
+
     #: How many attempts it can run at once (a cluster's threads), or None. When set,
     #: the default ``-n`` rises to it.
     slots: int | None = None

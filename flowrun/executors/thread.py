@@ -24,15 +24,24 @@ class _Job:
 
 class ThreadExecutor:
     in_process = True
+    #: ``done()`` runs on the worker, which is free from then on: the engine may do its
+    #: bookkeeping there, and the first attempt it submits from inside ``done()`` is
+    #: this thread's next job, with no queue and no other thread woken.
+    done_on_worker = True
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0  # threads waiting for a job that no submit has claimed yet
         self._threads: list[threading.Thread] = []
+        self._here = threading.local()  # on a worker inside done(): ``free``, ``next``
 
     def submit(self, call: Call, done: Any) -> _Job:
         job = _Job(call, done)
+        here = self._here
+        if getattr(here, "free", False):
+            here.free, here.next = False, job
+            return job
         with self._lock:
             if self._idle:
                 self._idle -= 1
@@ -48,18 +57,23 @@ class ThreadExecutor:
         thread.start()
 
     def _work(self) -> None:
-        jobs, lock = self._jobs, self._lock
-        while True:
-            job = jobs.get()
+        jobs, lock, here = self._jobs, self._lock, self._here
+        here.next = None
+        job = jobs.get()
+        while job is not None:
+            outcome = None if job.cancelled else run_attempt(job.call)
+            done, job.call, job.done = job.done, None, None  # do not keep results alive
+            if outcome is not None and not job.cancelled:
+                here.free = True
+                try:
+                    done(outcome)
+                finally:
+                    here.free = False
+            job, here.next = here.next, None
             if job is None:
-                return
-            if not job.cancelled:
-                outcome = run_attempt(job.call)
-                if not job.cancelled:
-                    job.done(outcome)
-            job.call = job.done = None  # do not keep results alive
-            with lock:
-                self._idle += 1
+                with lock:
+                    self._idle += 1
+                job = jobs.get()
 
     def cancel(self, handle: _Job) -> str:
         handle.cancelled = True  # a running thread is abandoned; its outcome is dropped

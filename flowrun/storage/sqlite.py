@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import sqlite3
 import time
@@ -29,7 +30,8 @@ RUN_COLUMNS = ("id", "flow", "status", "started", "finished", "params", "resumed
                "counts", "partition", "scheduled_for", "pid", "host")
 _INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
                    f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})")
-_NO_RESULT = ATTEMPT_COLUMNS.index("result")
+_RESULT, _REF = ATTEMPT_COLUMNS.index("result"), ATTEMPT_COLUMNS.index("result_ref")
+_row = operator.attrgetter(*ATTEMPT_COLUMNS)  # a Report's row
 
 
 
@@ -102,13 +104,11 @@ class SqliteStorage:
 
     def record(self, r: Report) -> None:
         result = r.result
+        row = _row(r)  # the columns in order, read in C
         if result is not None and self.results_dir and len(result) > self.file_threshold:
             r.result_ref = self._write_result_file(result)  # before the row that names it
-            result = None
-        self._pending[(r.run_id, r.task_id, r.attempt)] = (
-            r.run_id, r.task_id, r.attempt, r.status, r.queued, r.started, r.finished,
-            r.error, r.summary, r.reason, r.stdout, r.stderr, r.log, result,
-            r.result_format, r.run_key, r.parent, r.result_ref, r.source_hash, r.args_hash)
+            row = (*row[:_RESULT], None, *row[_RESULT + 1:_REF], r.result_ref, *row[_REF + 1:])
+        self._pending[(r.run_id, r.task_id, r.attempt)] = row
         if len(self._pending) >= FLUSH_BATCH:
             self.flush()
 
