@@ -10,7 +10,6 @@ from typing import Any, Iterable
 from flowrun import option_checks
 from flowrun.errors import CollectError, CycleError, UsageError
 from flowrun.model import CONTEXT_PARAM, Flow, Task, TaskDef
-from flowrun.schedules import cron as schedule
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 _FUNCTION = type(lambda: None)
@@ -27,7 +26,11 @@ def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
         _resolve_parameters(flow, task)
         _check_options(flow, task, known_limits)
     order(flow)  # raises CycleError
-    schedule.check(flow)  # cron, timezone, catchup, overlap, partitions
+    if (flow.schedule, flow.timezone, flow.partitions, flow.catchup, flow.overlap) != (
+            None, None, None, "latest", "skip"):  # the cron module loads only for these
+        from flowrun.schedules import cron
+
+        cron.check(flow)  # cron, timezone, catchup, overlap, partitions
 
 
 def parameters(fn: Any) -> list[tuple[str, Any]]:

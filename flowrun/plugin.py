@@ -30,8 +30,8 @@ from flowrun.errors import (
     StoreError,
     UsageError,
 )
+from flowrun.hashing import blake2b
 from flowrun.hookspecs import PROJECT, hookimpl, hookspec
-
 from flowrun.model import (
     CACHED,
     CANCELLED,
@@ -81,6 +81,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
         run_attempt,
     )
     from flowrun.executors.capture import ensure_installed as ensure_capture
+    from flowrun.executors.children import ChildRequests, RemoteSpawner
     from flowrun.executors.interface import Done, Executor
     from flowrun.executors.wire import (
         Packer,
@@ -89,7 +90,6 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
         run_packed_call,
         write_frame,
     )
-    from flowrun.executors.children import ChildRequests, RemoteSpawner
     from flowrun.results import ResultFile, write_result_file
     from flowrun.results import dumps as dump_result
     from flowrun.results import loads as load_result
@@ -123,6 +123,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 __all__ = [
     "check_output_path",
     "__version__",
+    "blake2b",
     # hooks
     "PROJECT", "hookimpl", "hookspec",
     # configuration and shared state

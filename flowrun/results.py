@@ -88,12 +88,12 @@ def write_result_file(results_dir: str, blob: bytes) -> str:
     """Store ``blob`` once under ``results_dir``, named by its content (the simpleflow
     seed's jumbo fields); written, synced and renamed into place before anything refers
     to it, so a crash never leaves half a result. Returns its ref (``ab/cdef...``)."""
-    import hashlib
     import os
 
+    from flowrun.hashing import blake2b
     from flowrun.storage.private import make_private_dir, write_all
 
-    digest = hashlib.blake2b(blob, digest_size=20).hexdigest()
+    digest = blake2b(blob, digest_size=20).hexdigest()
     ref = f"{digest[:2]}/{digest[2:]}"
     target = os.path.join(results_dir, ref)
     if not os.path.exists(target):

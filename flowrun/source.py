@@ -7,9 +7,10 @@ cached per code object.
 """
 from __future__ import annotations
 
-import hashlib
 import types
 from typing import Any, Callable
+
+from flowrun.hashing import blake2b
 
 _cache: dict[types.CodeType, str] = {}
 
@@ -21,7 +22,7 @@ def task_source_hash(fn: Callable[..., Any]) -> str:
         return ""
     found = _cache.get(code)
     if found is None:
-        digest = hashlib.blake2b(digest_size=12)
+        digest = blake2b(digest_size=12)
         _feed(digest, code)
         found = _cache[code] = digest.hexdigest()
     return found
@@ -48,7 +49,7 @@ def module_fingerprint(path: str, task_functions: set[str]) -> str | None:
         with open(path, "rb") as fh:
             text = fh.read()
         if not path.endswith(".py"):  # a spec flow: data, any change counts
-            return hashlib.blake2b(text, digest_size=12).hexdigest()
+            return blake2b(text, digest_size=12).hexdigest()
         tree = ast.parse(text, path)
     except (OSError, SyntaxError, ValueError):
         return None
@@ -56,4 +57,4 @@ def module_fingerprint(path: str, task_functions: set[str]) -> str | None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
                 node.name in task_functions:
             node.body = []
-    return hashlib.blake2b(ast.dump(tree).encode(), digest_size=12).hexdigest()
+    return blake2b(ast.dump(tree).encode(), digest_size=12).hexdigest()

@@ -8,14 +8,13 @@ plugin (an installed one, ``-p NAME``, ``flowconf.py``) can add or replace a typ
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import importlib
 import json
 import os
 import sys
 from typing import Any, Callable
 
-from flowrun.plugin import CollectError, Flow, hookimpl, task_source_hash
+from flowrun.plugin import CollectError, Flow, blake2b, hookimpl, task_source_hash
 
 #: What ``spec_files`` (in ``[tool.flowrun]``) defaults to.
 DEFAULT_SPEC_FILES = ("flow_*.json", "flow_*.yaml", "flow_*.yml")
@@ -166,4 +165,4 @@ def _spec_hash(task_type: str, params: dict[str, Any], types: dict[str, Any]) ->
     ``explain`` and ``--resume`` see either change."""
     text = json.dumps([task_type, params], sort_keys=True, default=repr)
     text += task_source_hash(types.get(task_type)) if types.get(task_type) else ""
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    return blake2b(text.encode(), digest_size=12).hexdigest()

@@ -2,7 +2,7 @@
 the pure rules about them (``run_if``, fan-out input, what summaries count). No I/O."""
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections import deque
 from types import MappingProxyType
@@ -21,7 +21,6 @@ from flowrun.model import (
     RunRequest,
     Task,
 )
-
 
 _NO_EXTRA: Mapping[str, Any] = MappingProxyType({})  # shared: a million nodes, no dicts
 
@@ -74,7 +73,7 @@ class FlowRun:
         self.flow = flow = request.flow
         self.slots = slots
         self.request = request
-        self.run = Run(id=request.run_id or secrets.token_hex(6), flow_id=flow.id, started=time.time(),
+        self.run = Run(id=request.run_id or os.urandom(6).hex(), flow_id=flow.id, started=time.time(),
                        params=request.params, resumed_from=request.resumed_from,
                        partition=request.partition, scheduled_for=request.scheduled_for)
         self.nodes: dict[str, Node] = {}

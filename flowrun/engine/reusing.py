@@ -11,12 +11,12 @@ its task, so a file already processed is skipped wherever it sits in the list).
 """
 from __future__ import annotations
 
-import hashlib
 import pickle
 from typing import TYPE_CHECKING, Any
 
 from flowrun import results
 from flowrun.engine.nodes import Node
+from flowrun.hashing import blake2b
 from flowrun.model import CACHED, FAILED, HAS_RESULT, Report
 from flowrun.plugin import format_user_error
 from flowrun.source import task_source_hash
@@ -116,7 +116,7 @@ class Reusing:
             blob = canonical_pickle(parts)
         except Exception:  # noqa: BLE001 - an argument that cannot be pickled
             return None
-        return hashlib.blake2b(blob, digest_size=16).hexdigest()
+        return blake2b(blob, digest_size=16).hexdigest()
 
     def _digest(self, up: Node) -> bytes:
         digest = self.digests.get(up)
@@ -129,7 +129,7 @@ class Reusing:
                     blob = results.dumps(up.value)[0]
                 except results.UnpicklableResult:
                     blob = repr(id(up)).encode()  # unique this run: never reused
-            digest = self.digests[up] = hashlib.blake2b(blob or b"", digest_size=16).digest()
+            digest = self.digests[up] = blake2b(blob or b"", digest_size=16).digest()
         return digest
 
     def _take(self, node: Node, stored: Report, reason: str) -> None:

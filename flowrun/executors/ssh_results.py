@@ -5,14 +5,13 @@ result is durable), and a downstream task on the same host reads it from that ca
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 import subprocess
 import threading
 from typing import Any
 
-from flowrun.plugin import ResultFile
+from flowrun.plugin import ResultFile, blake2b
 
 CHUNK = 1 << 20
 
@@ -75,7 +74,7 @@ def fetch(ssh_argv: list[str], remote_dir: str, results_dir: str, ref: str) -> s
 
 def _copy(argv: list[str], path: str) -> tuple[str, int, str]:
     """Run ``argv`` writing its output to ``path``; (blake2b hex, exit code, stderr)."""
-    digest = hashlib.blake2b(digest_size=20)
+    digest = blake2b(digest_size=20)
     with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE) as proc, open(path, "wb") as out:
         for chunk in iter(lambda: proc.stdout.read(CHUNK), b""):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.plugin import (
     HOLD_HEADER,
@@ -23,8 +22,12 @@ from flowrun.plugin import (
     claim_request_mode,
     hookimpl,
 )
-from flowrun.schedules import cron as schedule
 
+if TYPE_CHECKING:
+    from flowrun.schedules import cron as schedule
+
+#: The cron module loads only where schedules are read (``--due``, partitions): this
+#: plugin's hooks run with every command.
 ONLY = ("missing", "failed")
 NOT_OK = ("failed", "interrupted")
 
@@ -35,6 +38,8 @@ def now() -> float:
     text = os.environ.get("FLOWRUN_NOW")
     if not text:
         return time.time()
+    from flowrun.schedules import cron as schedule
+
     try:
         return schedule.parse_now(text)
     except ValueError as exc:
@@ -88,6 +93,8 @@ def flowrun_configure(config: Any) -> None:
 def partitions_of(flow: Any) -> schedule.Partitions | None:
     if flow.partitions is None:
         return None
+    from flowrun.schedules import cron as schedule
+
     return schedule.Partitions.parse(flow.partitions, schedule.zone(flow.timezone))
 
 
@@ -127,6 +134,8 @@ class Scheduler:
         if not isinstance(storage, SlotStore):
             raise UsageError(f"--due needs a store that keeps cron slots and flow locks; "
                              f"{storage.url} does not (see flowrun.plugin.SlotStore)")
+        from flowrun.schedules import cron as schedule
+
         last = storage.last_slots()
         requests: list[RunRequest] = []
         for flow in session.flows:
@@ -149,6 +158,8 @@ class Scheduler:
 
     def _claim(self, session: Any, flow: Any, cron: schedule.Schedule) -> list[float]:
         """Under the flow's lock: the slots to run now, claimed in the store."""
+        from flowrun.schedules import cron as schedule
+
         row = self.storage.last_slots(flow.id).get(flow.id)
         run, skip = schedule.due(cron, flow.catchup, row and row[0], self.now)
         if flow.overlap == "skip" and row:
@@ -229,4 +240,6 @@ def _only(keys: list[str], newest: dict[str, Any], only: str) -> list[str]:
 
 
 def _iso(slot: float, cron: schedule.Schedule) -> str:
+    from datetime import datetime
+
     return datetime.fromtimestamp(slot, cron.tz).isoformat(timespec="minutes")

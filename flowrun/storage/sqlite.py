@@ -8,7 +8,6 @@ versioned with ``PRAGMA user_version`` and created or migrated in plain SQL
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import operator
 import os
@@ -16,8 +15,17 @@ import sqlite3
 import time
 from typing import Any
 
-from flowrun.plugin import (INTERRUPTED, RESULT_FILES, SUCCEEDED, Report, Run, StoreError,
-                            hookimpl, write_result_file)
+from flowrun.plugin import (
+    INTERRUPTED,
+    RESULT_FILES,
+    SUCCEEDED,
+    Report,
+    Run,
+    StoreError,
+    blake2b,
+    hookimpl,
+    write_result_file,
+)
 from flowrun.storage import sqlite_live, sqlite_locks
 from flowrun.storage.private import create_private_file, make_private_dir
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -169,7 +177,7 @@ class SqliteStorage:
 
         folder = os.path.join(os.path.dirname(self.results_dir), "locks")
         make_private_dir(folder)
-        name = hashlib.blake2b(flow_id.encode(), digest_size=12).hexdigest() + ".lock"
+        name = blake2b(flow_id.encode(), digest_size=12).hexdigest() + ".lock"
         fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
                      0o600)
         try:

@@ -4,13 +4,13 @@ database, so ``context.state`` read-modify-write never interleaves across proces
 each other even in one process). ``memory:`` stores use a ``threading.Lock`` per flow."""
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import threading
 import time
 from typing import Any
 
+from flowrun.plugin import blake2b
 from flowrun.storage.private import make_private_dir
 
 _memory_locks: dict[tuple[int, str], threading.Lock] = {}
@@ -55,7 +55,7 @@ def take_flock(folder: str, key: str, wait: bool) -> int | None:
     import fcntl
 
     make_private_dir(folder)
-    name = hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + ".lock"
+    name = blake2b(key.encode(), digest_size=12).hexdigest() + ".lock"
     fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     delay = 0.001
     while True:
