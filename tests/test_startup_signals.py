@@ -26,3 +26,29 @@ def test_early_sigint_sigterm_and_sighup_exit_2_without_a_traceback(project):
         if "interrupted" in err:  # flowrun's handler ran: one line
             assert err.strip() == "!!! interrupted !!!", err
     assert sum(code == 2 for _, code, _ in outcomes) >= len(signals) * 2 // 3, outcomes
+
+
+def test_a_stop_signal_python_cannot_raise_still_stops_with_one_line(tmp_path):
+    """A signal handled inside a weakref callback or a ``__del__`` (the import system
+    has such callbacks) raises where Python only prints and drops the exception: the
+    stop must still happen, as exit 2 and the one line."""
+    script = """
+import signal, sys, time
+from flowrun.cli import entry
+
+sys.argv = ["flowrun", "--version"]
+class Dropped:
+    def __del__(self):
+        signal.raise_signal(signal.SIGTERM)   # the handler raises StopSignal in here
+def fake_run(argv):
+    Dropped()  # collected at once: its __del__ runs, its exception is unraisable
+    time.sleep(5)
+    return 0
+import flowrun.cli.main
+flowrun.cli.main.run = fake_run
+entry.main()
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert done.stderr.strip() == "!!! interrupted !!!", done.stderr

@@ -13,7 +13,22 @@ def _interrupt(signum, frame):
     raise StopSignal
 
 
+def _stop_where_it_cannot_raise(unraisable):
+    """A signal whose ``StopSignal`` lands where Python cannot raise it (a weakref
+    callback inside the import system, a ``__del__``) would be printed and then lost:
+    the stop is honoured here instead. Nothing has started then that needs more than
+    the exit (runs begin only once the engine has taken the signals over)."""
+    if isinstance(unraisable.exc_value, StopSignal):
+        import os
+
+        sys.stdout.flush()
+        print("\n!!! interrupted !!!", file=sys.stderr, flush=True)
+        os._exit(2)
+    sys.__unraisablehook__(unraisable)
+
+
 def main():
+    sys.unraisablehook = _stop_where_it_cannot_raise
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         signal.signal(getattr(signal, name), _interrupt)
     try:
