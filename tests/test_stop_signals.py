@@ -31,8 +31,9 @@ LONG = """
 
 
 def _wait_for(path, timeout: float = 60) -> None:
+    """Until ``path`` exists and holds something (it is written after it is made)."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not (path.exists() and path.stat().st_size):
         assert time.monotonic() < deadline, f"{path.name} never appeared"
         time.sleep(0.02)
 
