@@ -14,11 +14,15 @@ def test_early_sigint_sigterm_and_sighup_exit_2_without_a_traceback(project):
     project.write("flows/flow_a.py", "from flowrun import task\n@task\ndef a(): pass\n")
     rng = random.Random(7)
     signals = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP] * 5
+    command = [sys.executable, "-m", "flowrun", "-q"]
+    start = time.monotonic()  # how long the whole command takes here, now: the signals
+    subprocess.run(command, cwd=project.path, capture_output=True, check=True)
+    whole = time.monotonic() - start  # land inside it, whatever the machine's speed
     outcomes = []
     for sig in signals:
-        proc = subprocess.Popen([sys.executable, "-m", "flowrun", "-q"], cwd=project.path,
+        proc = subprocess.Popen(command, cwd=project.path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(rng.uniform(0.05, 0.3))
+        time.sleep(rng.uniform(0.2, 0.8) * whole)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
         outcomes.append((sig.name, proc.returncode, err))
