@@ -49,14 +49,12 @@ class RemoteSpawner:
         import cloudpickle
 
         future = _RemoteFuture(self)
-        what = f"run_flow({target!r})" if subflow else \
-            f"submit({getattr(target, '__name__', type(target).__name__)})"
         try:
-            if not subflow:
-                target = _FunctionRef.of(target)
-            blob = cloudpickle.dumps((target, args, kwargs, subflow),
-                                     pickle.HIGHEST_PROTOCOL)
+            ref = target if subflow else _FunctionRef.of(target)
+            blob = cloudpickle.dumps((ref, args, kwargs, subflow), pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 - the user's arguments: say which call
+            what = f"run_flow({target!r})" if subflow else \
+                f"submit({getattr(target, '__name__', type(target).__name__)})"
             raise TypeError(f"{what}: cannot send it from this worker to flowrun: "
                             f"{type(exc).__name__}: {exc}") from None
         with self.lock:
