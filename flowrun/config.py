@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowrun import config_keys
-from flowrun.errors import ConfigError, UsageError
+from flowrun.errors import ConfigError, UsageError, redact_url
 from flowrun.stash import Stash
 
 CONFIG_FILES = ("flowrun.toml", "pyproject.toml")
@@ -231,7 +231,8 @@ def open_storage(config: Any) -> Any:
     url = config.store_url
     storage = config.hook.flowrun_make_storage(url=url, config=config)
     if storage is None:
-        raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
+        raise UsageError(f"no store plugin handles '{redact_url(url)}' (try sqlite:///PATH "
+                         "or memory:, or install the plugin of that store)")
     return storage
 
 
@@ -248,7 +249,7 @@ def check_store_path(path: str, given: str) -> None:
     elif not os.path.isdir(folder) and not os.path.isdir(os.path.dirname(folder)):
         why = f"the folder {os.path.dirname(folder)} does not exist; create it first"
     if why:
-        raise UsageError(f"store {given!r}: {why}")
+        raise UsageError(f"store {redact_url(given)!r}: {why}")
 
 
 def check_output_path(option: str, path: str) -> str:

@@ -64,6 +64,8 @@ class TaskOptions:
     executor: str | None = None
     hosts: tuple[str, ...] = ()
     run_key: Callable[..., str] | None = None
+    #: Keywords ``@task(...)`` was given but does not take: collection reports them.
+    unknown: tuple[str, ...] = ()
 
     def merged(self, overrides: dict[str, Any]) -> TaskOptions:
         """A copy with ``overrides`` applied (later levels of the option hierarchy)."""

@@ -29,6 +29,7 @@ from flowrun.errors import (
     Skipped,
     StoreError,
     UsageError,
+    redact_url,
 )
 from flowrun.hashing import blake2b
 from flowrun.hookspecs import PROJECT, hookimpl, hookspec
@@ -132,6 +133,7 @@ __all__ = [
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode", "ChildTaskError",
+    "redact_url",
     # the model
     "Flow", "Task", "TaskDef", "TaskOptions", "OVERRIDABLE_OPTIONS", "record_task_defs",
     "task_source_hash", "run_record", "RUN_RECORD_VERSION", "Report", "Run", "RunRequest", "Status", "task_id",
