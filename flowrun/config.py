@@ -70,11 +70,18 @@ def table_name(path: str, top_level: bool) -> str:
     return "" if top_level else "[tool.flowrun]"
 
 
-def check_declared(inifile: str | None, ini: dict[str, Any], declared: set[str]) -> None:
-    """After plugins declared their keys: every key of the file must be known."""
-    if inifile is not None:
-        top = os.path.basename(inifile) == "flowrun.toml" and "tool" not in ini
-        config_keys.check_known(ini, inifile, table_name(inifile, top), declared)
+def check_declared(inifile: str | None, ini: dict[str, Any], parser: OptionParser) -> None:
+    """After plugins declared their keys: every key of the file must be known, and every
+    table a plugin declared the keys of must hold only those, each of its kind, whatever
+    the run uses (an unused executor's table too)."""
+    if inifile is None:
+        return
+    top = os.path.basename(inifile) == "flowrun.toml" and "tool" not in ini
+    table = table_name(inifile, top)
+    config_keys.check_known(ini, inifile, table, parser.declared())
+    for name, keys in parser.tables.items():
+        if name in ini:
+            config_keys.check_table(ini[name], inifile, table, name, keys)
 
 
 @dataclass
@@ -84,6 +91,8 @@ class OptionParser:
     options: list[Any] = field(default_factory=list)
     #: Config keys plugins declare (``[tool.flowrun.NAME]`` tables, say): name -> help.
     ini: dict[str, str] = field(default_factory=dict)
+    #: The declared keys of plugins' tables: table name -> {key: its rule}.
+    tables: dict[str, dict[str, config_keys.Key]] = field(default_factory=dict)
 
     def addoption(self, *names: str, **attrs: Any) -> None:
         """Add an option; the arguments are those of ``click.Option``. Its name is also
@@ -92,9 +101,14 @@ class OptionParser:
 
         self.options.append(click.Option(list(names), **attrs))
 
-    def addini(self, name: str, help: str) -> None:
-        """Declare a config key (or table) this plugin reads and checks itself."""
+    def addini(self, name: str, help: str, keys: dict[str, Any] | None = None) -> None:
+        """Declare a config key (or table) this plugin reads. With ``keys`` (key -> a
+        kind such as ``"int"``, or ``{"kind": "int", "minimum": 1}``; the kinds of
+        ``flowrun.config_keys``) the table ``[tool.flowrun.NAME]`` is checked at the
+        start of every command, like flowrun's own keys; without, the plugin checks it."""
         self.ini[name] = help
+        if keys is not None:
+            self.tables[name] = {key: config_keys.as_key(spec) for key, spec in keys.items()}
 
     def declared(self) -> set[str]:
         """Every config key plugins declared, options included."""

@@ -102,3 +102,46 @@ def test_ui_with_an_unknown_store_fails_at_start_without_the_password(project):
     assert [line for line in stderr.splitlines() if line.strip()] == [
         "ERROR: no store plugin handles 'postgresql://u:***@h/db' (try sqlite:///PATH or "
         "memory:, or install the plugin of that store)"]
+
+
+@pytest.mark.parametrize("toml, line", [
+    ("[tool.flowrun.dask]\nn_worker = 3\n",
+     "unknown key [tool.flowrun.dask] n_worker (did you mean 'n_workers'?)"),
+    ("[tool.flowrun.dask]\nprocesses = 'yes'\n",
+     "[tool.flowrun.dask] processes = 'yes': expected true or false"),
+    ("[tool.flowrun.ssh]\nslot = 2\n",
+     "unknown key [tool.flowrun.ssh] slot (did you mean 'slots'?)"),
+    ("[tool.flowrun.ssh]\nconnect_timeout = 'soon'\n",
+     "[tool.flowrun.ssh] connect_timeout = 'soon': expected a whole number >= 1 and <= 3600"),
+    ("[tool.flowrun]\ndask = 3\n",
+     "[tool.flowrun] dask = 3: expected a table ([tool.flowrun.dask])"),
+])
+@pytest.mark.parametrize("command", [(), ("history",)])
+def test_plugin_tables_are_checked_whatever_the_executor(project, toml, line, command):
+    (project.path / "flowrun.toml").unlink()
+    project.write("pyproject.toml", toml)
+    project.write("flows/flow_x.py", FLOW)
+    result = project.run(*command)  # the thread executor: neither ssh nor dask is made
+    assert result.exit_code == 4
+    assert _stderr_lines(result) == [f"ERROR: {project.path / 'pyproject.toml'}: {line}"]
+    assert not (project.path / ".flowrun").exists()  # nothing ran, no store was made
+
+
+def test_a_third_party_table_is_checked_by_its_declared_keys(project):
+    project.write("flowconf.py", """
+        from flowrun import hookimpl
+        @hookimpl
+        def flowrun_addoption(parser):
+            parser.addini("mine", "[tool.flowrun.mine]", keys={
+                "url": "name", "retries": {"kind": "int", "minimum": 0}})
+    """)
+    project.write("flows/flow_x.py", FLOW)
+    (project.path / "flowrun.toml").unlink()
+    project.write("pyproject.toml", "[tool.flowrun.mine]\nurl = 'x'\nretry = 1\n")
+    result = project.run()
+    assert result.exit_code == 4
+    assert _stderr_lines(result) == [
+        f"ERROR: {project.path / 'pyproject.toml'}: unknown key [tool.flowrun.mine] retry "
+        "(did you mean 'retries'?)"]
+    project.write("pyproject.toml", "[tool.flowrun.mine]\nurl = 'x'\nretries = 1\n")
+    assert project.run().exit_code == 0
