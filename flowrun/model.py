@@ -339,6 +339,14 @@ class RunRequest:
     run_id: str | None = None  # chosen by the caller (FLOWRUN_RUN_ID); else a new one
 
 
+def slot_text(scheduled_for: float) -> str:
+    """A cron slot as every output names it: ISO 8601 in UTC
+    (``2026-12-07T06:00:00+00:00``), the same whatever the reader's timezone."""
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(scheduled_for, timezone.utc).isoformat()
+
+
 def task_id(flow_id: str, name: str) -> str:
     """``flows/flow_sales.py::clean``: the id the CLI, store and reporters share."""
     return f"{flow_id}::{name}"

@@ -145,3 +145,25 @@ def test_a_third_party_table_is_checked_by_its_declared_keys(project):
         "(did you mean 'retries'?)"]
     project.write("pyproject.toml", "[tool.flowrun.mine]\nurl = 'x'\nretries = 1\n")
     assert project.run().exit_code == 0
+
+
+def test_due_names_the_slot_in_the_run_line_history_and_show(project):
+    project.write("flows/flow_x.py", """
+        from flowrun import Flow, task
+        flow = Flow(schedule="0 6 * * *", partitions=["eu"])
+        @task
+        def total(partition):
+            return partition
+    """)
+    result = project.run("--due", env={"FLOWRUN_NOW": "2026-12-07T06:30:00+00:00"})
+    assert result.exit_code == 0, result.output
+    slot = "2026-12-07T06:00:00+00:00"
+    assert any(line.startswith(f"flows/flow_x.py slot {slot} [partition eu] .")
+               for line in result.lines), result.output
+    run_id = result.new_runs()[0]["id"]
+    history = project.run("history").lines
+    assert history[0].split()[:4] == ["RUN", "FLOW", "SLOT", "PARTITION"]
+    assert history[1].split()[:4] == [run_id, "flows/flow_x.py", slot, "eu"]
+    shown = project.run("show", run_id).lines[0]
+    assert shown.startswith(f"run {run_id}  flows/flow_x.py  succeeded  slot {slot}  "
+                            "partition eu  started ")
