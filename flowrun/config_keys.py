@@ -125,6 +125,9 @@ def _check_scalar(value: Any, key: Key) -> str | None:
 
 
 _CHECKS = {"strings": _check_strings, "limits": _check_limits}
+#: Every kind a key may have (``Key.kind``).
+KINDS = ("int", "seconds", "number", "bool", "name", "text", "strings", "limits", "list",
+         "table")
 
 
 def check(settings: dict[str, Any], path: str, table: str) -> None:
@@ -160,11 +163,12 @@ def _check_names(settings: dict[str, Any], path: str, table: str, known: set[str
 def as_key(spec: Key | str | dict[str, Any]) -> Key:
     """A declared key from what a plugin wrote: a ``Key``, a kind (``"int"``), or the
     fields of a ``Key`` as a dict (``{"kind": "int", "minimum": 1}``)."""
-    if isinstance(spec, Key):
-        return spec
-    if isinstance(spec, str):
-        return Key(spec, "")
-    return Key(**{"help": "", **spec})
+    key = spec if isinstance(spec, Key) else Key(spec, "") if isinstance(spec, str) \
+        else Key(**{"help": "", **spec})
+    if key.kind not in KINDS:
+        raise ValueError(f"unknown kind {key.kind!r} of a config key (kinds: "
+                         f"{', '.join(KINDS)})")
+    return key
 
 
 def check_table(value: Any, path: str, parent: str, name: str,
