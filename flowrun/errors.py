@@ -100,24 +100,23 @@ class ChildTaskError(Exception):
 def redact_url(url: str) -> str:
     """``url`` as a message may show it: a password (``postgresql://u:PW@h/db``, or a
     ``password=`` query parameter) replaced by ``***``. Every message naming a store URL
-    goes through here, so a password typed on the command line never reaches a log."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+    goes through here, so a password typed on the command line never reaches a log.
+
+    The user part ends at the last ``@`` (a password with an unescaped ``/`` or ``@``
+    is still hidden); a local path (``sqlite:////p``) is left as it is."""
+    from urllib.parse import parse_qsl, urlencode
 
     text = str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:  # not a URL urllib can read: hide all that could be credentials
-        scheme, sep, rest = text.rpartition("://")
-        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else text
-    netloc = parts.netloc
-    userinfo, at, host = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
-    query = parts.query
+    scheme, sep, rest = text.partition("://")
+    if sep and not rest.startswith("/"):
+        userinfo, at, host = rest.rpartition("@")
+        if at and ":" in userinfo:
+            text = f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{host}"
+    head, _, tail = text.partition("?")
+    query, hash_, fragment = tail.partition("#")
     pairs = parse_qsl(query, keep_blank_values=True)
-    if any(key.lower() == "password" for key, _ in pairs):
-        query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs],
-                          safe="*")
-    if (netloc, query) == (parts.netloc, parts.query):
-        return text  # unchanged (urlunsplit would also drop the '//' of sqlite:////p)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    if not any(key.lower() == "password" for key, _ in pairs):
+        return text
+    hidden = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs],
+                       safe="*")
+    return f"{head}?{hidden}{hash_}{fragment}"

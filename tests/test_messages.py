@@ -68,7 +68,8 @@ def test_unknown_flow_keyword_is_a_collection_error_with_a_suggestion(project):
     ("postgresql://u:secret@h/db", "postgresql://u:***@h/db"),
     ("postgres://u@h:5432/db", "postgres://u@h:5432/db"),
     ("postgresql://h/db?user=u&password=secret", "postgresql://h/db?user=u&password=***"),
-    ("postgresql://u:secret@[::1", "postgresql://***@[::1"),
+    ("postgresql://u:secret@[::1", "postgresql://u:***@[::1"),
+    ("postgresql://u:se/cr@et@h/db", "postgresql://u:***@h/db"),
     ("sqlite:////tmp/runs.db", "sqlite:////tmp/runs.db"),
     ("memory:", "memory:"),
 ])
