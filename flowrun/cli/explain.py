@@ -44,7 +44,8 @@ def make_explain_command(factory: Any) -> click.Command:
     @click.option("-m", "markexpr", metavar="EXPR", help="Select tasks by tag expression.")
     @click.option("--param", multiple=True, metavar="K=V", help="Set a flow parameter.")
     @click.option("--resume", is_flag=False, flag_value="last", default=None,
-                  metavar="[RUN]", help="Explain a --resume run instead.")
+                  metavar="[RUN]", help="Say what --resume [RUN] would reuse or run "
+                  "again, and why.")
     @click.option("--store", metavar="URL", help="Where runs are kept.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
     def explain(args: tuple[str, ...], as_json: bool, **options: Any) -> int:
