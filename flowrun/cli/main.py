@@ -98,7 +98,7 @@ class CommandContext:
         self.pm.hook.flowrun_addoption.call_historic(kwargs={"parser": self.parser})
         from flowrun.config import check_declared
 
-        check_declared(self.inifile, self.ini, self.parser.declared())
+        check_declared(self.inifile, self.ini, self.parser)
 
     def make(self, options: dict[str, Any]) -> Any:
         from flowrun.config import Config

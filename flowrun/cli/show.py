@@ -16,6 +16,7 @@ from flowrun.cli.store_options import (
     table,
     when,
 )
+from flowrun.model import slot_text
 
 
 def make_show_command(factory: Any) -> click.Command:
@@ -35,9 +36,9 @@ def make_show_command(factory: Any) -> click.Command:
                 for a in attempts]}, indent=2))
             return 0
         total = (run.finished or time.time()) - run.started
-        click.echo(f"run {run.id}  {run.flow_id}  {run.status}  started {when(run.started)}"
-                   f"  took {total:.2f}s" + (f"  resumed from {run.resumed_from}"
-                                              if run.resumed_from else ""))
+        click.echo(f"run {run.id}  {run.flow_id}  {run.status}{_slot(run)}  started "
+                   f"{when(run.started)}  took {total:.2f}s" + (
+                       f"  resumed from {run.resumed_from}" if run.resumed_from else ""))
         critical = critical_path(list(final.values()))
         rows = [("", "TASK", "STATUS", "ATTEMPTS", "QUEUED", "START", "END", "DURATION",
                  "SHARE", "WHY")]
@@ -54,6 +55,12 @@ def make_show_command(factory: Any) -> click.Command:
 
     return show
 
+
+
+def _slot(run: Any) -> str:
+    """The cron slot (and partition) a ``--due`` run was for, as its terminal line says."""
+    text = f"  slot {slot_text(run.scheduled_for)}" if run.scheduled_for is not None else ""
+    return text + (f"  partition {run.partition}" if run.partition is not None else "")
 
 
 def critical_path(reports: list[Any]) -> set[str]:
