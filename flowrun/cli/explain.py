@@ -51,9 +51,7 @@ def make_explain_command(factory: Any) -> click.Command:
         for error in errors:
             click.echo(f"ERROR collecting {error.where}: {error}", err=True)
         if as_json:
-            click.echo(json.dumps({fid: [{"task": v.task, "verdict": v.verdict,
-                                          "reasons": v.reasons} for v in verdicts]
-                                   for fid, verdicts in found.items()}, indent=2))
+            click.echo(json.dumps(explain_document(found), indent=2))
             return 1 if errors else 0
         for flow_id, verdicts in found.items():
             click.echo(flow_id)
@@ -64,6 +62,16 @@ def make_explain_command(factory: Any) -> click.Command:
         return 1 if errors else 0
 
     return explain
+
+
+def explain_document(found: dict[str, list[Verdict]]) -> dict[str, Any]:
+    """``explain --json`` (schema ``explain``): flow id -> its tasks' verdicts, beside
+    the ``schema`` key (no flow id is ``schema``: ids are paths)."""
+    from flowrun.schemas import tag
+
+    return {"schema": tag("explain"), **{
+        fid: [{"task": v.task, "verdict": v.verdict, "reasons": v.reasons}
+              for v in verdicts] for fid, verdicts in found.items()}}
 
 
 def explain_selection(config: Any, args: list[str]
