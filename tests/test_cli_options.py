@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from jsonschema import Draft202012Validator
+
+from flowrun import schemas
 
 FLOWS = {
     "flows/flow_ok.py": """
@@ -99,7 +102,8 @@ def test_schedule_and_partitions_read_the_given_store(project):
     due = project.run("--due", "--store", store, env=NOW)
     assert due.exit_code == 0, due.output
     rows = json.loads(project.run("schedule", "--json", "--store", store, env=NOW).stdout)
-    assert rows[0]["last"] == "2026-11-22 06:00 UTC" and rows[0]["last_status"]
+    assert rows[0]["last"] == "2026-11-22 06:00 UTC" and rows[0]["last_status"] == "succeeded"
+    Draft202012Validator(schemas.load("schedule")).validate(rows)
     assert json.loads(project.run("schedule", "--json", env=NOW).stdout)[0]["last"] is None
     grid = project.run("partitions", "flows/flow_daily.py", "--store", store, "--last", "3",
                        env=NOW)
