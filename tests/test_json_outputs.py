@@ -7,7 +7,9 @@ collect.
 from __future__ import annotations
 
 import json
+import tomllib
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,6 +125,9 @@ def test_the_schema_files_ship_as_package_data():
     shipped = {p.name for p in resources.files("flowrun.schemas").iterdir()
                if p.name.endswith(".json")}
     assert shipped == {f"{name}.json" for name in schemas.VERSIONS}
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    setuptools = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]
+    assert setuptools["package-data"]["flowrun.schemas"] == ["*.json"]  # in every wheel
 
 
 def test_the_store_holds_every_kind_of_node(store):
