@@ -58,9 +58,7 @@ def make_explain_command(factory: Any) -> click.Command:
         for error in errors:
             click.echo(f"ERROR collecting {error.where}: {error}", err=True)
         if as_json:
-            click.echo(json.dumps({fid: [{"task": v.task, "verdict": v.verdict,
-                                          "reasons": v.reasons, **v.extra} for v in verdicts]
-                                   for fid, verdicts in found.items()}, indent=2))
+            click.echo(json.dumps(explain_document(found), indent=2))
             for flow_id, header in headers.items():  # a flow --resume leaves alone
                 if not found[flow_id]:
                     click.echo(f"{flow_id}: {header}", err=True)
@@ -78,6 +76,16 @@ def _print_text(found: dict[str, list[Verdict]], headers: dict[str, str]) -> Non
         for v in verdicts:
             click.echo(f"  {v.task.ljust(width)}  {v.verdict.ljust(6)}  "
                        f"{'; '.join(v.reasons)}".rstrip())
+
+
+def explain_document(found: dict[str, list[Verdict]]) -> dict[str, Any]:
+    """``explain --json`` (schema ``explain``): flow id -> its tasks' verdicts, beside
+    the ``schema`` key (no flow id is ``schema``: ids are paths)."""
+    from flowrun.schemas import tag
+
+    return {"schema": tag("explain"), **{
+        fid: [{"task": v.task, "verdict": v.verdict, "reasons": v.reasons, **v.extra}
+              for v in verdicts] for fid, verdicts in found.items()}}
 
 
 def explain_selection(config: Any, args: list[str]

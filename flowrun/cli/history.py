@@ -8,6 +8,7 @@ import click
 
 from flowrun.cli.store_options import json_option, open_store, store_option, table, when
 from flowrun.model import run_record, slot_text
+from flowrun.schemas import tag
 
 
 def make_history_command(factory: Any) -> click.Command:
@@ -24,7 +25,8 @@ def make_history_command(factory: Any) -> click.Command:
         storage = open_store(factory, store)
         runs = storage.list_runs(flow=flow, status=status, limit=limit)
         if as_json:
-            click.echo(json.dumps([run_record(r) for r in runs], indent=2))
+            click.echo(json.dumps([{"schema": tag("history"), **run_record(r)} for r in runs],
+                                  indent=2))
             return 0
         if not runs:
             click.echo("no runs yet" + (f" of {flow}" if flow else ""))
