@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 import traceback
 from typing import Any
 
@@ -74,12 +75,14 @@ def _import(path: str, flow_id: str, rootdir: str) -> tuple[Any, list[TaskDef]]:
     for directory in (rootdir, os.path.dirname(path)):  # the flow's folder comes first
         if directory not in sys.path:
             sys.path.insert(0, directory)
-    saved_path = list(sys.path)
+    saved_path, threads = list(sys.path), set(threading.enumerate())
     try:
         found = _exec(path, flow_id, rootdir)
     except BaseException:
         _restore_sys_path(saved_path)
         raise
+    finally:
+        _mark_new_threads(threads, flow_id)
     damage = _restore_sys_path(saved_path)
     if damage:
         raise CollectError(f"{flow_id}: importing it {damage}; add to sys.path, never "
@@ -87,11 +90,21 @@ def _import(path: str, flow_id: str, rootdir: str) -> tuple[Any, list[TaskDef]]:
     return found
 
 
+def _mark_new_threads(before: set[threading.Thread], flow_id: str) -> None:
+    """Note on each thread the import started that this file started it, so the
+    ``flowrun`` command can name the file if the thread outlives the run."""
+    for thread in set(threading.enumerate()) - before:
+        try:
+            thread.flowrun_started_by = flow_id  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):  # a Thread subclass with __slots__, say
+            pass
+
+
 def _restore_sys_path(saved: list[str]) -> str | None:
     """What the module did to ``sys.path`` (None: nothing harmful). Replaced by a
     non-list or stripped of entries (the standard library's among them), it would break
     every later import, flowrun's own too: the entries are put back."""
-    current = sys.path
+    current = getattr(sys, "path", None)
     if not isinstance(current, list):
         sys.path = saved
         return f"replaced sys.path by {type(current).__name__}"
@@ -162,6 +175,10 @@ def _gather_tasks(module: Any, created: list[TaskDef], flow: Flow) -> dict[str, 
     return tasks
 
 
+#: Options ``@task(...)`` turns into tuples: one changed afterwards is no longer one.
+TUPLE_OPTIONS = ("tags", "after", "limit", "hosts")
+
+
 def _check_taskdef(taskdef: TaskDef, flow_id: str) -> None:
     """A ``@task`` object the module changed after decoration (its function, name or
     options set to something else, or deleted) is a collection error naming the task."""
@@ -175,6 +192,8 @@ def _check_taskdef(taskdef: TaskDef, flow_id: str) -> None:
         wrong = f"its options were replaced by {_shown(options)}"
     elif type(name) is not str:
         wrong = f"bad option name={_shown(name)}: expected a string"
+    elif changed := [o for o in TUPLE_OPTIONS if type(getattr(options, o)) is not tuple]:
+        wrong = f"its option {changed[0]} was changed to {_shown(getattr(options, changed[0]))}"
     else:
         return
     raise CollectError(f"{where}: {wrong}; set a task up with @task(...) and leave the "
