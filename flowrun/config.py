@@ -29,10 +29,21 @@ def find_rootdir(start: str) -> tuple[str, str | None, dict[str, Any]]:
     for directory in _ancestors(start):
         found = _config_in(directory)
         if found is not None:
-            return directory, found[0], found[1]
+            return _text_path(directory), found[0], found[1]
         if store_dir is None and _holds_store(directory):
             store_dir = directory
-    return store_dir or start, None, {}
+    return _text_path(store_dir or start), None, {}
+
+
+def _text_path(rootdir: str) -> str:
+    """``rootdir``, if its name is valid UTF-8: ids, the store and reports need text."""
+    try:
+        rootdir.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(rootdir).decode("utf-8", "backslashreplace")
+        raise UsageError(f"rootdir {shown}: the path is not valid UTF-8; rename the "
+                         "folder (flow ids and the store need text paths)") from None
+    return rootdir
 
 
 def _ancestors(start: str) -> Iterator[str]:

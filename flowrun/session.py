@@ -80,7 +80,7 @@ class Session:
 
     def _collect_file(self, path: str) -> None:
         try:
-            if not _is_text(path):
+            if not _is_text(os.path.relpath(path, self.config.rootdir)):
                 self._not_text(path)
                 return
             if not os.path.isfile(path) or not _is_regular(path):
