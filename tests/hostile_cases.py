@@ -261,6 +261,24 @@ def taskdef_cases() -> list[Case]:
             for k, change in changes.items()]
 
 
+FLOW_ATTRIBUTES = ("schedule", "name", "tags", "limits", "fail_fast", "timezone", "catchup",
+                   "overlap", "partitions", "after", "task_defaults")
+
+
+def flow_object_cases() -> list[Case]:
+    """A ``Flow(...)`` object changed after it was made: each attribute set to the bad
+    values of the ``Flow(...)`` table (and a few of any type), or deleted."""
+    values = {a: [*FLOW_OPTIONS.get(a, []), "None", "object()", "{'x': object()}"]
+              for a in FLOW_ATTRIBUTES}
+    changes = {f"{a}-{i}": f"flow.{a} = {v}" for a, vs in values.items()
+               for i, v in enumerate(vs)}
+    changes.update({f"del-{a}": f"del flow.{a}" for a in FLOW_ATTRIBUTES})
+    return [Case(f"flow-object-{k}", "flow file", {BAD_FLOW: _flow(
+                 "@task", flow=f"flow = Flow()\n{change}")}, names=("flow_bad.py",),
+                 codes=(0, 1, 4), subprocess=True, group="flow-object")
+            for k, change in changes.items()]
+
+
 TASKDEF_OPTIONS = ("retries", "retry_delay", "timeout", "tags", "each", "after", "run_if",
                    "limit", "executor", "run_key")
 SYS_PATHS = ["sys.path.clear()", "sys.path = None", "sys.path = ()", "sys.path = 'x'",
@@ -350,7 +368,8 @@ def thread_cases() -> list[Case]:
 
 
 def lying_code_cases() -> list[Case]:
-    return [*lying_object_cases(), *signature_cases(), *taskdef_cases(), *sys_path_cases(),
+    return [*lying_object_cases(), *signature_cases(), *taskdef_cases(), *flow_object_cases(),
+            *sys_path_cases(),
             *file_name_cases(), *thread_cases()]
 
 

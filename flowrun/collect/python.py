@@ -60,6 +60,7 @@ def load_flow(path: str, rootdir: str) -> Flow:
         raise CollectError(f"{flow_id}: more than one Flow(...) in the module; "
                            "a flow file declares at most one", where=flow_id)
     flow = found[0] if found else Flow()
+    _check_flow_object(flow, flow_id)
     flow.id, flow.path, flow.module = flow_id, path, module
     flow.tasks = _gather_tasks(module, created, flow)
     return flow
@@ -173,6 +174,26 @@ def _gather_tasks(module: Any, created: list[TaskDef], flow: Flow) -> dict[str, 
             flow_id=flow.id, name=taskdef.name, fn=taskdef.fn,
             options=taskdef.options.merged(flow.task_defaults))
     return tasks
+
+
+#: What ``Flow(...)`` always turns these into, whatever it was given.
+FLOW_SHAPES = {"tags": tuple, "after": tuple, "task_defaults": dict}
+
+
+def _check_flow_object(flow: Flow, flow_id: str) -> None:
+    """A ``Flow(...)`` the module changed afterwards: an attribute deleted, or one of
+    ``FLOW_SHAPES`` set to something else, is a collection error (the values themselves
+    are checked with the flow's options)."""
+    fields = vars(flow)
+    for name in vars(Flow()):
+        if name not in fields:
+            wrong = f"its attribute {name} was deleted"
+        elif name in FLOW_SHAPES and not _is_a(fields[name], FLOW_SHAPES[name]):
+            wrong = f"its attribute {name} was changed to {_shown(fields[name])}"
+        else:
+            continue
+        raise CollectError(f"{flow_id}: {wrong} after Flow(...); set the flow up with "
+                           "Flow(...) keywords and leave the object as it is", where=flow_id)
 
 
 #: Options ``@task(...)`` turns into tuples: one changed afterwards is no longer one.
