@@ -24,7 +24,7 @@ def distrust(directory: str, *files: str) -> str | None:
     A directory writable by others counts as safe only with the sticky bit set (others
     can then add files but not replace yours, as in ``/tmp``) and owned by you; the files
     themselves must be yours either way."""
-    if _trusted(directory):
+    if not hasattr(os, "geteuid") or _trusted(directory):  # no owners to compare
         return None
     me = os.geteuid()
     try:

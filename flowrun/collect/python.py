@@ -96,6 +96,7 @@ def _mark_new_threads(before: set[threading.Thread], flow_id: str) -> None:
     ``flowrun`` command can name the file if the thread outlives the run."""
     for thread in set(threading.enumerate()) - before:
         try:
+            # read by flowrun.cli.threads (STARTED_BY), which collection may not import
             thread.flowrun_started_by = flow_id  # type: ignore[attr-defined]
         except (AttributeError, TypeError):  # a Thread subclass with __slots__, say
             pass
