@@ -2,8 +2,10 @@
 
 Each ``Case`` is a small project (files written over a project holding one good flow,
 ``flows/flow_ok.py``) plus a command line. Whatever the mistake, flowrun must end with
-exit 1, 4 or 5, one line naming the file (or the option), no traceback from flowrun's
-own code, and no hang. ``python tests/hostile_cases.py`` runs the whole table as real
+the case's exit codes (1, 4 or 5 unless it says otherwise: user code that merely lies
+about itself may still run), one line naming the file (or the option), no traceback from
+flowrun's own code, and no hang. Cases come by class: each generator makes the variants
+of one kind of input (``group``), and the default test run samples each class. ``python tests/hostile_cases.py`` runs the whole table as real
 processes and prints the counts by category (how the figures in the report were made).
 """
 from __future__ import annotations
