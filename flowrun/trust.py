@@ -4,8 +4,8 @@ A ``flowrun.toml`` or ``flowconf.py`` is code flowrun acts on (``flowconf.py`` i
 imported; a config names plugins to import and a store to write). One planted by
 another user in a directory above the project (a shared ``/tmp``, say) would be adopted
 as the rootdir and run, as git once ran a planted ``.git/config`` (CVE-2022-24765). So a
-directory owned by another user, or writable by group or others, is never adopted as the
-rootdir, and no config or ``flowconf.py`` is read from it, nor any such file owned by
+directory owned by another user, or writable by others (any user: the mode's "other"
+write bit), is never adopted as the rootdir, and no config or ``flowconf.py`` is read from it, nor any such file owned by
 another user. ``FLOWRUN_SAFE_DIRECTORIES`` (paths separated by ``os.pathsep``, a
 trailing ``/*`` for every folder under one, or ``*`` for all) trusts them anyway.
 """
@@ -33,10 +33,10 @@ def distrust(directory: str, *files: str) -> str | None:
         return None  # gone: nothing will be read from it
     if info.st_uid != me:
         return f"{directory} is owned by another user (uid {info.st_uid})"
-    writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    if writable and not info.st_mode & stat.S_ISVTX:
-        who = "others" if info.st_mode & stat.S_IWOTH else "its group"
-        return f"{directory} is writable by {who}"
+    # A group is chosen by the owner (a team's shared checkout under umask 002); any
+    # user at all is not.
+    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+        return f"{directory} is writable by others"
     for path in files:
         try:
             owner = os.stat(path).st_uid
