@@ -55,7 +55,7 @@ def test_a_quiet_thread_run_imports_no_other_executor_reporter_or_collector(proj
     unused = {"flowrun.executors.process", "flowrun.executors.ssh_executor",
               "flowrun.reporters.junitxml_writer",
               "flowrun_dask.executor", "importlib.metadata",
-              "xml.etree.ElementTree", "cloudpickle", "yaml"}
+              "xml.etree.ElementTree", "cloudpickle", "yaml", "shutil"}
     assert loaded & unused == set()
 
 
