@@ -26,7 +26,7 @@ from flowrun.plugin import (
     hookimpl,
     write_result_file,
 )
-from flowrun.storage import sqlite_live, sqlite_locks
+from flowrun.storage import sqlite_live, sqlite_locks, sqlite_schema
 from flowrun.storage.private import create_private_file, make_private_dir
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -65,30 +65,15 @@ class SqliteStorage:
         except OSError as exc:
             raise StoreError(f"cannot open the store {path}: {exc.strerror or exc}") from None
         try:
-            self._connect(path)
+            self.conn, fresh = sqlite_schema.connect(path)
+            self._migrate()
+            if fresh:  # given its schema without fsyncs; what is recorded is synced as usual
+                self.conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from None
         self._pending: dict[tuple[str, str, int], tuple] = {}
         self._state: list[tuple[str, str, Any]] = []
         self._locks: dict[str, int | None] = {}  # flow id -> flock'ed fd (None: memory)
-
-    def _connect(self, path: str) -> None:
-        """Open the store in WAL mode, creating or migrating its schema.
-
-        A new (empty) file has nothing to lose: it is switched to WAL and given its
-        schema with ``synchronous=OFF``, which spares the fsyncs that protect existing
-        data (four in the rollback journal of the switch, one of the new WAL's header);
-        the first checkpoint syncs it all. Runs and reports are written with
-        ``synchronous=NORMAL``, as on every store."""
-        fresh = path != ":memory:" and os.path.getsize(path) == 0
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                    timeout=30.0)
-        self.conn.execute(f"PRAGMA synchronous={'OFF' if fresh else 'NORMAL'}")
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        self._migrate()
-        if fresh:
-            self.conn.execute("PRAGMA synchronous=NORMAL")
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
