@@ -42,7 +42,7 @@ def _migrate_to_1(conn: sqlite3.Connection) -> None:
          '"finished" FLOAT, "error" TEXT, "summary" TEXT, "reason" TEXT, "stdout" TEXT, '
          '"stderr" TEXT, "log" TEXT, "result" BLOB, "result_format" TEXT, '
          '"run_key" TEXT, "parent" TEXT, PRIMARY KEY ("run_id", "task_id", "attempt"))',
-         'CREATE INDEX "idx_attempts_task_id_run_key" ON "attempts" ("task_id", "run_key")',
+         # (stores made before schema 6 also had an index on (task_id, run_key): see 6)
          'CREATE TABLE "state" ("flow" TEXT, "key" TEXT, "value" BLOB, "format" TEXT, '
          'PRIMARY KEY ("flow", "key"))')
 
