@@ -18,12 +18,19 @@ def connect(path: str) -> tuple[sqlite3.Connection, bool]:
     data (four in the rollback journal of the switch, one for the new WAL's header);
     the first checkpoint syncs it all. The caller then sets ``synchronous=NORMAL``, the
     setting every store records runs and reports with."""
-    fresh = path != ":memory:" and os.path.getsize(path) == 0
+    fresh = path != ":memory:" and _empty(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
     conn.execute(f"PRAGMA synchronous={'OFF' if fresh else 'NORMAL'}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn, fresh
+
+
+def _empty(path: str) -> bool:
+    try:
+        return os.path.getsize(path) == 0
+    except OSError:  # gone already: SQLite says what is wrong when it opens it
+        return False
 
 
 def _run(conn: sqlite3.Connection, *statements: str) -> None:
