@@ -16,19 +16,35 @@ and the hook (``flowrun.plugins``).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:  # only for the annotations below
     from flowrun.config import Config, OptionParser
-    from flowrun.executors.attempt import Call
-    from flowrun.executors.interface import Executor
+    from flowrun.errors import CollectError
     from flowrun.model import Flow, Report, Run, RunRequest
-    from flowrun.session import Session
-    from flowrun.storage.interface import Storage
+    from flowrun.plugin.attempt import Call
+    from flowrun.plugin.executor import Executor
+    from flowrun.plugin.storage import Storage
 
 PROJECT = "flowrun"
+
+
+class Session(Protocol):
+    """What the ``session`` argument of the ``flowrun_session_*`` and collection hooks
+    offers a plugin (``flowrun.session.Session`` is the one flowrun passes). Described
+    here so a plugin, and this module, need not import the session."""
+
+    config: Config
+    flows: list[Flow]            # the selected flows, once collected
+    errors: list[CollectError]   # collection errors, one per file that failed
+    runs: list[Run]              # the runs this session started, once run
+    deselected: int              # tasks left out by -k / -m / node ids
+    started: float               # when the session started (epoch seconds)
+    storage: Storage | None      # the store, once opened
+    notes: list[str]             # lines plugins want the user told at the end
+
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

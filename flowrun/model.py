@@ -217,7 +217,7 @@ class Flow:
         """The flow in MissionControl's serialized shape (a graph under a ``ROOT``
         task), so tools and stores can keep flows as plain JSON. ``statuses`` maps task
         names to flowrun statuses (a run's), shown in MissionControl's words."""
-        from flowrun.collect.dicts import flow_to_dict
+        from flowrun.model_dicts import flow_to_dict
 
         return flow_to_dict(self, {**self.statuses, **(statuses or {})})
 
@@ -230,7 +230,7 @@ class Flow:
         ``task_types`` given, an unknown type is an error. Raises ``ValueError`` naming
         the key at fault.
         """
-        from flowrun.collect.dicts import flow_from_dict
+        from flowrun.model_dicts import flow_from_dict
 
         return flow_from_dict(cls, data, task_types)
 
@@ -253,7 +253,7 @@ class Report:
     stdout: str = ""
     stderr: str = ""
     log: str = ""
-    result: bytes | None = None    # serialized result (see flowrun.results)
+    result: bytes | None = None    # serialized result (see flowrun.plugin.results)
     result_format: str | None = None
     run_key: str | None = None
     parent: str | None = None      # task id of the task that submit()-ed this one

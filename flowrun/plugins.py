@@ -84,7 +84,7 @@ def _guard(plugin: str, what: str, action: Callable[[], Any]) -> Any:
 def plugin_error(plugin: str, what: str, exc: BaseException) -> PluginError:
     """The one line for ``exc`` raised by ``plugin`` while ``what``, its traceback
     (without flowrun's frames) above it."""
-    from flowrun.executors.attempt import format_user_error
+    from flowrun.plugin.attempt import format_user_error
 
     if isinstance(exc, pluggy.PluginValidationError):
         return PluginError(f"plugin {plugin}: {_plain(exc)}")

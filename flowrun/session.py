@@ -12,7 +12,7 @@ from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
 from flowrun.config import open_storage
 from flowrun.errors import CollectError, ExitCode, UsageError
-from flowrun.executors import attempt, capture
+from flowrun.plugin import attempt, capture
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.

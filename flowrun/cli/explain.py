@@ -16,9 +16,10 @@ from typing import Any
 
 import click
 
-from flowrun import graph, results
+from flowrun import graph
+from flowrun.plugin import results
 from flowrun.model import HAS_RESULT, Flow, Report, Run, Task
-from flowrun.source import task_source_hash
+from flowrun.plugin.source import task_source_hash
 
 RUN, CACHED, REUSE, SKIP, FAIL = "run", "cached", "reuse", "skip", "fail"
 HISTORY = 50  # runs of a flow searched for each task's last success

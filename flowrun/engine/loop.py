@@ -53,7 +53,7 @@ from flowrun.model import (
     RunRequest,
 )
 from flowrun.plugin import Call
-from flowrun.source import task_source_hash
+from flowrun.plugin.source import task_source_hash
 
 FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is durable
 

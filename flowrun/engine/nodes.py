@@ -8,7 +8,7 @@ from collections import deque
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from flowrun import results
+from flowrun.plugin import results
 from flowrun.model import (
     CANCELLED,
     CONTEXT_PARAM,

@@ -14,12 +14,12 @@ from __future__ import annotations
 import pickle
 from typing import TYPE_CHECKING, Any
 
-from flowrun import results
+from flowrun.plugin import results
 from flowrun.engine.nodes import Node
 from flowrun.hashing import blake2b
 from flowrun.model import CACHED, FAILED, HAS_RESULT, Report
 from flowrun.plugin import format_user_error
-from flowrun.source import task_source_hash
+from flowrun.plugin.source import task_source_hash
 
 if TYPE_CHECKING:
     from flowrun.engine.loop import Engine

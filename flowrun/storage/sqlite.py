@@ -27,7 +27,7 @@ from flowrun.plugin import (
     write_result_file,
 )
 from flowrun.storage import sqlite_live, sqlite_locks
-from flowrun.storage.private import create_private_file, make_private_dir
+from flowrun.plugin.private import create_private_file, make_private_dir
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 ATTEMPT_COLUMNS = (

@@ -10,7 +10,7 @@ from typing import Any
 
 from flowrun.plugin import COMPACT_REPORT, RunRequest, hookimpl
 from flowrun.reuse import reusable_results
-from flowrun.source import module_fingerprint
+from flowrun.plugin.source import module_fingerprint
 
 #: Options that make their own runs: a cycle under them reruns whole flows.
 OWN_REQUESTS = ("resume", "due", "partition", "backfill")

@@ -12,9 +12,10 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flowrun import context, results
+from flowrun import context
+from flowrun.plugin import results
 from flowrun.errors import Skipped
-from flowrun.executors import capture
+from flowrun.plugin import capture
 from flowrun.model import CONTEXT_PARAM, FAILED, SKIPPED, SUCCEEDED
 
 _FLOWRUN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -172,7 +173,8 @@ def _context(call: Call) -> context.Context:
     return context.Context(
         run_id=call.run_id, flow_id=call.flow_id, task_id=call.task_id,
         attempt=call.attempt, partition=call.partition, params=call.params,
-        scheduled_for=call.scheduled_for, state=call.state, spawn=call.spawn)
+        scheduled_for=call.scheduled_for, state=call.state, spawn=call.spawn,
+        codec=results)
 
 
 #: ``--pdb``: called in the failing task's thread with (task id, summary, exception)

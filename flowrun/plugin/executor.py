@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flowrun.executors.attempt import Call, Outcome
+from flowrun.plugin.attempt import Call, Outcome
 from flowrun.model import Task
 
 #: What ``submit`` receives to hand an attempt's outcome back (call it from any thread).
@@ -43,7 +43,7 @@ class Executor:
     #: subflows although they run elsewhere: the engine sets ``call.spawn`` (it is not
     #: pickled), and the executor relays the task's requests to it, with
     #: ``flowrun.plugin.RemoteSpawner`` where the attempt runs and ``ChildRequests``
-    #: here (``flowrun.executors.children``). In-process executors need not set it.
+    #: here (``flowrun.plugin.children``). In-process executors need not set it.
     supports_children: bool = False
 
     def submit(self, call: Call, done: Done) -> Any:

@@ -73,28 +73,28 @@ from flowrun.stash import (
 
 if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what it uses
     from flowrun.config import Config, OptionParser, check_output_path
-    from flowrun.executors.attempt import (
+    from flowrun.plugin.attempt import (
         Call,
         Outcome,
         failed_outcome,
         format_user_error,
         run_attempt,
     )
-    from flowrun.executors.capture import ensure_installed as ensure_capture
-    from flowrun.executors.children import ChildRequests, RemoteSpawner
-    from flowrun.executors.interface import Done, Executor
-    from flowrun.executors.wire import (
+    from flowrun.plugin.capture import ensure_installed as ensure_capture
+    from flowrun.plugin.children import ChildRequests, RemoteSpawner
+    from flowrun.plugin.executor import Done, Executor
+    from flowrun.plugin.wire import (
         Packer,
         load_function,
         read_frame,
         run_packed_call,
         write_frame,
     )
-    from flowrun.results import ResultFile, write_result_file
-    from flowrun.results import dumps as dump_result
-    from flowrun.results import loads as load_result
-    from flowrun.source import task_source_hash
-    from flowrun.storage.interface import LiveStore, SlotStore, StateLockStore, Storage
+    from flowrun.plugin.results import ResultFile, write_result_file
+    from flowrun.plugin.results import dumps as dump_result
+    from flowrun.plugin.results import loads as load_result
+    from flowrun.plugin.source import task_source_hash
+    from flowrun.plugin.storage import LiveStore, SlotStore, StateLockStore, Storage
 
 #: name -> (module, attribute) of the parts loaded on first use: the executor side
 #: (attempt, capture, results, the wire helpers with cloudpickle), the config and the
@@ -102,21 +102,21 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
 _LAZY: dict[str, tuple[str, str]] = {
     **{name: ("flowrun.config", name) for name in ("Config", "OptionParser",
                                                     "check_output_path")},
-    **{name: ("flowrun.executors.attempt", name) for name in (
+    **{name: ("flowrun.plugin.attempt", name) for name in (
         "Call", "Outcome", "failed_outcome", "format_user_error", "run_attempt")},
-    "ensure_capture": ("flowrun.executors.capture", "ensure_installed"),
-    "Done": ("flowrun.executors.interface", "Done"),
-    "Executor": ("flowrun.executors.interface", "Executor"),
-    **{name: ("flowrun.executors.wire", name) for name in (
+    "ensure_capture": ("flowrun.plugin.capture", "ensure_installed"),
+    "Done": ("flowrun.plugin.executor", "Done"),
+    "Executor": ("flowrun.plugin.executor", "Executor"),
+    **{name: ("flowrun.plugin.wire", name) for name in (
         "Packer", "run_packed_call", "load_function", "read_frame", "write_frame")},
-    **{name: ("flowrun.executors.children", name) for name in (
+    **{name: ("flowrun.plugin.children", name) for name in (
         "RemoteSpawner", "ChildRequests")},
-    "ResultFile": ("flowrun.results", "ResultFile"),
-    "write_result_file": ("flowrun.results", "write_result_file"),
-    "dump_result": ("flowrun.results", "dumps"),
-    "load_result": ("flowrun.results", "loads"),
-    "task_source_hash": ("flowrun.source", "task_source_hash"),
-    **{name: ("flowrun.storage.interface", name) for name in (
+    "ResultFile": ("flowrun.plugin.results", "ResultFile"),
+    "write_result_file": ("flowrun.plugin.results", "write_result_file"),
+    "dump_result": ("flowrun.plugin.results", "dumps"),
+    "load_result": ("flowrun.plugin.results", "loads"),
+    "task_source_hash": ("flowrun.plugin.source", "task_source_hash"),
+    **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore")},
 }
 
