@@ -109,6 +109,16 @@ def flowrun_collect_file(path: str, config: Config) -> list[Flow] | None:
 
 
 @hookspec
+def flowrun_check_flow(flow: Flow, config: Config) -> None:
+    """Check the options of ``flow`` this plugin owns (the scheduling plugin: schedule,
+    timezone, catch-up, overlap, partitions); raise ``CollectError`` naming the file,
+    the option and the value. Called for every collected flow (subflows included) once
+    its tasks are resolved and its graph has no cycle; the flow then counts as a file
+    that failed to collect.
+    """
+
+
+@hookspec
 def flowrun_collection_modifyitems(config: Config, flows: list[Flow]) -> None:
     """Filter or reorder ``flows`` in place, after selection (-k, -m, node ids)."""
 

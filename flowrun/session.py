@@ -186,6 +186,7 @@ class Session:
         for task in flow.tasks.values():
             task.options = task.options.merged(overrides)
         graph.resolve(flow, self.config.limits)
+        self.hook.flowrun_check_flow(flow=flow, config=self.config)
 
     def _flow_params(self) -> dict[str, dict[str, Any]]:
         given = dict(_split_param(p) for p in self.config.getoption("param", ()) or ())

@@ -7,7 +7,7 @@ Every import counts: at the top of a module, inside a function, and under
 ``if TYPE_CHECKING:`` (a type checker follows those too).
 
 - A plugin module (everything under ``executors/``, ``storage/``, ``reporters/``,
-  ``collect/`` and every package under ``plugins/``) imports from
+  ``collect/``, ``schedules/`` and every package under ``plugins/``) imports from
   flowrun only ``flowrun.plugin`` (the floor, its modules included) and modules of its
   own package, exactly as a third party would. No exceptions.
 - The plugin API (``flowrun/plugin/``) is a floor: its modules import only the ground
@@ -31,7 +31,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "flowrun"
-PLUGIN_FOLDERS = ("executors", "storage", "reporters", "collect")
+PLUGIN_FOLDERS = ("executors", "storage", "reporters", "collect", "schedules")
 
 #: The parts of the code, as paths from the repository's root (a folder ends in "/").
 PARTS: dict[str, tuple[str, ...]] = {
@@ -50,7 +50,6 @@ PARTS: dict[str, tuple[str, ...]] = {
     "Plugins": tuple(f"flowrun/{folder}/" for folder in PLUGIN_FOLDERS),
     "Shipped": ("plugins/",),
     "Testing": ("flowrun/testing.py", "flowrun/contract/"),
-    "Schedules": ("flowrun/schedules/",),  # a plugin still standing on the session
 }
 
 #: Directions between parts that must never exist, and why.

@@ -62,6 +62,7 @@ from flowrun.model import (
     task_id,
 )
 from flowrun.stash import (
+    COLLECT,
     COMPACT_REPORT,
     HOLD_HEADER,
     REQUEST_MODE,
@@ -94,7 +95,13 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.results import dumps as dump_result
     from flowrun.plugin.results import loads as load_result
     from flowrun.plugin.source import task_source_hash
-    from flowrun.plugin.storage import LiveStore, SlotStore, StateLockStore, Storage
+    from flowrun.plugin.storage import (
+        LiveStore,
+        SlotStore,
+        StateLockStore,
+        Storage,
+        open_storage,
+    )
 
 #: name -> (module, attribute) of the parts loaded on first use: the executor side
 #: (attempt, capture, results, the wire helpers with cloudpickle), the config and the
@@ -117,7 +124,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_result": ("flowrun.plugin.results", "loads"),
     "task_source_hash": ("flowrun.plugin.source", "task_source_hash"),
     **{name: ("flowrun.plugin.storage", name) for name in (
-        "Storage", "SlotStore", "LiveStore", "StateLockStore")},
+        "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage")},
 }
 
 __all__ = [
@@ -128,7 +135,7 @@ __all__ = [
     "PROJECT", "hookimpl", "hookspec",
     # configuration and shared state
     "Config", "OptionParser", "Stash", "StashKey", "REQUEST_MODE", "HOLD_HEADER",
-    "COMPACT_REPORT", "RESULT_FILES", "claim_request_mode",
+    "COMPACT_REPORT", "RESULT_FILES", "COLLECT", "claim_request_mode",
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode", "ChildTaskError",
@@ -145,7 +152,7 @@ __all__ = [
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",
     # storage
-    "Storage", "SlotStore", "LiveStore", "StateLockStore",
+    "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
 ]
 
 

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from flowrun.errors import UsageError
 from flowrun.model import Report, Run
+
+
+def open_storage(config: Any) -> Storage:
+    """The store the config names, made by whichever plugin knows its URL."""
+    url = config.store_url
+    storage = config.hook.flowrun_make_storage(url=url, config=config)
+    if storage is None:
+        raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
+    return storage
 
 
 @runtime_checkable
