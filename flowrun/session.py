@@ -13,6 +13,7 @@ from flowrun.engine.loop import Engine
 from flowrun.config import open_storage
 from flowrun.errors import CollectError, ExitCode, UsageError
 from flowrun.plugin import attempt, capture
+from flowrun.plugin.executor import Declared
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.
@@ -112,7 +113,7 @@ class Session:
         if not requests:  # e.g. --due with nothing due: start no workers
             return self.exit_code()
         self.hook.flowrun_runs_planned(session=self, requests=requests)
-        executors: dict[str, Any] = {}
+        executors: dict[str, Declared] = {}
         engine = None
         try:  # executors start workers and connections: always shut them down
             self._make_executors(executors)
@@ -126,8 +127,8 @@ class Session:
             engine.stopping.grace = self.config.interrupt_grace
             self.runs = self._run_engine(engine, requests)
         finally:
-            for executor in executors.values():
-                executor.shutdown(wait=not (engine and engine.stopping.interrupts))
+            for declared in executors.values():
+                declared.executor.shutdown(wait=not (engine and engine.stopping.interrupts))
         return self.exit_code()
 
     def _run_engine(self, engine: Engine, requests: list[RunRequest]) -> list[Run]:
@@ -200,15 +201,14 @@ class Session:
                           else default for name, default in flow.params.items()}
                 for flow in self.flows}
 
-    def _workers(self, executors: dict[str, Any]) -> int:
+    def _workers(self, executors: dict[str, Declared]) -> int:
         """``-n`` if given; else the default, raised to what an executor says it can
         run at once (``slots``: a Dask cluster's threads)."""
         if self.config.getoption("workers") is not None:
             return self.config.workers
-        return max([self.config.workers,
-                    *(getattr(e, "slots", 0) or 0 for e in executors.values())])
+        return max([self.config.workers, *(e.slots or 0 for e in executors.values())])
 
-    def _make_executors(self, executors: dict[str, Any]) -> None:
+    def _make_executors(self, executors: dict[str, Declared]) -> None:
         """Make every executor the selected tasks name, into ``executors`` as they
         come, so the caller can shut down those made before a failure."""
         names = {self.config.executor} | {
@@ -224,18 +224,16 @@ class Session:
                 named = f" (named by {users[0]})" if users else ""
                 raise UsageError(f"unknown executor '{name}'{named} (available: "
                                  f"{', '.join(known)})")
-            executors[name] = executor
+            executors[name] = Declared.of(name, executor)
         if self.config.getoption("usepdb"):
-            elsewhere = sorted(n for n, e in executors.items()
-                               if not getattr(e, "in_process", False))
+            elsewhere = sorted(n for n, e in executors.items() if not e.in_process)
             if elsewhere:
                 raise UsageError(f"--pdb cannot debug tasks on the {elsewhere[0]} executor: "
                                  "they run in other processes; use --executor thread")
-        for name, executor in executors.items():  # bad settings: one line, before any task
-            check = getattr(executor, "check", None)
-            if check is not None:
-                check([t for f in self.flows for t in f.selected_tasks
-                       if (t.options.executor or self.config.executor) == name])
+        for name, declared in executors.items():  # bad settings: one line, before any task
+            if declared.check is not None:
+                declared.check([t for f in self.flows for t in f.selected_tasks
+                                if (t.options.executor or self.config.executor) == name])
 
     def _make_storage(self) -> Any:
         return open_storage(self.config)

@@ -88,15 +88,20 @@ def run_session(config: Any) -> int:
 
 
 def watch_session(config: Any, argv: list[str]) -> int:
-    """``--watch``: checks the options once here, then every cycle is a fresh run."""
+    """``--watch``: checks the options once here, configured as a run would be (a
+    plugin that makes its own runs claims ``REQUEST_MODE``), then every cycle is a
+    fresh run."""
+    from flowrun.stash import REQUEST_MODE
     from flowrun.watch.observer import watch
 
-    clash = [flag for option, flag in (("due", "--due"), ("resume", "--resume"),
-                                       ("backfill", "--backfill"),
-                                       ("collectonly", "--collect-only"))
-             if config.getoption(option)]
-    if clash:
-        raise UsageError(f"--watch cannot be combined with {' or '.join(clash)}")
+    config.hook.flowrun_configure(config=config)
+    try:
+        clash = [mode for mode in (config.stash.get(REQUEST_MODE, ""), "--collect-only"
+                                   if config.getoption("collectonly") else "") if mode]
+        if clash:
+            raise UsageError(f"--watch cannot be combined with {' or '.join(clash)}")
+    finally:
+        config.hook.flowrun_unconfigure(config=config)
     return watch(config, list(config.options.get("args", ())),
                  [a for a in argv if a != "--watch"])
 
@@ -118,7 +123,7 @@ def executor_sources(pm: Any) -> list[tuple[str, list[str]]]:
     """(where it comes from, executor names) for every plugin answering
     ``flowrun_executors``: built-ins first, each group in the order flowrun asks them
     for an executor."""
-    dists = getattr(pm, "entry_point_dists", {})
+    dists = pm.entry_point_dists
     found = []
     for impl in reversed(pm.hook.flowrun_executors.get_hookimpls()):
         names = impl.function(**{a: None for a in impl.argnames})

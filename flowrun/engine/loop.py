@@ -41,18 +41,10 @@ from flowrun.engine.reusing import Reusing
 from flowrun.engine.spawning import Spawning
 from flowrun.engine.statelocks import StateLocks
 from flowrun.engine.stopping import Stopping
-from flowrun.model import (
-    CANCELLED,
-    FAILED,
-    PENDING,
-    RUNNING,
-    SUCCEEDED,
-    Flow,
-    Report,
-    Run,
-    RunRequest,
-)
+from flowrun.model import (CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, Flow, Report, Run,
+                           RunRequest)
 from flowrun.plugin import Call
+from flowrun.plugin.executor import Declared
 from flowrun.plugin.source import task_source_hash
 
 FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is durable
@@ -61,7 +53,7 @@ FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is dura
 class Engine:
     """Runs flows; see ``run``."""
 
-    def __init__(self, *, hook: Any, storage: Any, executor_for: Callable[[str], Any],
+    def __init__(self, *, hook: Any, storage: Any, executor_for: Callable[[str], Declared],
                  default_executor: str, workers: int, limits: dict[str, int],
                  fail_fast: bool = False, use_call_hook: bool = False,
                  load_flow: Callable[[str, str], Flow] | None = None,
@@ -343,15 +335,15 @@ class Engine:
         if not task.source_hash:
             task.source_hash = task_source_hash(task.fn)
         report.source_hash = task.source_hash
-        executor = self.executor_of(node)
+        declared = self.executor_of(node)
         call = Call(task_id=node.id, flow_id=task.flow_id, run_id=fr.run.id,
                     attempt=node.attempt, fn=task.fn,
-                    kwargs=self.kwargs(node, getattr(executor, "accepts_ref", None)),
+                    kwargs=self.kwargs(node, declared.accepts_ref),
                     wants_context=task.wants_context, timeout=task.options.timeout,
                     params=fr.run.params, partition=fr.run.partition,
                     scheduled_for=fr.run.scheduled_for, hosts=task.options.hosts)
-        in_process = getattr(executor, "in_process", False)
-        if in_process or getattr(executor, "supports_children", False):
+        in_process = declared.in_process
+        if in_process or declared.supports_children:
             call.spawn = self.spawning.spawner(node)  # a remote one asks through it
         if in_process and self.use_call_hook:
             call.hook = self.hook.flowrun_task_call
@@ -361,7 +353,8 @@ class Engine:
         node.token = token
         self.inflight[token] = node
         self.running += 1
-        handle = executor.submit(call, self.onworker.callback(executor, node, token))
+        executor = declared.executor
+        handle = executor.submit(call, self.onworker.callback(declared, node, token))
         self.handles[token] = (executor, handle)
         if task.options.timeout:
             self.timers.add(TimeoutTimer(time.monotonic() + task.options.timeout, node,
@@ -369,7 +362,7 @@ class Engine:
         self.record(report)
         self.task_start(task=report)
 
-    def executor_of(self, node: Node) -> Any:
+    def executor_of(self, node: Node) -> Declared:
         return self.executor_for(node.task.options.executor or self.default_executor)
 
     def kwargs(self, node: Node, accepts_ref: Callable[[Any], bool] | None = None

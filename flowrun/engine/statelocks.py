@@ -40,8 +40,7 @@ class StateLocks:
         task, engine = node.task, self.engine
         if not self.lockable or not self._uses_state(task.fn):
             return True
-        executor = engine.executor_for(task.options.executor or engine.default_executor)
-        if getattr(executor, "in_process", False):
+        if engine.executor_for(task.options.executor or engine.default_executor).in_process:
             return True
         got = engine.storage.lock_state(node.flow_run.flow.id, wait=False)
         if got is None:
