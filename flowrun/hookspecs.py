@@ -5,9 +5,30 @@ package does (entry-point group ``flowrun``, ``-p NAME`` or a ``flowconf.py``). 
 asks the newest registration first, so a plugin registered later can override a
 built-in just by answering a ``firstresult`` hook before it.
 
-Threads: every hook is called on the main (scheduler) thread unless its docstring says
-otherwise. Hooks are called with keyword arguments; an implementation may accept any
-subset of them.
+Threads. The start-up, collection and session hooks (``flowrun_addoption`` to
+``flowrun_make_storage``, ``flowrun_session_start``, ``flowrun_runs_planned``,
+``flowrun_session_finish``, ``flowrun_unconfigure``) are called on the main thread.
+The run events (``flowrun_run_start``, ``flowrun_task_start``, ``flowrun_task_finish``,
+``flowrun_run_finish``, ``flowrun_interrupted``) and ``flowrun_check_flow`` for a
+subflow are called by the engine while it holds its lock, which makes them
+**serialized**: no two of them ever run at once, and each sees the run as the one
+before it left it. They may run on **any thread**: the main thread, or the worker
+thread that just finished an attempt (the thread executor settles a finished attempt
+and starts its successors right there, which is what keeps chains fast). So a reporter
+needs no lock of its own for state only these hooks touch, must not rely on
+thread-locals, and must not block: the whole run waits while it runs (hand slow work,
+network calls, to a thread of its own). ``flowrun_task_call`` runs in the thread that
+runs the attempt, concurrently with other attempts and with the events above.
+
+Reports are snapshots. The ``task`` of ``flowrun_task_start``/``flowrun_task_finish``
+and the ``running`` of ``flowrun_interrupted`` are read-only copies of the engine's
+report as it was at the call (setting an attribute raises ``AttributeError``): keep
+them as they are, they never change afterwards. A ``Run`` is the engine's own object:
+it is final from ``flowrun_run_finish`` on (its ``status``, ``finished``, ``counts``);
+read it, never change it.
+
+Hooks are called with keyword arguments; an implementation may accept any subset of
+them.
 
 In ``flowconf.py`` and ``-p`` / ``plugins`` modules, a plain ``def flowrun_<hook>`` is a
 hook too (as in a pytest ``conftest.py``); a ``flowrun_*`` name that is no hook, wrong
@@ -202,7 +223,11 @@ def flowrun_interrupted(signal: str, running: list[Report], grace: float) -> Non
 
 @hookspec
 def flowrun_task_start(task: Report) -> None:
-    """An attempt of ``task`` starts (``task.attempt`` counts from 1)."""
+    """An attempt of ``task`` starts (``task.attempt`` counts from 1).
+
+    Serialized with the other run events, on any thread; ``task`` is a read-only
+    snapshot (see "Threads" and "Reports are snapshots" above).
+    """
 
 
 @hookspec
@@ -210,6 +235,8 @@ def flowrun_task_finish(task: Report) -> None:
     """A task reached a final status, or an attempt failed and ``task.will_retry``.
 
     Also called for tasks that never started (cancelled, skipped by ``run_if``, cached).
+    Serialized with the other run events, on any thread; ``task`` is a read-only
+    snapshot, so a reporter may keep every attempt's ``task`` as it came.
     """
 
 

@@ -60,6 +60,7 @@ class Engine:
                  max_result_size: int | None = None) -> None:
         self.hook = hook
         # The per-task events cost a pluggy call each even with nobody listening.
+        # Their reports are snapshots: this engine changes its own ones later.
         self.task_start = _listened(hook.flowrun_task_start)
         self.task_finish = _listened(hook.flowrun_task_finish)
         self.load_flow = load_flow  # (target, calling flow id) -> a resolved Flow
@@ -389,5 +390,8 @@ class Engine:
 
 
 def _listened(hook_caller: Any) -> Callable[..., Any]:
-    """The hook itself if a plugin implements it, else a no-op."""
-    return hook_caller if hook_caller.get_hookimpls() else (lambda **kwargs: None)
+    """A task hook called with a snapshot of the report if a plugin implements it,
+    else a no-op (then not even the snapshot is made)."""
+    if not hook_caller.get_hookimpls():
+        return lambda task: None
+    return lambda task: hook_caller(task=task.snapshot())

@@ -63,7 +63,7 @@ class Stopping:
             return self.stop_running("interrupted (stopped by a second signal)")
         engine = self.engine
         self.stop(INTERRUPTED)
-        running = [node.report for node in engine.inflight.values()]
+        running = [node.report.snapshot() for node in engine.inflight.values()]
         engine.hook.flowrun_interrupted(signal=signal, running=running, grace=self.grace)
         if running:
             engine.timers.add(GraceTimer(time.monotonic() + self.grace))
