@@ -39,6 +39,8 @@ BUILTINS: tuple[tuple[str, str, dict[str, dict[str, bool]]], ...] = (
     ("process", "flowrun.executors.process", EXECUTOR),
     ("thread", "flowrun.executors.thread", EXECUTOR),
     ("sqlite", "flowrun.storage.sqlite", {"flowrun_make_storage": {}}),
+    ("capture", "flowrun.capturing", {"flowrun_configure": {}}),
+    ("debugging", "flowrun.debugging", {"flowrun_configure": {}}),
     ("terminal", "flowrun.reporters.terminal", {"flowrun_addoption": {},
                                                 "flowrun_configure": TRYLAST}),
     ("junitxml", "flowrun.reporters.junitxml", REPORTER),

@@ -1,4 +1,5 @@
-"""One invocation: configure -> collect -> select -> run -> unconfigure -> exit code."""
+"""One invocation: configure -> collect -> select -> run -> unconfigure -> exit code
+(``run_session``); ``Session`` is what the session hooks see of it."""
 from __future__ import annotations
 
 import errno
@@ -12,13 +13,35 @@ from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
 from flowrun.config import open_storage
 from flowrun.errors import CollectError, ExitCode, UsageError
-from flowrun.plugin import attempt, capture
 from flowrun.plugin.executor import Declared
+from flowrun.plugins import raise_deferred
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "build",
                        "dist"})
+
+
+def run_session(config: Any) -> int:
+    """configure -> collect -> run -> report -> unconfigure. The paths and node ids are
+    read after configure, which may change them (``--resume flows/flow_x.py``)."""
+    hook = config.hook
+    hook.flowrun_configure(config=config)
+    session = Session(config)
+    try:
+        hook.flowrun_session_start(session=session)
+        session.collect(list(config.options.get("args", ())))
+        if config.getoption("collectonly"):
+            code = ExitCode.TASKS_FAILED if session.errors else (
+                ExitCode.OK if session.flows else ExitCode.NO_FLOWS_COLLECTED)
+        else:
+            code = session.run()
+        hook.flowrun_session_finish(session=session, exit_code=int(code))
+        raise_deferred(config.pluginmanager)  # an event hook that failed mid-run
+        return int(code)
+    finally:
+        session.close()
+        hook.flowrun_unconfigure(config=config)
 
 
 class Session:
@@ -125,26 +148,11 @@ class Session:
                 use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
                 load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
             engine.stopping.grace = self.config.interrupt_grace
-            self.runs = self._run_engine(engine, requests)
+            self.runs = engine.run(requests)  # its output captured by flowrun.capturing
         finally:
             for declared in executors.values():
                 declared.executor.shutdown(wait=not (engine and engine.stopping.interrupts))
         return self.exit_code()
-
-    def _run_engine(self, engine: Engine, requests: list[RunRequest]) -> list[Run]:
-        no_capture = bool(self.config.getoption("no_capture"))
-        capture.install(limit=self.config.max_output_size, passthrough=no_capture)
-        restore_level = _apply_log_level()
-        if self.config.getoption("usepdb"):
-            from flowrun import debugging
-
-            attempt.post_mortem = debugging.post_mortem
-        try:
-            return engine.run(requests)
-        finally:
-            restore_level()
-            capture.uninstall()
-            attempt.post_mortem = None
 
     def requests(self, params: dict[str, dict[str, Any]]) -> list[RunRequest]:
         """The runs to make: one per selected flow, unless a plugin's
@@ -255,24 +263,6 @@ def _chosen_run_ids() -> list[str]:
             raise UsageError(f"FLOWRUN_RUN_ID: {run_id!r} is not a run id (letters, "
                              "digits and '-', at most 64)")
     return ids
-
-
-def _apply_log_level() -> Any:
-    """``FLOWRUN_LOG_LEVEL=DEBUG`` (or the simpleflow seed's ``LOG_LEVEL``) sets the root
-    logger's level, which decides which records tasks' captured logs keep. Returns
-    what puts the old level back."""
-    import logging
-
-    root = logging.getLogger()
-    previous = root.level
-    level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
-    if level:
-        try:
-            root.setLevel(level.upper())
-        except ValueError:
-            raise UsageError(f"unknown log level {level!r} (DEBUG, INFO, WARNING, "
-                             "ERROR, CRITICAL)") from None
-    return lambda: root.setLevel(previous)
 
 
 def find_files(paths: list[str], patterns: Iterable[str] = ()) -> list[str]:

@@ -6,8 +6,7 @@ from typing import Any
 import click
 
 from flowrun.config_keys import MAX_SECONDS
-from flowrun.errors import ExitCode, UsageError
-from flowrun.plugins import raise_deferred
+from flowrun.errors import UsageError
 
 
 def make_run_command(factory: Any, epilog: str = "") -> click.Command:
@@ -58,33 +57,11 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
         config = factory.make(options)
         if options["watch"]:
             return watch_session(config, factory.argv)
+        from flowrun.session import run_session
+
         return run_session(config)
 
     return run
-
-
-def run_session(config: Any) -> int:
-    """configure -> collect -> run -> report -> unconfigure. The paths and node ids are
-    read after configure, which may change them (``--resume flows/flow_x.py``)."""
-    from flowrun.session import Session
-
-    hook = config.hook
-    hook.flowrun_configure(config=config)
-    session = Session(config)
-    try:
-        hook.flowrun_session_start(session=session)
-        session.collect(list(config.options.get("args", ())))
-        if config.getoption("collectonly"):
-            code = ExitCode.TASKS_FAILED if session.errors else (
-                ExitCode.OK if session.flows else ExitCode.NO_FLOWS_COLLECTED)
-        else:
-            code = session.run()
-        hook.flowrun_session_finish(session=session, exit_code=int(code))
-        raise_deferred(config.pluginmanager)  # an event hook that failed mid-run
-        return int(code)
-    finally:
-        session.close()
-        hook.flowrun_unconfigure(config=config)
 
 
 def watch_session(config: Any, argv: list[str]) -> int:

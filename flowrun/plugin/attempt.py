@@ -157,8 +157,6 @@ def run_attempt(call: Call) -> Outcome:
     except BaseException as exc:  # noqa: BLE001 - a task's SystemExit fails the task
         outcome.error, outcome.summary = format_user_error(exc)
         outcome.exception = exc
-        if post_mortem is not None and not isinstance(exc, KeyboardInterrupt):
-            post_mortem(call.task_id, outcome.summary, exc)
     finally:
         capture.end(captured)
         context.set_current(previous)
@@ -175,11 +173,6 @@ def _context(call: Call) -> context.Context:
         attempt=call.attempt, partition=call.partition, params=call.params,
         scheduled_for=call.scheduled_for, state=call.state, spawn=call.spawn,
         codec=results)
-
-
-#: ``--pdb``: called in the failing task's thread with (task id, summary, exception)
-#: before the attempt ends (set by the session for in-process executors only).
-post_mortem: Callable[[str, str, BaseException], None] | None = None
 
 
 def failed_outcome(message: str, error: str | None = None) -> Outcome:
