@@ -2,9 +2,12 @@
 
 Executors, stores, reporters, collectors and schedulers (the built-in ones included)
 are written against these names only, so a third party can replace any of them. Each
-name is documented where it is defined; this module only gathers them, as the
-``pytest`` package gathers ``_pytest``. The foundation (errors, hooks, model, stash) loads
-with it; the rest (the executor side, results, config, storage interface) on first use.
+name is documented where it is defined: the foundation (errors, hooks, model, stash)
+loads with this package; its own modules (``executor``, ``attempt``, ``capture``,
+``children``, ``wire``, ``shipping``, ``storage``, ``private``, ``results``, ``source``)
+and the config load on first use. Those modules stand only on the foundation and on
+each other, never on the engine, the session, the command line or a plugin: the API
+is a floor.
 
     from flowrun.plugin import hookimpl, Executor, Outcome, run_attempt
 

@@ -1,4 +1,4 @@
-"""The executor interface: where an attempt runs. Nothing else lives here.
+"""The executor interface: where an attempt runs, and what it declares it can do.
 
 An executor is made by a plugin's ``flowrun_make_executor(name, config)``. The engine
 calls ``submit`` for every attempt it starts (never more at once than its ``-n`` cap),
