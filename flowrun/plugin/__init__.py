@@ -32,6 +32,7 @@ from flowrun.errors import (
     Skipped,
     StoreError,
     UsageError,
+    redact_url,
 )
 from flowrun.hashing import blake2b
 from flowrun.hookspecs import PROJECT, hookimpl, hookspec
@@ -61,6 +62,7 @@ from flowrun.model import (
     TaskOptions,
     record_task_defs,
     run_record,
+    slot_text,
     split_node_id,
     task_id,
 )
@@ -87,6 +89,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.capture import ensure_installed as ensure_capture
     from flowrun.plugin.children import ChildRequests, RemoteSpawner
     from flowrun.plugin.executor import Done, Executor
+    from flowrun.schemas import tag as schema_tag
     from flowrun.plugin.wire import (
         Packer,
         load_function,
@@ -126,6 +129,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "dump_result": ("flowrun.plugin.results", "dumps"),
     "load_result": ("flowrun.plugin.results", "loads"),
     "task_source_hash": ("flowrun.plugin.source", "task_source_hash"),
+    "schema_tag": ("flowrun.schemas", "tag"),
     **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage")},
 }
@@ -142,16 +146,17 @@ __all__ = [
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode", "ChildTaskError",
+    "redact_url",
     # the model
     "Flow", "Task", "TaskDef", "TaskOptions", "OVERRIDABLE_OPTIONS", "record_task_defs",
     "task_source_hash", "run_record", "RUN_RECORD_VERSION", "Report", "Run", "RunRequest", "Status", "task_id",
-    "split_node_id", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "CACHED",
+    "split_node_id", "slot_text", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "CACHED",
     "CANCELLED", "INTERRUPTED", "TASK_STATUSES", "RUN_STATUSES", "FINAL_STATUSES",
     "OK_STATUSES", "HAS_RESULT",
     # executors
     "Executor", "Done", "Call", "Outcome", "run_attempt", "failed_outcome",
     "format_user_error", "ensure_capture", "dump_result", "load_result", "ResultFile",
-    "write_result_file",
+    "write_result_file", "schema_tag",
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",
     # storage

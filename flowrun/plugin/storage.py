@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from flowrun.errors import UsageError
+from flowrun.errors import UsageError, redact_url
 from flowrun.model import Report, Run
 
 
@@ -18,7 +18,8 @@ def open_storage(config: Any) -> Storage:
     url = config.store_url
     storage = config.hook.flowrun_make_storage(url=url, config=config)
     if storage is None:
-        raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
+        raise UsageError(f"no store plugin handles '{redact_url(url)}' (try sqlite:///PATH "
+                         "or memory:, or install the plugin of that store)")
     return storage
 
 

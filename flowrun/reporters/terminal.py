@@ -25,6 +25,7 @@ from flowrun.plugin import (
     Report,
     Run,
     hookimpl,
+    slot_text,
 )
 from flowrun.reporters import sections
 from flowrun.reporters.live import LiveLine
@@ -130,8 +131,9 @@ class TerminalReporter:
                    f"flowrun-{__version__}")
         config = self.config
         configfile = os.path.relpath(config.inifile, config.rootdir) if config.inifile else ""
-        self.write(f"rootdir: {config.rootdir}" + (f", configfile: {configfile}"
-                                                   if configfile else ""))
+        found_by = f", configfile: {configfile}" if configfile else (
+            ", found by its .flowrun/ store" if config.rootdir != os.getcwd() else "")
+        self.write(f"rootdir: {config.rootdir}{found_by}")
 
     @hookimpl
     def flowrun_collection_finish(self, session: Any) -> None:
@@ -251,7 +253,9 @@ class TerminalReporter:
         if self.verbosity < 0:
             self.write(shown)
             return
-        left = run.flow_id + (f" [partition {run.partition}]" if run.partition else "")
+        left = run.flow_id + (f" slot {slot_text(run.scheduled_for)}"
+                              if run.scheduled_for is not None else "")
+        left += f" [partition {run.partition}]" if run.partition else ""
         percent = self.progress.percent()
         pad = max(1, self.width - len(left) - 1 - len(shown) - len(percent))
         colored = "".join(self._colored(c, COLORS.get(_status_of(c))) for c in shown)
