@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 from flowrun import config_keys, trust
 from flowrun.errors import ConfigError, UsageError, redact_url
+from flowrun.plugin.storage import open_storage  # noqa: F401  (its old home)
 from flowrun.stash import Stash
 
 CONFIG_FILES = ("flowrun.toml", "pyproject.toml")
@@ -301,16 +302,6 @@ class Config:
             if value is not None:
                 found[name] = value
         return found
-
-
-def open_storage(config: Any) -> Any:
-    """The store the config names, made by whichever plugin knows its URL."""
-    url = config.store_url
-    storage = config.hook.flowrun_make_storage(url=url, config=config)
-    if storage is None:
-        raise UsageError(f"no store plugin handles '{redact_url(url)}' (try sqlite:///PATH "
-                         "or memory:, or install the plugin of that store)")
-    return storage
 
 
 def check_store_path(path: str, given: str) -> None:

@@ -27,9 +27,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import MutableMapping
+from types import ModuleType
 from typing import Any, Callable, Iterator
-
-from flowrun import results
 
 _local = threading.local()
 TASK_LOGGER = "flowrun.task"
@@ -44,7 +43,9 @@ class State(MutableMapping):
     serialized values, so in-place mutation (``state["seen"].append(x)``) counts too.
     """
 
-    def __init__(self, stored: dict[str, tuple[bytes | None, str | None]]) -> None:
+    def __init__(self, stored: dict[str, tuple[bytes | None, str | None]],
+                 codec: ModuleType) -> None:
+        self._codec = codec  # flowrun.plugin.results, handed down: the model stays the floor
         self._stored = dict(stored)
         self._values: dict[str, Any] = {}
         self._deleted: set[str] = set()
@@ -54,7 +55,7 @@ class State(MutableMapping):
             return self._values[key]
         if key in self._deleted or key not in self._stored:
             raise KeyError(key)
-        value = self._values[key] = results.loads(*self._stored[key])
+        value = self._values[key] = self._codec.loads(*self._stored[key])
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -85,11 +86,11 @@ class State(MutableMapping):
         changed: dict[str, Any] = {key: None for key in self._deleted if key in self._stored}
         for key, value in self._values.items():
             try:
-                blob = results.dumps(value)
-            except results.UnpicklableResult as exc:
+                blob = self._codec.dumps(value)
+            except self._codec.UnpicklableResult as exc:
                 kind = f"{type(value).__module__}.{type(value).__qualname__}"
                 why = str(exc).partition("cannot be stored: ")[2] or str(exc)
-                raise results.UnpicklableResult(
+                raise self._codec.UnpicklableResult(
                     f"context.state[{key!r}]: a value of type {kind} cannot be stored"
                     f" ({why})") from None
             if self._stored.get(key) != blob:
@@ -106,7 +107,7 @@ class Context:
                  partition: Any = None, params: dict[str, Any] | None = None,
                  scheduled_for: float | None = None,
                  state: dict | Callable[[], dict] | None = None,
-                 spawn: Callable | None = None) -> None:
+                 spawn: Callable | None = None, codec: ModuleType | None = None) -> None:
         self.run_id = run_id
         self.flow_id = flow_id
         self.task_id = task_id
@@ -117,6 +118,7 @@ class Context:
         self._stored_state = state
         self._state: State | None = None
         self._spawn = spawn
+        self._codec = codec  # how state values are stored (flowrun.plugin.results)
 
     @property
     def task_name(self) -> str:
@@ -134,7 +136,7 @@ class Context:
             stored = self._stored_state
             if callable(stored):  # waits for the flow's state lock (see above)
                 stored = stored()
-            self._state = State(stored or {})
+            self._state = State(stored or {}, self._codec)
         return self._state
 
     def state_changes(self) -> dict | None:

@@ -25,12 +25,7 @@ def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
     for task in flow.tasks.values():
         _resolve_parameters(flow, task)
         _check_options(flow, task, known_limits)
-    order(flow)  # raises CycleError
-    if (flow.schedule, flow.timezone, flow.partitions, flow.catchup, flow.overlap) != (
-            None, None, None, "latest", "skip"):  # the cron module loads only for these
-        from flowrun.schedules import cron
-
-        cron.check(flow)  # cron, timezone, catchup, overlap, partitions
+    order(flow)  # raises CycleError; options plugins own: flowrun_check_flow
 
 
 def parameters(fn: Any) -> list[tuple[str, Any]]:

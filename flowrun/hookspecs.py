@@ -5,9 +5,30 @@ package does (entry-point group ``flowrun``, ``-p NAME`` or a ``flowconf.py``). 
 asks the newest registration first, so a plugin registered later can override a
 built-in just by answering a ``firstresult`` hook before it.
 
-Threads: every hook is called on the main (scheduler) thread unless its docstring says
-otherwise. Hooks are called with keyword arguments; an implementation may accept any
-subset of them.
+Threads. The start-up, collection and session hooks (``flowrun_addoption`` to
+``flowrun_make_storage``, ``flowrun_session_start``, ``flowrun_runs_planned``,
+``flowrun_session_finish``, ``flowrun_unconfigure``) are called on the main thread.
+The run events (``flowrun_run_start``, ``flowrun_task_start``, ``flowrun_task_finish``,
+``flowrun_run_finish``, ``flowrun_interrupted``) and ``flowrun_check_flow`` for a
+subflow are called by the engine while it holds its lock, which makes them
+**serialized**: no two of them ever run at once, and each sees the run as the one
+before it left it. They may run on **any thread**: the main thread, or the worker
+thread that just finished an attempt (the thread executor settles a finished attempt
+and starts its successors right there, which is what keeps chains fast). So a reporter
+needs no lock of its own for state only these hooks touch, must not rely on
+thread-locals, and must not block: the whole run waits while it runs (hand slow work,
+network calls, to a thread of its own). ``flowrun_task_call`` runs in the thread that
+runs the attempt, concurrently with other attempts and with the events above.
+
+Reports are snapshots. The ``task`` of ``flowrun_task_start``/``flowrun_task_finish``
+and the ``running`` of ``flowrun_interrupted`` are read-only copies of the engine's
+report as it was at the call (setting an attribute raises ``AttributeError``): keep
+them as they are, they never change afterwards. A ``Run`` is the engine's own object:
+it is final from ``flowrun_run_finish`` on (its ``status``, ``finished``, ``counts``);
+read it, never change it.
+
+Hooks are called with keyword arguments; an implementation may accept any subset of
+them.
 
 In ``flowconf.py`` and ``-p`` / ``plugins`` modules, a plain ``def flowrun_<hook>`` is a
 hook too (as in a pytest ``conftest.py``); a ``flowrun_*`` name that is no hook, wrong
@@ -16,19 +37,35 @@ and the hook (``flowrun.plugins``).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:  # only for the annotations below
     from flowrun.config import Config, OptionParser
-    from flowrun.executors.attempt import Call
-    from flowrun.executors.interface import Executor
+    from flowrun.errors import CollectError
     from flowrun.model import Flow, Report, Run, RunRequest
-    from flowrun.session import Session
-    from flowrun.storage.interface import Storage
+    from flowrun.plugin.attempt import Call
+    from flowrun.plugin.executor import Executor
+    from flowrun.plugin.storage import Storage
 
 PROJECT = "flowrun"
+
+
+class Session(Protocol):
+    """What the ``session`` argument of the ``flowrun_session_*`` and collection hooks
+    offers a plugin (``flowrun.session.Session`` is the one flowrun passes). Described
+    here so a plugin, and this module, need not import the session."""
+
+    config: Config
+    flows: list[Flow]            # the selected flows, once collected
+    errors: list[CollectError]   # collection errors, one per file that failed
+    runs: list[Run]              # the runs this session started, once run
+    deselected: int              # tasks left out by -k / -m / node ids
+    started: float               # when the session started (epoch seconds)
+    storage: Storage | None      # the store, once opened
+    notes: list[str]             # lines plugins want the user told at the end
+
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -94,6 +131,16 @@ def flowrun_collect_file(path: str, config: Config) -> list[Flow] | None:
     The first non-None answer wins. Raise ``flowrun.errors.CollectError`` for a file
     that is meant to be a flow but is broken: it is reported like a failed pytest
     collection, and other files still run. ``path`` is absolute.
+    """
+
+
+@hookspec
+def flowrun_check_flow(flow: Flow, config: Config) -> None:
+    """Check the options of ``flow`` this plugin owns (the scheduling plugin: schedule,
+    timezone, catch-up, overlap, partitions); raise ``CollectError`` naming the file,
+    the option and the value. Called for every collected flow (subflows included) once
+    its tasks are resolved and its graph has no cycle; the flow then counts as a file
+    that failed to collect.
     """
 
 
@@ -181,7 +228,11 @@ def flowrun_interrupted(signal: str, running: list[Report], grace: float) -> Non
 
 @hookspec
 def flowrun_task_start(task: Report) -> None:
-    """An attempt of ``task`` starts (``task.attempt`` counts from 1)."""
+    """An attempt of ``task`` starts (``task.attempt`` counts from 1).
+
+    Serialized with the other run events, on any thread; ``task`` is a read-only
+    snapshot (see "Threads" and "Reports are snapshots" above).
+    """
 
 
 @hookspec
@@ -189,6 +240,8 @@ def flowrun_task_finish(task: Report) -> None:
     """A task reached a final status, or an attempt failed and ``task.will_retry``.
 
     Also called for tasks that never started (cancelled, skipped by ``run_if``, cached).
+    Serialized with the other run events, on any thread; ``task`` is a read-only
+    snapshot, so a reporter may keep every attempt's ``task`` as it came.
     """
 
 

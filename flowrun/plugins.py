@@ -36,19 +36,28 @@ def split_plugin_args(args: Iterable[str]) -> tuple[list[str], list[str]]:
     return load, block
 
 
+class PluginManager(pluggy.PluginManager):
+    """flowrun's hooks, and what it notes about the plugins it loads."""
+
+    def __init__(self) -> None:
+        super().__init__(PROJECT)
+        self.add_hookspecs(hookspecs)
+        #: The first error of an event hook of a user plugin, kept back (EVENT_HOOKS).
+        self.deferred_errors: list[PluginError] = []
+        #: Plugin name -> the project that installed it (entry points only).
+        self.entry_point_dists: dict[str, Any] = {}
+
+
 def make_plugin_manager(plugin_args: Iterable[str], rootdir: str,
                         ini_plugins: Iterable[str] = (),
-                        inifile: str | None = None) -> pluggy.PluginManager:
+                        inifile: str | None = None) -> PluginManager:
     """Blocks first (so a blocked plugin's import never runs), then built-ins, entry
     points, ``plugins`` from the config, ``-p NAME``, ``flowconf.py``."""
     load, block = split_plugin_args(plugin_args)
-    pm = pluggy.PluginManager(PROJECT)
-    pm.deferred_errors = []  # type: ignore[attr-defined]  # see EVENT_HOOKS
-    pm.add_hookspecs(hookspecs)
+    pm = PluginManager()
     for name in block:
         pm.set_blocked(name)
     register_builtins(pm)
-    pm.entry_point_dists = {}  # type: ignore[attr-defined]  # name -> project
     for entry in entry_points(PROJECT):
         _guard(f"'{entry.name}'", "loading", lambda entry=entry: _load_entry_point(pm, entry))
     if (ini_plugins or load) and rootdir not in sys.path:
@@ -67,7 +76,7 @@ def _load_entry_point(pm: pluggy.PluginManager, entry: EntryPoint) -> None:
     if pm.has_plugin(entry.name) or pm.is_blocked(entry.name):
         return
     pm.register(entry.load(), entry.name)
-    pm.entry_point_dists[entry.name] = entry.dist  # type: ignore[attr-defined]
+    pm.entry_point_dists[entry.name] = entry.dist
 
 
 def _guard(plugin: str, what: str, action: Callable[[], Any]) -> Any:
@@ -84,7 +93,7 @@ def _guard(plugin: str, what: str, action: Callable[[], Any]) -> Any:
 def plugin_error(plugin: str, what: str, exc: BaseException) -> PluginError:
     """The one line for ``exc`` raised by ``plugin`` while ``what``, its traceback
     (without flowrun's frames) above it."""
-    from flowrun.executors.attempt import format_user_error
+    from flowrun.plugin.attempt import format_user_error
 
     if isinstance(exc, pluggy.PluginValidationError):
         return PluginError(f"plugin {plugin}: {_plain(exc)}")
@@ -219,11 +228,10 @@ EVENT_HOOKS = frozenset({"flowrun_run_start", "flowrun_task_start", "flowrun_tas
                          "flowrun_run_finish"})
 
 
-def raise_deferred(pm: Any) -> None:
+def raise_deferred(pm: PluginManager) -> None:
     """Raise the first error an event hook of a user plugin kept back, if any."""
-    errors = getattr(pm, "deferred_errors", None)
-    if errors:
-        raise errors[0]
+    if pm.deferred_errors:
+        raise pm.deferred_errors[0]
 
 
 #: What some hooks must return (checked for user plugins): hook -> (test, expected).

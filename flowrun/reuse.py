@@ -2,7 +2,7 @@
 (``--resume``, and watch mode's task-level reruns).
 
 A task's result is reusable when it succeeded (or was itself reused), its code is the
-same (``flowrun.source``) and the parameters it takes have the same values. The engine
+same (``flowrun.plugin.source``) and the parameters it takes have the same values. The engine
 reuses a task only if everything upstream of it was reused too, so whatever follows a
 changed task runs again.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowrun.model import HAS_RESULT, Report, Run
-from flowrun.source import task_source_hash
+from flowrun.plugin.source import task_source_hash
 
 
 def reusable_results(storage: Any, flow: Any, run: Run, params: dict[str, Any]

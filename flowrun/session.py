@@ -1,4 +1,5 @@
-"""One invocation: configure -> collect -> select -> run -> unconfigure -> exit code."""
+"""One invocation: configure -> collect -> select -> run -> unconfigure -> exit code
+(``run_session``); ``Session`` is what the session hooks see of it."""
 from __future__ import annotations
 
 import errno
@@ -12,13 +13,36 @@ from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
 from flowrun.config import open_storage
 from flowrun.errors import CollectError, ExitCode, UsageError
-from flowrun.executors import attempt, capture
+from flowrun.plugin.executor import Declared
+from flowrun.plugins import raise_deferred
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
 from flowrun.option_checks import did_you_mean
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "build",
                        "dist"})
+
+
+def run_session(config: Any) -> int:
+    """configure -> collect -> run -> report -> unconfigure. The paths and node ids are
+    read after configure, which may change them (``--resume flows/flow_x.py``)."""
+    hook = config.hook
+    hook.flowrun_configure(config=config)
+    session = Session(config)
+    try:
+        hook.flowrun_session_start(session=session)
+        session.collect(list(config.options.get("args", ())))
+        if config.getoption("collectonly"):
+            code = ExitCode.TASKS_FAILED if session.errors else (
+                ExitCode.OK if session.flows else ExitCode.NO_FLOWS_COLLECTED)
+        else:
+            code = session.run()
+        hook.flowrun_session_finish(session=session, exit_code=int(code))
+        raise_deferred(config.pluginmanager)  # an event hook that failed mid-run
+        return int(code)
+    finally:
+        session.close()
+        hook.flowrun_unconfigure(config=config)
 
 
 class Session:
@@ -127,7 +151,7 @@ class Session:
         if not requests:  # e.g. --due with nothing due: start no workers
             return self.exit_code()
         self.hook.flowrun_runs_planned(session=self, requests=requests)
-        executors: dict[str, Any] = {}
+        executors: dict[str, Declared] = {}
         engine = None
         try:  # executors start workers and connections: always shut them down
             self._make_executors(executors)
@@ -139,26 +163,11 @@ class Session:
                 use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
                 load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
             engine.stopping.grace = self.config.interrupt_grace
-            self.runs = self._run_engine(engine, requests)
+            self.runs = engine.run(requests)  # its output captured by flowrun.capturing
         finally:
-            for executor in executors.values():
-                executor.shutdown(wait=not (engine and engine.stopping.interrupts))
+            for declared in executors.values():
+                declared.executor.shutdown(wait=not (engine and engine.stopping.interrupts))
         return self.exit_code()
-
-    def _run_engine(self, engine: Engine, requests: list[RunRequest]) -> list[Run]:
-        no_capture = bool(self.config.getoption("no_capture"))
-        capture.install(limit=self.config.max_output_size, passthrough=no_capture)
-        restore_level = _apply_log_level()
-        if self.config.getoption("usepdb"):
-            from flowrun import debugging
-
-            attempt.post_mortem = debugging.post_mortem
-        try:
-            return engine.run(requests)
-        finally:
-            restore_level()
-            capture.uninstall()
-            attempt.post_mortem = None
 
     def requests(self, params: dict[str, dict[str, Any]]) -> list[RunRequest]:
         """The runs to make: one per selected flow, unless a plugin's
@@ -201,6 +210,7 @@ class Session:
         for task in flow.tasks.values():
             task.options = task.options.merged(overrides)
         graph.resolve(flow, self.config.limits)
+        self.hook.flowrun_check_flow(flow=flow, config=self.config)
 
     def _flow_params(self) -> dict[str, dict[str, Any]]:
         given = dict(_split_param(p) for p in self.config.getoption("param", ()) or ())
@@ -214,15 +224,14 @@ class Session:
                           else default for name, default in flow.params.items()}
                 for flow in self.flows}
 
-    def _workers(self, executors: dict[str, Any]) -> int:
+    def _workers(self, executors: dict[str, Declared]) -> int:
         """``-n`` if given; else the default, raised to what an executor says it can
         run at once (``slots``: a Dask cluster's threads)."""
         if self.config.getoption("workers") is not None:
             return self.config.workers
-        return max([self.config.workers,
-                    *(getattr(e, "slots", 0) or 0 for e in executors.values())])
+        return max([self.config.workers, *(e.slots or 0 for e in executors.values())])
 
-    def _make_executors(self, executors: dict[str, Any]) -> None:
+    def _make_executors(self, executors: dict[str, Declared]) -> None:
         """Make every executor the selected tasks name, into ``executors`` as they
         come, so the caller can shut down those made before a failure."""
         names = {self.config.executor} | {
@@ -239,18 +248,16 @@ class Session:
                 hint = did_you_mean(name, known)
                 raise UsageError(f"unknown executor '{name}'{named}{hint} (available: "
                                  f"{', '.join(known)})")
-            executors[name] = executor
+            executors[name] = Declared.of(name, executor)
         if self.config.getoption("usepdb"):
-            elsewhere = sorted(n for n, e in executors.items()
-                               if not getattr(e, "in_process", False))
+            elsewhere = sorted(n for n, e in executors.items() if not e.in_process)
             if elsewhere:
                 raise UsageError(f"--pdb cannot debug tasks on the {elsewhere[0]} executor: "
                                  "they run in other processes; use --executor thread")
-        for name, executor in executors.items():  # bad settings: one line, before any task
-            check = getattr(executor, "check", None)
-            if check is not None:
-                check([t for f in self.flows for t in f.selected_tasks
-                       if (t.options.executor or self.config.executor) == name])
+        for name, declared in executors.items():  # bad settings: one line, before any task
+            if declared.check is not None:
+                declared.check([t for f in self.flows for t in f.selected_tasks
+                                if (t.options.executor or self.config.executor) == name])
 
     def _make_storage(self) -> Any:
         return open_storage(self.config)
@@ -272,24 +279,6 @@ def _chosen_run_ids() -> list[str]:
             raise UsageError(f"FLOWRUN_RUN_ID: {run_id!r} is not a run id (letters, "
                              "digits and '-', at most 64)")
     return ids
-
-
-def _apply_log_level() -> Any:
-    """``FLOWRUN_LOG_LEVEL=DEBUG`` (or the simpleflow seed's ``LOG_LEVEL``) sets the root
-    logger's level, which decides which records tasks' captured logs keep. Returns
-    what puts the old level back."""
-    import logging
-
-    root = logging.getLogger()
-    previous = root.level
-    level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
-    if level:
-        try:
-            root.setLevel(level.upper())
-        except ValueError:
-            raise UsageError(f"unknown log level {level!r} (DEBUG, INFO, WARNING, "
-                             "ERROR, CRITICAL)") from None
-    return lambda: root.setLevel(previous)
 
 
 def find_files(paths: list[str], patterns: Iterable[str] = ()) -> list[str]:

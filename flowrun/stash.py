@@ -5,7 +5,7 @@ under a ``StashKey`` that both import from ``flowrun.plugin``.
 """
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Callable, Generic, TypeVar, cast
 
 from flowrun.errors import UsageError
 
@@ -76,3 +76,9 @@ RESULT_FILES: StashKey[tuple[str, int]] = StashKey("result_files")
 HOLD_HEADER: StashKey[bool] = StashKey("hold_header")
 #: True in a watch-mode cycle: the terminal shows a compact screen.
 COMPACT_REPORT: StashKey[bool] = StashKey("compact_report")
+#: ``collect(args) -> session``: collect and select the flows under ``args`` (paths,
+#: node ids; none: the configured flowpaths) as ``flowrun`` does; the session returned
+#: holds them in ``flows`` and the collection errors in ``errors``. Set on every config
+#: by the command line, so a plugin's command (``flowrun schedule``) collects flows
+#: without standing on the session.
+COLLECT: StashKey[Callable[[list[str]], Any]] = StashKey("collect")

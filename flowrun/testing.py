@@ -36,7 +36,7 @@ import pytest
 from flowrun.errors import UsageError
 from flowrun.hookspecs import hookimpl
 from flowrun.model import Run
-from flowrun.storage.interface import Storage
+from flowrun.plugin.storage import Storage
 
 pytest.register_assert_rewrite("flowrun.contract")  # loaded on first use, see below
 

@@ -30,7 +30,7 @@ FLOW = f"""
 
 
 def _io() -> int:
-    from flowrun.executors.wire import traffic  # frames this process sent and received
+    from flowrun.plugin.wire import traffic  # frames this process sent and received
 
     return traffic["sent"] + traffic["received"]
 

@@ -12,7 +12,7 @@ import pytest
 from sshd import wait_until_gone
 
 from flowrun.executors.link import Link
-from flowrun.executors.wire import Packer
+from flowrun.plugin.wire import Packer
 
 PROCESS = ("--executor", "process")
 
@@ -146,7 +146,7 @@ def test_the_worker_skips_what_comes_before_its_ready_marker():
     link = Link([sys.executable, "-c", noisy], lambda lk, job, o: outcomes.append(o),
                        lambda lk, job: None)
     packer = Packer(os.getcwd())
-    from flowrun.executors.attempt import Call
+    from flowrun.plugin.attempt import Call
 
     call = Call(task_id="t", flow_id="f", run_id="r", attempt=1, fn=divmod,
                 kwargs={"__args__": (7, 2)})

@@ -175,3 +175,19 @@ def test_junit_times_are_the_sum_of_attempts_and_the_runs_wall_time(project):
     assert float(suite.get("time")) >= 0.6
     assert float(doc.getroot().get("time")) >= float(suite.get("time"))
     assert etree.XMLSchema(etree.parse(str(XSD))).validate(doc)
+
+
+def test_a_report_snapshot_holds_every_field_and_cannot_change():
+    import dataclasses
+    import pickle
+
+    from flowrun.plugin import Report
+
+    report = Report(**{f.name: f"v{i}" for i, f in enumerate(dataclasses.fields(Report))})
+    snapshot = report.snapshot()
+    assert dataclasses.astuple(snapshot) == dataclasses.astuple(report)
+    with pytest.raises(AttributeError, match="snapshot"):
+        snapshot.status = "failed"
+    report.status = "failed"  # the engine's own report goes on changing; the copy not
+    assert snapshot.status == "v3"
+    assert pickle.loads(pickle.dumps(snapshot)).task_id == "v2"

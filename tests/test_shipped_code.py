@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sshd
 
-from flowrun.executors.wire import load_function
+from flowrun.plugin.wire import load_function
 
 HELPER = """
     import logging
@@ -41,8 +41,8 @@ FLOW = """
 
 PACK = """
 import importlib, sys
-from flowrun.executors.attempt import Call
-from flowrun.executors.wire import Packer
+from flowrun.plugin.attempt import Call
+from flowrun.plugin.wire import Packer
 folder, module, name = sys.argv[1:]
 sys.path.insert(0, folder)
 fn = getattr(importlib.import_module(module), name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from all_executors import executor  # noqa: F401 - the fixture
 
-from flowrun import results
+from flowrun.plugin import results
 from flowrun.testing import Result
 
 COUNTER = """

@@ -16,11 +16,12 @@ from typing import Any
 
 import click
 
-from flowrun import graph, results
+from flowrun import graph
 from flowrun.cli.explain_resume import ResumePlan, reused, why_rerun
 from flowrun.model import HAS_RESULT, Flow, Report, Run, Task
+from flowrun.plugin import results
+from flowrun.plugin.source import task_source_hash
 from flowrun.resume import looks_like_a_path
-from flowrun.source import task_source_hash
 
 RUN, CACHED, REUSE, SKIP, FAIL = "run", "cached", "reuse", "skip", "fail"
 HISTORY = 50  # runs of a flow searched for each task's last success

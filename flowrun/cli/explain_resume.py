@@ -13,7 +13,7 @@ from typing import Any
 
 from flowrun.model import CANCELLED, FAILED, HAS_RESULT, SKIPPED, Report, Run, Task
 from flowrun.reuse import final_reports
-from flowrun.source import task_source_hash
+from flowrun.plugin.source import task_source_hash
 
 #: Why a task runs again, as the JSON's ``rerun_because`` says it.
 WHY = ("failed", "cancelled", "skipped", "never_ran", "unfinished", "code_changed",

@@ -119,8 +119,20 @@ class CommandContext:
 
     def make(self, options: dict[str, Any]) -> Any:
         from flowrun.config import Config
+        from flowrun.stash import COLLECT
 
-        return Config(self.rootdir, self.inifile, self.ini, options, self.pm)
+        config = Config(self.rootdir, self.inifile, self.ini, options, self.pm)
+        config.stash[COLLECT] = lambda args: _collect(config, args)
+        return config
+
+
+def _collect(config: Any, args: list[str]) -> Any:
+    """A session that has collected ``args`` (the session loads on first use)."""
+    from flowrun.session import Session
+
+    session = Session(config)
+    session.collect(args)
+    return session
 
 
 def _read_ahead(argv: list[str], flag: str) -> list[str]:

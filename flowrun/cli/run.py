@@ -6,8 +6,7 @@ from typing import Any
 import click
 
 from flowrun.config_keys import MAX_SECONDS
-from flowrun.errors import ExitCode, UsageError
-from flowrun.plugins import raise_deferred
+from flowrun.errors import UsageError
 
 
 def make_run_command(factory: Any, epilog: str = "") -> click.Command:
@@ -58,45 +57,28 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
         config = factory.make(options)
         if options["watch"]:
             return watch_session(config, factory.argv)
+        from flowrun.session import run_session
+
         return run_session(config)
 
     return run
 
 
-def run_session(config: Any) -> int:
-    """configure -> collect -> run -> report -> unconfigure. The paths and node ids are
-    read after configure, which may change them (``--resume flows/flow_x.py``)."""
-    from flowrun.session import Session
-
-    hook = config.hook
-    hook.flowrun_configure(config=config)
-    session = Session(config)
-    try:
-        hook.flowrun_session_start(session=session)
-        session.collect(list(config.options.get("args", ())))
-        if config.getoption("collectonly"):
-            code = ExitCode.TASKS_FAILED if session.errors else (
-                ExitCode.OK if session.flows else ExitCode.NO_FLOWS_COLLECTED)
-        else:
-            code = session.run()
-        hook.flowrun_session_finish(session=session, exit_code=int(code))
-        raise_deferred(config.pluginmanager)  # an event hook that failed mid-run
-        return int(code)
-    finally:
-        session.close()
-        hook.flowrun_unconfigure(config=config)
-
-
 def watch_session(config: Any, argv: list[str]) -> int:
-    """``--watch``: checks the options once here, then every cycle is a fresh run."""
+    """``--watch``: checks the options once here, configured as a run would be (a
+    plugin that makes its own runs claims ``REQUEST_MODE``), then every cycle is a
+    fresh run."""
+    from flowrun.stash import REQUEST_MODE
     from flowrun.watch.observer import watch
 
-    clash = [flag for option, flag in (("due", "--due"), ("resume", "--resume"),
-                                       ("backfill", "--backfill"),
-                                       ("collectonly", "--collect-only"))
-             if config.getoption(option)]
-    if clash:
-        raise UsageError(f"--watch cannot be combined with {' or '.join(clash)}")
+    config.hook.flowrun_configure(config=config)
+    try:
+        clash = [mode for mode in (config.stash.get(REQUEST_MODE, ""), "--collect-only"
+                                   if config.getoption("collectonly") else "") if mode]
+        if clash:
+            raise UsageError(f"--watch cannot be combined with {' or '.join(clash)}")
+    finally:
+        config.hook.flowrun_unconfigure(config=config)
     return watch(config, list(config.options.get("args", ())),
                  [a for a in argv if a != "--watch"])
 
@@ -118,7 +100,7 @@ def executor_sources(pm: Any) -> list[tuple[str, list[str]]]:
     """(where it comes from, executor names) for every plugin answering
     ``flowrun_executors``: built-ins first, each group in the order flowrun asks them
     for an executor."""
-    dists = getattr(pm, "entry_point_dists", {})
+    dists = pm.entry_point_dists
     found = []
     for impl in reversed(pm.hook.flowrun_executors.get_hookimpls()):
         names = impl.function(**{a: None for a in impl.argnames})

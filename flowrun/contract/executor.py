@@ -4,10 +4,12 @@ from __future__ import annotations
 from flowrun.contract.attempts import AttemptSemantics
 from flowrun.contract.children import ChildSemantics
 from flowrun.contract.graph import GraphSemantics
+from flowrun.contract.reporting import ReportingSemantics
 from flowrun.contract.stopping import StopSemantics
 
 
-class ExecutorSuite(AttemptSemantics, GraphSemantics, ChildSemantics, StopSemantics):
+class ExecutorSuite(AttemptSemantics, GraphSemantics, ChildSemantics, StopSemantics,
+                    ReportingSemantics):
     """Every behaviour that must not depend on where tasks run, as pytest tests.
 
     flowrun runs this suite on its thread, process and SSH executors and on
@@ -42,7 +44,8 @@ class ExecutorSuite(AttemptSemantics, GraphSemantics, ChildSemantics, StopSemant
     and ``run_flow()`` subflows (simpleflow's example, parallel children, nested submits
     at ``-n 1`` and ``-n 2``, a child's own exception in the parent, retried children,
     subflow parameters, ``--resume`` reusing children); and Ctrl-C (a real SIGINT to a
-    real process: the first lets a task with a timeout finish, the second stops it).
+    real process: the first lets a task with a timeout finish, the second stops it);
+    and the task events reaching reporters one at a time, as read-only snapshots.
 
     The children tests need ``in_process`` or ``supports_children``
     (``flowrun.plugin.Executor``); an executor with neither switches them off as below.

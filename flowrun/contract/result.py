@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from flowrun.errors import redact_url
 from flowrun.model import TASK_STATUSES, Report, Run
-from flowrun.storage.interface import Storage
+from flowrun.plugin.storage import Storage
 
 STORE = os.path.join(".flowrun", "flowrun.db")
 SQLITE = "sqlite:///"
@@ -124,7 +124,7 @@ class Result:
 
     def result(self, task_id: str) -> Any:
         """The task's stored result, rebuilt."""
-        from flowrun import results
+        from flowrun.plugin import results
 
         report = self._recorded(task_id, with_results=True)
         return results.loads(report.result, report.result_format)

@@ -5,21 +5,21 @@ a task waiting for a retry end with its last attempt's status. Other flows go on
 """
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING
 
-from flowrun.engine.nodes import FlowRun
+from flowrun.engine.nodes import FlowRun, Waiting
 from flowrun.model import CANCELLED, FAILED
 
 if TYPE_CHECKING:
-    from flowrun.engine.loop import Engine
+    from flowrun.engine.life import NodeLife
 
 
 class FlowStops:
     """Stops flow runs one at a time (``FlowRun.stopped`` holds the reason)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, waiting: Waiting, life: NodeLife) -> None:
+        self.waiting = waiting
+        self.life = life
 
     def stop(self, fr: FlowRun, reason: str) -> None:
         """Start nothing more of ``fr``: every task that has not started is cancelled
@@ -27,16 +27,14 @@ class FlowStops:
         if fr.stopped:
             return
         fr.stopped = reason
-        engine = self.engine
-        settle = engine.finishing.settle
-        mine = [n for n in engine.ready if n.flow_run is fr]
-        mine += [n for n in engine.slot_waiters if n.flow_run is fr]
+        waiting, settle = self.waiting, self.life.settle
+        mine = [n for n in waiting.ready if n.flow_run is fr]
+        mine += [n for n in waiting.slot_waiters if n.flow_run is fr]
         if mine:
-            engine.ready = deque(n for n in engine.ready if n.flow_run is not fr)
-            engine.slot_waiters = [n for n in engine.slot_waiters if n.flow_run is not fr]
+            waiting.keep_only(lambda n: n.flow_run is not fr)
         for node in mine:
             settle(node, CANCELLED, reason)
-        for retry in engine.timers.take_retries(lambda timer: timer.node.flow_run is fr):
+        for retry in waiting.timers.take_retries(lambda timer: timer.node.flow_run is fr):
             retry.node.report = retry.last  # the failed attempt's record becomes final
             settle(retry.node, FAILED, None)
 

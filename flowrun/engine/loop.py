@@ -4,9 +4,10 @@ One thread (the caller's) owns the loop; run state changes only under ``lock``, 
 it releases while it waits. Executors, tasks and the signal handler put typed events on a
 queue (``events``), or, on a worker free for it, finish the attempt themselves
 (``onworker``); timers (retry delays, timeouts) live in a heap and bound the wait on
-that queue, so nothing polls. Per task the work is O(1) plus
-its edges. How attempts and nodes end is ``finishing``; stopping early is ``stopping``;
-children and subflows are ``spawning`` — collaborators the engine owns.
+that queue, so nothing polls. Per task the work is O(1) plus its edges. A node's life
+(decide, expand, retry, settle) is ``life``; stopping early is ``stopping``; children and
+subflows are ``spawning`` — collaborators the engine owns, each handed the part of the
+run state it works on (``Waiting``: what waits to start), not the engine.
 
 The engine reaches executors, the store and reporters only through the objects and
 hooks it is given; it never imports a concrete one.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
 from typing import Any, Callable
 
 from flowrun.engine.events import (
@@ -30,30 +30,20 @@ from flowrun.engine.events import (
     GraceTimer,
     Timers,
 )
-from flowrun.engine.finishing import Finishing
+from flowrun.engine.life import NodeLife
 from flowrun.engine.heap import KeptHeap
 from flowrun.engine.flowstops import FlowStops
 from flowrun.engine.interrupts import signals_as_events
 from flowrun.engine.onworker import OnWorker
-from flowrun.engine.nodes import (FlowRun, Node, RunOrder, Slots, instance_label, iterate,
-                                  run_if_verdict)
+from flowrun.engine.nodes import FlowRun, Node, RunOrder, Slots, Waiting
 from flowrun.engine.reusing import Reusing
 from flowrun.engine.spawning import Spawning
 from flowrun.engine.statelocks import StateLocks
 from flowrun.engine.stopping import Stopping
-from flowrun.model import (
-    CANCELLED,
-    FAILED,
-    PENDING,
-    RUNNING,
-    SUCCEEDED,
-    Flow,
-    Report,
-    Run,
-    RunRequest,
-)
+from flowrun.model import CANCELLED, RUNNING, Flow, Report, Run, RunRequest, Task
 from flowrun.plugin import Call
-from flowrun.source import task_source_hash
+from flowrun.plugin.executor import Declared
+from flowrun.plugin.source import task_source_hash
 
 FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is durable
 
@@ -61,16 +51,16 @@ FLUSH_EVERY = 0.02  # seconds a finished task may wait before its record is dura
 class Engine:
     """Runs flows; see ``run``."""
 
-    def __init__(self, *, hook: Any, storage: Any, executor_for: Callable[[str], Any],
+    def __init__(self, *, hook: Any, storage: Any, executor_for: Callable[[str], Declared],
                  default_executor: str, workers: int, limits: dict[str, int],
                  fail_fast: bool = False, use_call_hook: bool = False,
                  load_flow: Callable[[str, str], Flow] | None = None,
                  max_result_size: int | None = None) -> None:
         self.hook = hook
         # The per-task events cost a pluggy call each even with nobody listening.
+        # Their reports are snapshots: this engine changes its own ones later.
         self.task_start = _listened(hook.flowrun_task_start)
         self.task_finish = _listened(hook.flowrun_task_finish)
-        self.load_flow = load_flow  # (target, calling flow id) -> a resolved Flow
         self.max_result_size = max_result_size
         self.storage = storage
         self.executor_for = executor_for
@@ -81,9 +71,8 @@ class Engine:
         self.global_limits = dict(limits)  # [tool.flowrun.limits]; Flow(limits=) adds
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.lock = threading.Lock()  # held by whoever changes run state
-        self.timers = Timers()
-        self.ready: deque[Node] = deque()
-        self.slot_waiters: list[Node] = []
+        self.waiting = Waiting(Timers())  # what waits to start, shared with stopping
+        self.ready, self.timers = self.waiting.ready, self.waiting.timers  # (the same)
         self.running = 0
         self.inflight: dict[object, Node] = {}  # attempt token -> its node
         self.handles: dict[object, tuple[Any, Any]] = {}  # token -> (executor, handle)
@@ -91,12 +80,13 @@ class Engine:
         self.unfinished_runs = 0
         self.order = RunOrder()
         self.next_flush = 0.0
-        self.finishing = Finishing(self)
-        self.stopping = Stopping(self)
-        self.spawning = Spawning(self)
-        self.reusing = Reusing(self)
-        self.flowstops = FlowStops(self)
-        self.statelocks = StateLocks(self)
+        self.life = life = NodeLife(self)  # decide, expand, end an attempt, retry, settle
+        # its helpers get the part of the run state they work on, not the engine
+        self.stopping = Stopping(self.waiting, life, self.inflight, self.handles, hook)
+        self.reusing = Reusing(storage, life, self.kwargs)
+        self.spawning = Spawning(life, self.reusing, self.events.put, load_flow)
+        self.flowstops = FlowStops(self.waiting, life)
+        self.statelocks = StateLocks(storage, self.timers, self._runs_here, self.flow_state)
         self.onworker = OnWorker(self)
 
     # -- public -----------------------------------------------------------------------
@@ -150,9 +140,9 @@ class Engine:
         self.storage.run_started(fr.run)
         self.hook.flowrun_run_start(run=fr.run)
         if not fr.nodes:
-            self.finishing.run(fr)
+            self.life.run(fr)
         for node in [n for n in fr.nodes.values() if not n.upstream]:
-            self.decide(node)  # the rest is decided as its upstream settles
+            self.life.decide(node)  # the rest is decided as its upstream settles
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -213,7 +203,7 @@ class Engine:
         self.flush_if_due(now)
         for timer in self.timers.pop_due(now):
             if type(timer) is TimeoutTimer:
-                self.finishing.timed_out(timer)
+                self.life.timed_out(timer)
             elif type(timer) is GraceTimer:
                 self.stopping.grace_over()
             else:  # a RetryTimer (stopping takes those out first) or a StateWaitTimer
@@ -225,7 +215,7 @@ class Engine:
             self.handles.pop(event.token, None)
             if self.inflight.get(event.token) is event.node:
                 del self.inflight[event.token]
-                self.finishing.attempt(event.node, event.outcome)
+                self.life.attempt(event.node, event.outcome)
         elif kind is SpawnChild:
             self.spawning.spawn_child(event)
         elif kind is StartSubflow:
@@ -242,61 +232,6 @@ class Engine:
         if not self.storage_dirty:
             self.next_flush = time.monotonic() + FLUSH_EVERY
 
-    # -- deciding what runs -------------------------------------------------------------
-
-    def decide(self, node: Node) -> None:
-        """All upstream is final: run the node, or settle it by its ``run_if``."""
-        if self.stopping.why:
-            return self.finishing.settle(node, CANCELLED, self.stopping.reason())
-        fr = node.flow_run
-        if fr.stopped:
-            return self.finishing.settle(node, CANCELLED, fr.stopped)
-        if fr.request.reuse and self.reusing.task(node):
-            return
-        verdict = run_if_verdict(node)
-        if verdict is not None:
-            return self.finishing.settle(node, *verdict)
-        each = node.task.options.each
-        if each is not None and node.group is None and node.instances is None:
-            return self._expand(node)
-        if (node.group is not None or node.report.parent) and self.reusing.node(node):
-            return
-        if node.task.options.run_key is not None and self.reusing.run_key(node):
-            return
-        self.ready.append(node)
-
-    def _expand(self, node: Node) -> None:
-        """Fan a mapped task out into one instance node per item; each instance then
-        decides like any node (reuse on ``--resume``, its ``run_key``)."""
-        each = node.task.options.each
-        try:
-            if isinstance(each, str):
-                upstream = node.flow_run.nodes[node.task.inputs[each]]
-                items = [{each: item} for item in iterate(upstream, each)]
-            else:
-                items = [dict(combo) for combo in node.task.static_each]
-        except TypeError as exc:
-            return self.finishing.settle(node, FAILED, None, error=str(exc), summary=str(exc))
-        node.status = RUNNING
-        node.instances = []
-        earlier = self.reusing.earlier_instances(node)
-        for i, extra in enumerate(items):
-            child = Node(node.task, f"{node.id}[{i}]", node.flow_run)
-            child.group, child.index = node, i
-            child.extra = {**node.extra, **extra} if node.extra else extra
-            child.report.parent = node.report.parent
-            child.report.label = instance_label(extra)
-            if i < len(earlier):
-                self.reusing.follows(child, earlier[i])
-            node.instances.append(child)
-        node.flow_run.unfinished += len(items)
-        if not items:
-            node.value = []
-            return self.finishing.settle(node, SUCCEEDED, None)
-        for child in node.instances:
-            if child.status == PENDING:  # not settled meanwhile by stopping
-                self.decide(child)
-
     # -- starting ----------------------------------------------------------------------
 
     def start_ready(self, here: Any = None) -> bool:
@@ -309,17 +244,17 @@ class Engine:
                 return True
             node = ready.popleft()
             if node.flow_run.stopped:  # a flow stop came while it waited (a timer)
-                self.finishing.settle(node, CANCELLED, node.flow_run.stopped)
+                self.life.settle(node, CANCELLED, node.flow_run.stopped)
                 continue
             if node.task.options.limit and not self._take_slots(node):
-                self.slot_waiters.append(node)
+                self.waiting.slot_waiters.append(node)
                 continue
             if node.task.wants_context and not self.statelocks.may_start(node):
                 self.release_slots(node)  # it waits for the state lock, on a timer
                 continue
             self._start(node)
         while ready and stopping.why:  # stopping cancelled the rest; this is a backstop
-            self.finishing.settle(ready.popleft(), CANCELLED, stopping.reason())
+            self.life.settle(ready.popleft(), CANCELLED, stopping.reason())
         return False
 
     def _take_slots(self, node: Node) -> bool:
@@ -328,8 +263,9 @@ class Engine:
     def release_slots(self, node: Node) -> None:
         if node.task.options.limit:
             node.flow_run.slots.give(node.task.options.limit)
-            waiters, self.slot_waiters = self.slot_waiters, []
+            waiters = self.waiting.slot_waiters
             self.ready.extendleft(reversed(waiters))
+            waiters.clear()
 
     def _start(self, node: Node) -> None:
         node.attempt += 1
@@ -343,15 +279,15 @@ class Engine:
         if not task.source_hash:
             task.source_hash = task_source_hash(task.fn)
         report.source_hash = task.source_hash
-        executor = self.executor_of(node)
+        declared = self.executor_of(node)
         call = Call(task_id=node.id, flow_id=task.flow_id, run_id=fr.run.id,
                     attempt=node.attempt, fn=task.fn,
-                    kwargs=self.kwargs(node, getattr(executor, "accepts_ref", None)),
+                    kwargs=self.kwargs(node, declared.accepts_ref),
                     wants_context=task.wants_context, timeout=task.options.timeout,
                     params=fr.run.params, partition=fr.run.partition,
                     scheduled_for=fr.run.scheduled_for, hosts=task.options.hosts)
-        in_process = getattr(executor, "in_process", False)
-        if in_process or getattr(executor, "supports_children", False):
+        in_process = declared.in_process
+        if in_process or declared.supports_children:
             call.spawn = self.spawning.spawner(node)  # a remote one asks through it
         if in_process and self.use_call_hook:
             call.hook = self.hook.flowrun_task_call
@@ -361,7 +297,8 @@ class Engine:
         node.token = token
         self.inflight[token] = node
         self.running += 1
-        handle = executor.submit(call, self.onworker.callback(executor, node, token))
+        executor = declared.executor
+        handle = executor.submit(call, self.onworker.callback(declared, node, token))
         self.handles[token] = (executor, handle)
         if task.options.timeout:
             self.timers.add(TimeoutTimer(time.monotonic() + task.options.timeout, node,
@@ -369,8 +306,11 @@ class Engine:
         self.record(report)
         self.task_start(task=report)
 
-    def executor_of(self, node: Node) -> Any:
+    def executor_of(self, node: Node) -> Declared:
         return self.executor_for(node.task.options.executor or self.default_executor)
+
+    def _runs_here(self, task: Task) -> bool:
+        return self.executor_for(task.options.executor or self.default_executor).in_process
 
     def kwargs(self, node: Node, accepts_ref: Callable[[Any], bool] | None = None
                 ) -> dict[str, Any]:
@@ -396,5 +336,8 @@ class Engine:
 
 
 def _listened(hook_caller: Any) -> Callable[..., Any]:
-    """The hook itself if a plugin implements it, else a no-op."""
-    return hook_caller if hook_caller.get_hookimpls() else (lambda **kwargs: None)
+    """A task hook called with a snapshot of the report if a plugin implements it,
+    else a no-op (then not even the snapshot is made)."""
+    if not hook_caller.get_hookimpls():
+        return lambda task: None
+    return lambda task: hook_caller(task=task.snapshot())

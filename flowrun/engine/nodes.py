@@ -8,7 +8,7 @@ from collections import deque
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from flowrun import results
+from flowrun.plugin import results
 from flowrun.model import (
     CANCELLED,
     CONTEXT_PARAM,
@@ -122,6 +122,26 @@ class RunOrder:
 
     def take(self) -> FlowRun | None:
         return self.startable.pop(0) if self.startable else None
+
+
+class Waiting:
+    """Nodes waiting to start, shared by the engine and the rules that stop runs early:
+    ``ready`` (in order), ``slot_waiters`` (for a concurrency slot) and ``timers``
+    (retry delays, state-lock waits, timeouts). Changed in place, never replaced."""
+
+    __slots__ = ("ready", "slot_waiters", "timers")
+
+    def __init__(self, timers: Any) -> None:
+        self.ready: deque[Node] = deque()
+        self.slot_waiters: list[Node] = []
+        self.timers = timers
+
+    def keep_only(self, keep: Callable[[Node], bool]) -> None:
+        """Drop the ready and slot-waiting nodes for which ``keep`` is false."""
+        kept = [n for n in self.ready if keep(n)]
+        self.ready.clear()
+        self.ready.extend(kept)
+        self.slot_waiters[:] = [n for n in self.slot_waiters if keep(n)]
 
 
 class Slots:

@@ -18,10 +18,11 @@ sleeps until, wakes it with a ``Wake`` event.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from flowrun.engine.events import AttemptDone, Wake
 from flowrun.plugin import Outcome
+from flowrun.plugin.executor import Declared
 
 if TYPE_CHECKING:
     from flowrun.engine.loop import Engine
@@ -37,18 +38,19 @@ class OnWorker:
         self.failure: BaseException | None = None  # raised by the loop, as if its own
         self.woken = False  # a Wake is on its way: no need for another
         self.sleeps_until: float | None = None  # the loop's deadline (None: no timer)
-        self.inbox: deque[tuple[Any, AttemptDone]] = deque()  # (executor, its outcome)
+        self.inbox: deque[tuple[Declared, AttemptDone]] = deque()  # (executor, its outcome)
 
-    def callback(self, executor: Any, node: Node, token: object) -> Callable[[Outcome], None]:
-        """What ``executor`` calls with the attempt's outcome."""
-        if getattr(executor, "done_on_worker", False):
-            return lambda outcome: self.finish(executor, AttemptDone(node, token, outcome))
+    def callback(self, declared: Declared, node: Node, token: object
+                 ) -> Callable[[Outcome], None]:
+        """What ``declared.executor`` calls with the attempt's outcome."""
+        if declared.done_on_worker:
+            return lambda outcome: self.finish(declared, AttemptDone(node, token, outcome))
         put = self.engine.events.put
         return lambda outcome: put(AttemptDone(node, token, outcome))
 
-    def finish(self, executor: Any, event: AttemptDone) -> None:
+    def finish(self, declared: Declared, event: AttemptDone) -> None:
         """On the worker: the outcome goes in the inbox, emptied here if the lock is free."""
-        self.inbox.append((executor, event))
+        self.inbox.append((declared, event))
         self.drain()
 
     def drain(self) -> None:
@@ -68,9 +70,9 @@ class OnWorker:
         left = False
         try:
             while inbox and not self.closed:
-                executor, event = inbox.popleft()
+                declared, event = inbox.popleft()
                 engine.handle(event)
-                left = engine.start_ready(here=executor) or left
+                left = engine.start_ready(here=declared) or left
             engine.flush_if_due()
         except BaseException as exc:  # noqa: BLE001 - the loop raises it
             self.failure, self.closed = exc, True

@@ -12,24 +12,26 @@ its task, so a file already processed is skipped wherever it sits in the list).
 from __future__ import annotations
 
 import pickle
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from flowrun import results
+from flowrun.plugin import results
 from flowrun.engine.nodes import Node
 from flowrun.hashing import blake2b
 from flowrun.model import CACHED, FAILED, HAS_RESULT, Report
 from flowrun.plugin import format_user_error
-from flowrun.source import task_source_hash
+from flowrun.plugin.source import task_source_hash
 
 if TYPE_CHECKING:
-    from flowrun.engine.loop import Engine
+    from flowrun.engine.life import NodeLife
 
 
 class Reusing:
     """The engine's reuse rules."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, storage: Any, life: NodeLife,
+                 kwargs: Callable[[Node], dict[str, Any]]) -> None:
+        self.storage, self.life = storage, life
+        self.kwargs = kwargs  # a node's arguments, as its attempt would get them
         self.digests: dict[Node, bytes] = {}  # upstream node -> digest of its result
         #: a child or subflow task -> the node of that id an earlier attempt of its
         #: parent made in this run
@@ -55,7 +57,7 @@ class Reusing:
             node.value, node.ref = prior.value, prior.ref
             node.report.result = prior.report.result
             node.report.result_format = prior.report.result_format
-            self.engine.finishing.settle(node, CACHED, "result reused from an earlier "
+            self.life.settle(node, CACHED, "result reused from an earlier "
                                          f"attempt of {node.report.parent}")
             return True
         stored = node.flow_run.request.stored.get(node.id) if digest else None
@@ -83,16 +85,16 @@ class Reusing:
 
     def run_key(self, node: Node) -> bool:
         """A task with ``run_key``: True if it was settled (cached, or its key failed)."""
-        finishing = self.engine.finishing
+        life = self.life
         try:
-            key = str(node.task.options.run_key(**self.engine.kwargs(node)))
+            key = str(node.task.options.run_key(**self.kwargs(node)))
         except Exception as exc:  # noqa: BLE001 - the user's run_key failed
             error, summary = format_user_error(exc)
-            finishing.settle(node, FAILED, None, error=error, summary=f"run_key: {summary}")
+            life.settle(node, FAILED, None, error=error, summary=f"run_key: {summary}")
             return True
         node.report.run_key = key
-        hit = self.engine.storage.find_cached(node.group.id if node.group else node.id,
-                                              key, instances=node.group is not None)
+        hit = self.storage.find_cached(node.group.id if node.group else node.id,
+                                       key, instances=node.group is not None)
         if hit is None:
             return False
         self._take(node, hit, f"run_key {key!r} succeeded in run {hit.run_id}")
@@ -139,7 +141,7 @@ class Reusing:
         report.result, report.result_format = stored.result, stored.result_format
         report.source_hash = stored.source_hash or report.source_hash
         report.run_key = stored.run_key if report.run_key is None else report.run_key
-        self.engine.finishing.settle(node, CACHED, reason)
+        self.life.settle(node, CACHED, reason)
 
 
 def canonical_pickle(obj: Any) -> bytes:

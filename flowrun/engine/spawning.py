@@ -22,14 +22,18 @@ from flowrun.model import (
 )
 
 if TYPE_CHECKING:
-    from flowrun.engine.loop import Engine
+    from flowrun.engine.life import NodeLife
+    from flowrun.engine.reusing import Reusing
 
 
 class Spawning:
     """The children and subflows of one engine, and the futures their callers hold."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, life: NodeLife, reusing: Reusing, put: Callable[[Any], None],
+                 load_flow: Callable[[str, str], Any] | None) -> None:
+        self.life, self.reusing = life, reusing
+        self.put = put  # posts an event to the engine's queue (from any thread)
+        self.load_flow = load_flow  # (target, calling flow id) -> a resolved Flow
         self.child_futures: dict[Node, Future] = {}
         self.subflows: dict[Node, _Subflow] = {}
         self.child_counts: dict[tuple[str, str], int] = {}
@@ -39,7 +43,7 @@ class Spawning:
 
     def spawner(self, parent: Node) -> _Spawner:
         """What ``submit()`` and ``run_flow()`` call (``call.spawn``)."""
-        return _Spawner(parent, self.engine.events.put)
+        return _Spawner(parent, self.put)
 
     def settled(self, node: Node, exception: BaseException | None) -> None:
         """``node`` is final: answer the future or the subflow waiting for it."""
@@ -52,7 +56,7 @@ class Spawning:
         """``run_flow()``: the other flow's tasks join this run as a nested group
         ``parent::flow_x::task``."""
         parent, params, future = event.parent, event.params, event.future
-        load_flow = self.engine.load_flow
+        load_flow = self.load_flow
         try:
             if load_flow is None:
                 raise RuntimeError("run_flow() needs a session that can load flows")
@@ -97,7 +101,7 @@ class Spawning:
         if not nodes:
             return group.finish()
         for node in [n for n in nodes.values() if not n.upstream]:
-            self.engine.decide(node)
+            self.life.decide(node)
 
     def spawn_child(self, event: SpawnChild) -> None:
         """A running task called ``submit()``: its child becomes a node of the run."""
@@ -120,14 +124,14 @@ class Spawning:
         self._replace(fr, task.name, child)
         fr.unfinished += 1
         self.child_futures[child] = event.future
-        self.engine.decide(child)  # cancelled when stopping; reused on --resume
+        self.life.decide(child)  # cancelled when stopping; reused on --resume
 
     def _replace(self, fr: Any, name: str, node: Node) -> None:
         """Add ``node`` to the run; a node of that id from a retried parent's earlier
         attempt stays known to reuse (same arguments) and its attempts go on counting."""
         prior = fr.nodes.get(name)
         if prior is not None:
-            self.engine.reusing.follows(node, prior)
+            self.reusing.follows(node, prior)
         fr.nodes[name] = node
 
     def _resolve_future(self, node: Node, exception: BaseException | None) -> None:

@@ -9,11 +9,12 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any, Callable
 
 from flowrun.engine.events import StateWaitTimer
-from flowrun.engine.nodes import Node
+from flowrun.engine.nodes import FlowRun, Node
 from flowrun.plugin import StateLockStore
 
 if TYPE_CHECKING:
-    from flowrun.engine.loop import Engine
+    from flowrun.engine.events import Timers
+    from flowrun.model import Task
 
 
 WAIT = 0.01  # seconds before a task waiting for the state lock tries again
@@ -26,10 +27,13 @@ class StateBusy(RuntimeError):
 class StateLocks:
     """Which attempts hold their flow's state lock (node -> the store's handle)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, storage: Any, timers: Timers, runs_here: Callable[[Task], bool],
+                 flow_state: Callable[[FlowRun], dict]) -> None:
+        self.storage, self.timers = storage, timers
+        self.runs_here = runs_here  # whether a task's attempts run in this process
+        self.flow_state = flow_state  # a flow run's state as this run knows it
         self.held: dict[Node, Any] = {}
-        self.lockable = isinstance(engine.storage, StateLockStore)
+        self.lockable = isinstance(storage, StateLockStore)
         self.taken: dict[Node, dict] = {}  # locked before starting: the state it read
         self._uses: dict[Any, bool] = {}
 
@@ -37,15 +41,12 @@ class StateLocks:
         """A task that runs outside this process and whose code reads ``.state`` takes
         the lock before it starts (its worker cannot wait for it): True if it got it or
         needs none; else it is put back on a timer and tried again shortly."""
-        task, engine = node.task, self.engine
-        if not self.lockable or not self._uses_state(task.fn):
+        task = node.task
+        if not self.lockable or not self._uses_state(task.fn) or self.runs_here(task):
             return True
-        executor = engine.executor_for(task.options.executor or engine.default_executor)
-        if getattr(executor, "in_process", False):
-            return True
-        got = engine.storage.lock_state(node.flow_run.flow.id, wait=False)
+        got = self.storage.lock_state(node.flow_run.flow.id, wait=False)
         if got is None:
-            engine.timers.add(StateWaitTimer(time.monotonic() + WAIT, node))
+            self.timers.add(StateWaitTimer(time.monotonic() + WAIT, node))
             return False
         self.held[node], self.taken[node] = got
         return True
@@ -59,8 +60,8 @@ class StateLocks:
         if node in self.taken:
             return self.taken.pop(node)
         if not (in_process and self.lockable):
-            return dict(self.engine.flow_state(fr))
-        storage, held, flow_id = self.engine.storage, self.held, fr.flow.id
+            return dict(self.flow_state(fr))
+        storage, held, flow_id = self.storage, self.held, fr.flow.id
         prefix = node.id + "::"
 
         def open_state() -> dict:
@@ -78,8 +79,8 @@ class StateLocks:
         """``node``'s attempt ended: make its state writes durable, then let others in."""
         handle = self.held.pop(node, None)
         if handle is not None:
-            self.engine.storage.flush()
-            self.engine.storage.unlock_state(handle)
+            self.storage.flush()
+            self.storage.unlock_state(handle)
 
     def _uses_state(self, fn: Any) -> bool:
         uses = self._uses.get(fn)

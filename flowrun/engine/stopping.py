@@ -10,9 +10,10 @@ workers killed, threads abandoned) and recorded ``failed`` with the reason
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.events import GraceTimer
+from flowrun.engine.nodes import Node, Waiting
 from flowrun.model import CANCELLED, FAILED, INTERRUPTED
 from flowrun.plugin import Outcome
 
@@ -20,7 +21,7 @@ from flowrun.plugin import Outcome
 DEFAULT_GRACE = 10.0
 
 if TYPE_CHECKING:
-    from flowrun.engine.loop import Engine
+    from flowrun.engine.life import NodeLife
 
 FAIL_FAST = "-x"
 
@@ -28,8 +29,10 @@ FAIL_FAST = "-x"
 class Stopping:
     """Why nothing new starts (``why``: None, ``"-x"`` or ``"interrupted"``)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, waiting: Waiting, life: NodeLife, inflight: dict[object, Node],
+                 handles: dict[object, tuple[Any, Any]], hook: Any) -> None:
+        self.waiting, self.life, self.hook = waiting, life, hook
+        self.inflight, self.handles = inflight, handles  # the engine's: token -> ...
         self.why: str | None = None
         self.interrupts = 0
         self.grace = DEFAULT_GRACE
@@ -44,14 +47,14 @@ class Stopping:
         """Start nothing more: cancel what is ready or waits for a slot, and settle what
         waits for a retry. Timeouts of running attempts stay set."""
         self.why = why
-        engine = self.engine
-        settle = engine.finishing.settle
-        waiters, engine.slot_waiters = engine.slot_waiters, []
+        waiting, settle = self.waiting, self.life.settle
+        waiters = waiting.slot_waiters[:]
+        waiting.slot_waiters.clear()
         for node in waiters:
             settle(node, CANCELLED, self.reason())
-        while engine.ready:
-            settle(engine.ready.popleft(), CANCELLED, self.reason())
-        for retry in engine.timers.take_retries():
+        while waiting.ready:
+            settle(waiting.ready.popleft(), CANCELLED, self.reason())
+        for retry in waiting.timers.take_retries():
             retry.node.report = retry.last  # the failed attempt's record becomes final
             settle(retry.node, FAILED, None)
 
@@ -61,27 +64,25 @@ class Stopping:
         self.interrupts += 1
         if self.interrupts > 1:
             return self.stop_running("interrupted (stopped by a second signal)")
-        engine = self.engine
         self.stop(INTERRUPTED)
-        running = [node.report for node in engine.inflight.values()]
-        engine.hook.flowrun_interrupted(signal=signal, running=running, grace=self.grace)
+        running = [node.report.snapshot() for node in self.inflight.values()]
+        self.hook.flowrun_interrupted(signal=signal, running=running, grace=self.grace)
         if running:
-            engine.timers.add(GraceTimer(time.monotonic() + self.grace))
+            self.waiting.timers.add(GraceTimer(time.monotonic() + self.grace))
 
     def grace_over(self) -> None:
-        if self.engine.inflight:
+        if self.inflight:
             self.stop_running(f"interrupted (still running {self.grace:g}s after the "
                               "stop signal)")
 
     def stop_running(self, error: str) -> None:
         """Stop every running attempt where its executor can, and record it failed."""
-        engine = self.engine
-        for token, node in list(engine.inflight.items()):
-            del engine.inflight[token]
-            executor, handle = engine.handles.pop(token, (None, None))
+        for token, node in list(self.inflight.items()):
+            del self.inflight[token]
+            executor, handle = self.handles.pop(token, (None, None))
             if executor is not None:
                 executor.cancel(handle)  # kills a worker; a thread is abandoned
             now = time.time()
-            engine.finishing.attempt(node, Outcome(
+            self.life.attempt(node, Outcome(
                 status=FAILED, error=error, summary="interrupted", reason="interrupted",
                 started=node.report.queued or now, finished=now))

@@ -8,7 +8,7 @@ import tempfile
 import threading
 from typing import IO, Any, Callable
 
-from flowrun.executors.wire import KILL_FRAME, MARKER, PYTHON, safe_read_frame, write_frame
+from flowrun.plugin.wire import KILL_FRAME, MARKER, PYTHON, safe_read_frame, write_frame
 from flowrun.plugin import __version__
 
 
@@ -17,7 +17,7 @@ class Link:
 
     ``send`` may be called before the worker is ready; the call is written once the
     marker arrived. ``on_outcome(link, job, outcome)``, ``on_request(link, job,
-    message)`` (the running task's ``submit()``, ``flowrun.executors.children``) and
+    message)`` (the running task's ``submit()``, ``flowrun.plugin.children``) and
     ``on_exit(link, job)`` are called from the link's reader thread.
     """
 

@@ -10,9 +10,9 @@ import threading
 from collections import deque
 from typing import Any
 
-from flowrun.executors.children import ChildRequests
+from flowrun.plugin.children import ChildRequests
 from flowrun.executors.link import Link
-from flowrun.executors.wire import Packer
+from flowrun.plugin.wire import Packer
 from flowrun.plugin import Call, Outcome, failed_outcome
 
 

@@ -1,6 +1,6 @@
 """``python -m flowrun.executors.worker``: runs attempts for the process and SSH executors.
 
-The wire itself is ``flowrun.executors.wire``. The worker prints a ready
+The wire itself is ``flowrun.plugin.wire``. The worker prints a ready
 marker (anything before it, e.g. what a shell rc file prints, is skipped), then reads
 length-prefixed frames on stdin (calls, or a kill) and writes frames (outcomes) on a
 private copy of stdout. fd 1 and 2 are moved off that stream and, during an attempt,
@@ -21,9 +21,9 @@ import tempfile
 import threading
 from typing import IO, Any
 
-from flowrun.executors import capture
-from flowrun.executors.children import RemoteSpawner
-from flowrun.executors.wire import MARKER, PYTHON, load_function, read_frame, write_frame
+from flowrun.plugin import capture
+from flowrun.plugin.children import RemoteSpawner
+from flowrun.plugin.wire import MARKER, PYTHON, load_function, read_frame, write_frame
 from flowrun.plugin import (FAILED, Call, Outcome, ResultFile, __version__, run_attempt,
                             write_result_file)
 

@@ -74,7 +74,7 @@ class JsonReport:
     @hookimpl
     def flowrun_task_finish(self, task: Report) -> None:
         key = (task.run_id, task.task_id)
-        if task.will_retry:  # snapshot now: the engine reuses the object
+        if task.will_retry:  # an attempt before the last one
             self.earlier.setdefault(key, []).append(_attempt(task))
             return
         entry = _task(task, self.earlier.pop(key, []))

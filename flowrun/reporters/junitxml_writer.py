@@ -43,7 +43,7 @@ class JunitXml:
             self.retried.setdefault(key, []).append(note)
             self.spent[key] = self.spent.get(key, 0.0) + task.duration
             return
-        snapshot = dataclasses.replace(task, result=None)  # the engine reuses the object
+        snapshot = dataclasses.replace(task, result=None)  # results take memory, unused
         self.finished.setdefault(task.run_id, []).append(snapshot)
 
     @hookimpl

@@ -13,11 +13,10 @@ from typing import Any
 
 import click
 
-from flowrun.errors import UsageError
-from flowrun.plugin import SlotStore
+from flowrun.plugin import COLLECT, SlotStore, UsageError, open_storage
+from flowrun.plugin import schema_tag as tag  # the "schema" field of a JSON output
 from flowrun.schedules import cron as schedule
 from flowrun.schedules.due import now, partition_statuses, partitions_of
-from flowrun.schemas import tag
 
 CRON_LOG = os.path.join(".flowrun", "cron.log")
 SHORT = {"succeeded": "ok", "failed": "FAILED", "interrupted": "INTERRUPTED",
@@ -26,14 +25,21 @@ SHORT = {"succeeded": "ok", "failed": "FAILED", "interrupted": "INTERRUPTED",
 
 def _collect(factory: Any, store: str | None, args: list[str]) -> tuple[Any, list[Any]]:
     """The config and the collected, selected flows; collection errors go to stderr."""
-    from flowrun.session import Session
-
     config = factory.make({"store": store})
-    session = Session(config)
-    session.collect(args)
+    session = config.stash[COLLECT](args)
     for error in session.errors:
         click.echo(f"ERROR collecting {error.where}: {error}", err=True)
     return config, session
+
+
+def _one_flow(config: Any, target: str) -> Any:
+    """The one flow in ``target``; its collection error is the user's error."""
+    session = config.stash[COLLECT]([target])
+    if session.errors:
+        raise session.errors[0]
+    if len(session.flows) != 1:
+        raise UsageError(f"{target}: not a flow file (flowrun partitions takes one flow file)")
+    return session.flows[0]
 
 
 def _when(stamp: float | None, tz: Any) -> str:
@@ -49,8 +55,6 @@ def make_schedule_command(factory: Any) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
     def schedule_command(args: tuple[str, ...], store: str | None, as_json: bool) -> int:
         """Every scheduled flow: its cron, zone, policies, last slot, next 3 fire times."""
-        from flowrun.config import open_storage
-
         config, session = _collect(factory, store, list(args))
         flows = [f for f in session.flows if f.schedule is not None]
         storage = open_storage(config)
@@ -122,11 +126,8 @@ def make_partitions_command(factory: Any) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
     def partitions(flow: str, last: int, store: str | None, as_json: bool) -> int:
         """A status grid of FLOW's partitions: the newest run of each."""
-        from flowrun.cli.graph import load_flow
-        from flowrun.config import open_storage
-
         config = factory.make({"store": store})
-        found = load_flow(config, flow)
+        found = _one_flow(config, flow)
         parts = partitions_of(found)
         if parts is None:
             raise UsageError(f"{found.id} has no partitions (Flow(partitions=...))")

@@ -63,6 +63,15 @@ def flowrun_addoption(parser: Any) -> None:
 
 
 @hookimpl
+def flowrun_check_flow(flow: Any) -> None:
+    if (flow.schedule, flow.timezone, flow.partitions, flow.catchup, flow.overlap) != (
+            None, None, None, "latest", "skip"):  # the cron module loads only for these
+        from flowrun.schedules import cron as schedule
+
+        schedule.check(flow)  # cron, timezone, catchup, overlap, partitions
+
+
+@hookimpl
 def flowrun_commands() -> dict[str, tuple[str, Any]]:
     where = "flowrun.schedules.commands:"
     return {

@@ -27,8 +27,8 @@ from flowrun.plugin import (
     redact_url,
     write_result_file,
 )
+from flowrun.plugin.private import create_private_file, make_private_dir
 from flowrun.storage import sqlite_live, sqlite_locks, sqlite_schema
-from flowrun.storage.private import create_private_file, make_private_dir
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 ATTEMPT_COLUMNS = (

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from flowrun.plugin import blake2b
-from flowrun.storage.private import make_private_dir
+from flowrun.plugin.private import make_private_dir
 
 _memory_locks: dict[tuple[int, str], threading.Lock] = {}
 _guard = threading.Lock()

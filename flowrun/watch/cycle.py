@@ -8,12 +8,9 @@ import json
 import os
 from typing import Any
 
-from flowrun.plugin import COMPACT_REPORT, RunRequest, hookimpl
+from flowrun.plugin import COMPACT_REPORT, REQUEST_MODE, RunRequest, hookimpl
 from flowrun.reuse import reusable_results
-from flowrun.source import module_fingerprint
-
-#: Options that make their own runs: a cycle under them reruns whole flows.
-OWN_REQUESTS = ("resume", "due", "partition", "backfill")
+from flowrun.plugin.source import module_fingerprint
 
 
 class WatchCycle:
@@ -52,7 +49,7 @@ class WatchCycle:
     @hookimpl
     def flowrun_make_requests(self, session: Any, params: dict[str, dict[str, Any]]
                               ) -> list[RunRequest] | None:
-        if not self.previous or any(session.config.getoption(o) for o in OWN_REQUESTS):
+        if not self.previous or REQUEST_MODE in session.config.stash:  # its own runs
             return None
         return [self._request(session, flow, params[flow.id]) for flow in session.flows]
 

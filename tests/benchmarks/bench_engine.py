@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from flowrun.config import Config
 from flowrun.engine.loop import Engine
+from flowrun.plugin.executor import Declared
 from flowrun.executors.thread import ThreadExecutor
 from flowrun.model import Flow, RunRequest, Task, TaskOptions
 from flowrun.plugins import make_plugin_manager
@@ -60,7 +61,8 @@ def run_flow_once(flow: Flow, hook, store_dir: str) -> float:
     """Seconds to run ``flow`` through the engine with a fresh SQLite store."""
     storage = SqliteStorage(os.path.join(store_dir, f"{time.time_ns()}.db"))
     executor = ThreadExecutor()
-    engine = Engine(hook=hook, storage=storage, executor_for=lambda name: executor,
+    declared = Declared.of("bench", executor)
+    engine = Engine(hook=hook, storage=storage, executor_for=lambda name: declared,
                     default_executor="thread", workers=WORKERS, limits={})
     start = time.perf_counter()
     runs = engine.run([RunRequest(flow)])

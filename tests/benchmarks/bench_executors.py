@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 
 from flowrun.engine.loop import Engine
+from flowrun.plugin.executor import Declared
 from flowrun.executors.process import ProcessExecutor
 from flowrun.executors.ssh_executor import Settings, SSHExecutor
 from flowrun.model import Flow, RunRequest, Task, TaskOptions
@@ -57,7 +58,8 @@ def flow_of(fn, n: int, chain: bool = False) -> Flow:
 
 def run_flow(executor, flow: Flow, hook, store_dir: str, workers: int) -> float:
     storage = SqliteStorage(os.path.join(store_dir, f"{time.time_ns()}.db"))
-    engine = Engine(hook=hook, storage=storage, executor_for=lambda name: executor,
+    declared = Declared.of("bench", executor)
+    engine = Engine(hook=hook, storage=storage, executor_for=lambda name: declared,
                     default_executor="x", workers=workers, limits={})
     start = time.perf_counter()
     runs = engine.run([RunRequest(flow)])

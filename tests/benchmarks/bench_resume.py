@@ -17,6 +17,7 @@ import tempfile
 import time
 
 from flowrun.engine.loop import Engine
+from flowrun.plugin.executor import Declared
 from flowrun.executors.thread import ThreadExecutor
 from flowrun.model import Flow, RunRequest, Task, TaskOptions
 from flowrun.plugins import make_plugin_manager
@@ -43,7 +44,8 @@ def build(n: int) -> Flow:
 
 def run(storage: SqliteStorage, hook, request: RunRequest) -> tuple[object, float]:
     executor = ThreadExecutor()
-    engine = Engine(hook=hook, storage=storage, executor_for=lambda name: executor,
+    declared = Declared.of("bench", executor)
+    engine = Engine(hook=hook, storage=storage, executor_for=lambda name: declared,
                     default_executor="thread", workers=8, limits={})
     start = time.perf_counter()
     runs = engine.run([request])

@@ -2,9 +2,12 @@
 
 Executors, stores, reporters, collectors and schedulers (the built-in ones included)
 are written against these names only, so a third party can replace any of them. Each
-name is documented where it is defined; this module only gathers them, as the
-``pytest`` package gathers ``_pytest``. The foundation (errors, hooks, model, stash) loads
-with it; the rest (the executor side, results, config, storage interface) on first use.
+name is documented where it is defined: the foundation (errors, hooks, model, stash)
+loads with this package; its own modules (``executor``, ``attempt``, ``capture``,
+``children``, ``wire``, ``shipping``, ``storage``, ``private``, ``results``, ``source``)
+and the config load on first use. Those modules stand only on the foundation and on
+each other, never on the engine, the session, the command line or a plugin: the API
+is a floor.
 
     from flowrun.plugin import hookimpl, Executor, Outcome, run_attempt
 
@@ -64,6 +67,7 @@ from flowrun.model import (
     task_id,
 )
 from flowrun.stash import (
+    COLLECT,
     COMPACT_REPORT,
     HOLD_HEADER,
     REQUEST_MODE,
@@ -75,28 +79,35 @@ from flowrun.stash import (
 
 if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what it uses
     from flowrun.config import Config, OptionParser, check_output_path
-    from flowrun.executors.attempt import (
+    from flowrun.plugin.attempt import (
         Call,
         Outcome,
         failed_outcome,
         format_user_error,
         run_attempt,
     )
-    from flowrun.executors.capture import ensure_installed as ensure_capture
-    from flowrun.executors.children import ChildRequests, RemoteSpawner
-    from flowrun.executors.interface import Done, Executor
-    from flowrun.executors.wire import (
+    from flowrun.plugin.capture import ensure_installed as ensure_capture
+    from flowrun.plugin.children import ChildRequests, RemoteSpawner
+    from flowrun.plugin.executor import Done, Executor
+    from flowrun.schemas import tag as schema_tag
+    from flowrun.plugin.wire import (
         Packer,
         load_function,
         read_frame,
         run_packed_call,
         write_frame,
     )
-    from flowrun.results import ResultFile, write_result_file
-    from flowrun.results import dumps as dump_result
-    from flowrun.results import loads as load_result
-    from flowrun.source import task_source_hash
-    from flowrun.storage.interface import LiveStore, SlotStore, StateLockStore, Storage
+    from flowrun.plugin.results import ResultFile, write_result_file
+    from flowrun.plugin.results import dumps as dump_result
+    from flowrun.plugin.results import loads as load_result
+    from flowrun.plugin.source import task_source_hash
+    from flowrun.plugin.storage import (
+        LiveStore,
+        SlotStore,
+        StateLockStore,
+        Storage,
+        open_storage,
+    )
 
 #: name -> (module, attribute) of the parts loaded on first use: the executor side
 #: (attempt, capture, results, the wire helpers with cloudpickle), the config and the
@@ -104,22 +115,23 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
 _LAZY: dict[str, tuple[str, str]] = {
     **{name: ("flowrun.config", name) for name in ("Config", "OptionParser",
                                                     "check_output_path")},
-    **{name: ("flowrun.executors.attempt", name) for name in (
+    **{name: ("flowrun.plugin.attempt", name) for name in (
         "Call", "Outcome", "failed_outcome", "format_user_error", "run_attempt")},
-    "ensure_capture": ("flowrun.executors.capture", "ensure_installed"),
-    "Done": ("flowrun.executors.interface", "Done"),
-    "Executor": ("flowrun.executors.interface", "Executor"),
-    **{name: ("flowrun.executors.wire", name) for name in (
+    "ensure_capture": ("flowrun.plugin.capture", "ensure_installed"),
+    "Done": ("flowrun.plugin.executor", "Done"),
+    "Executor": ("flowrun.plugin.executor", "Executor"),
+    **{name: ("flowrun.plugin.wire", name) for name in (
         "Packer", "run_packed_call", "load_function", "read_frame", "write_frame")},
-    **{name: ("flowrun.executors.children", name) for name in (
+    **{name: ("flowrun.plugin.children", name) for name in (
         "RemoteSpawner", "ChildRequests")},
-    "ResultFile": ("flowrun.results", "ResultFile"),
-    "write_result_file": ("flowrun.results", "write_result_file"),
-    "dump_result": ("flowrun.results", "dumps"),
-    "load_result": ("flowrun.results", "loads"),
-    "task_source_hash": ("flowrun.source", "task_source_hash"),
-    **{name: ("flowrun.storage.interface", name) for name in (
-        "Storage", "SlotStore", "LiveStore", "StateLockStore")},
+    "ResultFile": ("flowrun.plugin.results", "ResultFile"),
+    "write_result_file": ("flowrun.plugin.results", "write_result_file"),
+    "dump_result": ("flowrun.plugin.results", "dumps"),
+    "load_result": ("flowrun.plugin.results", "loads"),
+    "task_source_hash": ("flowrun.plugin.source", "task_source_hash"),
+    "schema_tag": ("flowrun.schemas", "tag"),
+    **{name: ("flowrun.plugin.storage", name) for name in (
+        "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage")},
 }
 
 __all__ = [
@@ -130,7 +142,7 @@ __all__ = [
     "PROJECT", "hookimpl", "hookspec",
     # configuration and shared state
     "Config", "OptionParser", "Stash", "StashKey", "REQUEST_MODE", "HOLD_HEADER",
-    "COMPACT_REPORT", "RESULT_FILES", "claim_request_mode",
+    "COMPACT_REPORT", "RESULT_FILES", "COLLECT", "claim_request_mode",
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode", "ChildTaskError",
@@ -144,11 +156,11 @@ __all__ = [
     # executors
     "Executor", "Done", "Call", "Outcome", "run_attempt", "failed_outcome",
     "format_user_error", "ensure_capture", "dump_result", "load_result", "ResultFile",
-    "write_result_file",
+    "write_result_file", "schema_tag",
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",
     # storage
-    "Storage", "SlotStore", "LiveStore", "StateLockStore",
+    "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
 ]
 
 

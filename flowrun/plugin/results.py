@@ -91,7 +91,7 @@ def write_result_file(results_dir: str, blob: bytes) -> str:
     import os
 
     from flowrun.hashing import blake2b
-    from flowrun.storage.private import make_private_dir, write_all
+    from flowrun.plugin.private import make_private_dir, write_all
 
     digest = blake2b(blob, digest_size=20).hexdigest()
     ref = f"{digest[:2]}/{digest[2:]}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flowrun.plugin import OVERRIDABLE_OPTIONS, PENDING, SUCCEEDED, Flow, Task, TaskOptions
+from flowrun.model import OVERRIDABLE_OPTIONS, PENDING, SUCCEEDED, Flow, Task, TaskOptions
 
 ROOT = "ROOT"  # MissionControl's pseudo-task every first task hangs from
 _FLOW_CFG = {"schedule": None, "tags": [], "limits": {}, "timezone": None,

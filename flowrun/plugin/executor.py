@@ -1,18 +1,20 @@
-"""The executor interface: where an attempt runs. Nothing else lives here.
+"""The executor interface: where an attempt runs, and what it declares it can do.
 
 An executor is made by a plugin's ``flowrun_make_executor(name, config)``. The engine
 calls ``submit`` for every attempt it starts (never more at once than its ``-n`` cap),
 and the executor calls ``done(outcome)`` exactly once per attempt, from any thread,
 unless ``cancel`` came first (after ``cancel`` a late ``done`` is ignored).
 
-Subclassing ``Executor`` is optional (the engine reads the optional members with their
-defaults from any object), but it documents every member in one place.
+Subclassing ``Executor`` is optional (the optional members are read with their
+defaults from any object, once, into a ``Declared`` when the executor is made), but it
+documents every member in one place.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from flowrun.executors.attempt import Call, Outcome
+from flowrun.plugin.attempt import Call, Outcome
 from flowrun.model import Task
 
 #: What ``submit`` receives to hand an attempt's outcome back (call it from any thread).
@@ -43,7 +45,7 @@ class Executor:
     #: subflows although they run elsewhere: the engine sets ``call.spawn`` (it is not
     #: pickled), and the executor relays the task's requests to it, with
     #: ``flowrun.plugin.RemoteSpawner`` where the attempt runs and ``ChildRequests``
-    #: here (``flowrun.executors.children``). In-process executors need not set it.
+    #: here (``flowrun.plugin.children``). In-process executors need not set it.
     supports_children: bool = False
 
     def submit(self, call: Call, done: Done) -> Any:
@@ -73,3 +75,34 @@ class Executor:
         ref, the engine passes the ref instead of the value to tasks run here, and
         decodes the stored result only when something else needs the value."""
         return False
+
+
+@dataclass(frozen=True, eq=False)
+class Declared:
+    """An executor with its declared capabilities, read once when it is made: the
+    engine and the session ask these fields, never the executor with ``getattr``."""
+
+    name: str
+    executor: Any
+    in_process: bool = False
+    done_on_worker: bool = False
+    slots: int | None = None
+    supports_children: bool = False
+    #: ``accepts_ref`` if the executor has its own (None: results go by value).
+    accepts_ref: Callable[[Any], bool] | None = None
+    #: ``check`` if the executor has its own (None: it accepts every task).
+    check: Callable[[list[Task]], None] | None = None
+
+    @classmethod
+    def of(cls, name: str, executor: Any) -> Declared:
+        """``executor``'s capabilities, the defaults of ``Executor`` where it has none."""
+        def own(member: str) -> Callable[..., Any] | None:
+            found = getattr(executor, member, None)
+            default = getattr(Executor, member)
+            return None if getattr(found, "__func__", found) is default else found
+
+        return cls(name, executor, in_process=bool(getattr(executor, "in_process", False)),
+                   done_on_worker=bool(getattr(executor, "done_on_worker", False)),
+                   slots=getattr(executor, "slots", None) or None,
+                   supports_children=bool(getattr(executor, "supports_children", False)),
+                   accepts_ref=own("accepts_ref"), check=own("check"))

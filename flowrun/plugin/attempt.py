@@ -12,9 +12,10 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flowrun import context, results
+from flowrun import context
+from flowrun.plugin import results
 from flowrun.errors import Skipped
-from flowrun.executors import capture
+from flowrun.plugin import capture
 from flowrun.model import CONTEXT_PARAM, FAILED, SKIPPED, SUCCEEDED
 
 _FLOWRUN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -156,8 +157,6 @@ def run_attempt(call: Call) -> Outcome:
     except BaseException as exc:  # noqa: BLE001 - a task's SystemExit fails the task
         outcome.error, outcome.summary = format_user_error(exc)
         outcome.exception = exc
-        if post_mortem is not None and not isinstance(exc, KeyboardInterrupt):
-            post_mortem(call.task_id, outcome.summary, exc)
     finally:
         capture.end(captured)
         context.set_current(previous)
@@ -172,12 +171,8 @@ def _context(call: Call) -> context.Context:
     return context.Context(
         run_id=call.run_id, flow_id=call.flow_id, task_id=call.task_id,
         attempt=call.attempt, partition=call.partition, params=call.params,
-        scheduled_for=call.scheduled_for, state=call.state, spawn=call.spawn)
-
-
-#: ``--pdb``: called in the failing task's thread with (task id, summary, exception)
-#: before the attempt ends (set by the session for in-process executors only).
-post_mortem: Callable[[str, str, BaseException], None] | None = None
+        scheduled_for=call.scheduled_for, state=call.state, spawn=call.spawn,
+        codec=results)
 
 
 def failed_outcome(message: str, error: str | None = None) -> Outcome:

@@ -24,7 +24,8 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from flowrun.plugin import ChildTaskError, TaskDef
+from flowrun.errors import ChildTaskError
+from flowrun.model import TaskDef
 
 # -- the worker's end ------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""How things end: an attempt's outcome (or its timeout) becomes a retry or a final
-status; a final status lets the downstream decide and, when it is the last one, ends
-the flow run."""
+"""One node's life: deciding whether it runs (``run_if``, reuse, ``each`` fan-out into
+instances), how its attempt ends (outcome or timeout: a retry or a final status), and
+settling it, which lets its downstream decide and, for the last one, ends the flow run.
+"""
 from __future__ import annotations
 
 import time
@@ -11,13 +12,17 @@ from flowrun.engine.flowstops import after_reason, fail_fast_reason
 from flowrun.engine.nodes import (
     FlowRun,
     Node,
+    instance_label,
+    iterate,
     dumps_or_none,
     next_attempt,
     reported_nodes,
+    run_if_verdict,
     size_text,
 )
 from flowrun.engine.stopping import FAIL_FAST
 from flowrun.model import (
+    CANCELLED,
     FAILED,
     HAS_RESULT,
     INTERRUPTED,
@@ -33,11 +38,68 @@ if TYPE_CHECKING:
     from flowrun.engine.loop import Engine
 
 
-class Finishing:
-    """The engine's end-of-attempt and end-of-node rules."""
+class NodeLife:
+    """The engine's rules for a node, from its upstream being final to its own end."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    # -- deciding what runs -----------------------------------------------------------
+
+    def decide(self, node: Node) -> None:
+        """All upstream is final: run the node, or settle it by its ``run_if``."""
+        engine = self.engine
+        if engine.stopping.why:
+            return self.settle(node, CANCELLED, engine.stopping.reason())
+        fr = node.flow_run
+        if fr.stopped:
+            return self.settle(node, CANCELLED, fr.stopped)
+        if fr.request.reuse and engine.reusing.task(node):
+            return
+        verdict = run_if_verdict(node)
+        if verdict is not None:
+            return self.settle(node, *verdict)
+        each = node.task.options.each
+        if each is not None and node.group is None and node.instances is None:
+            return self._expand(node)
+        if (node.group is not None or node.report.parent) and engine.reusing.node(node):
+            return
+        if node.task.options.run_key is not None and engine.reusing.run_key(node):
+            return
+        engine.ready.append(node)
+
+    def _expand(self, node: Node) -> None:
+        """Fan a mapped task out into one instance node per item; each instance then
+        decides like any node (reuse on ``--resume``, its ``run_key``)."""
+        each = node.task.options.each
+        try:
+            if isinstance(each, str):
+                upstream = node.flow_run.nodes[node.task.inputs[each]]
+                items = [{each: item} for item in iterate(upstream, each)]
+            else:
+                items = [dict(combo) for combo in node.task.static_each]
+        except TypeError as exc:
+            return self.settle(node, FAILED, None, error=str(exc), summary=str(exc))
+        node.status = RUNNING
+        node.instances = []
+        reusing = self.engine.reusing
+        earlier = reusing.earlier_instances(node)
+        for i, extra in enumerate(items):
+            child = Node(node.task, f"{node.id}[{i}]", node.flow_run)
+            child.group, child.index = node, i
+            child.extra = {**node.extra, **extra} if node.extra else extra
+            child.report.parent = node.report.parent
+            child.report.label = instance_label(extra)
+            if i < len(earlier):
+                reusing.follows(child, earlier[i])
+            node.instances.append(child)
+        node.flow_run.unfinished += len(items)
+        if not items:
+            node.value = []
+            return self.settle(node, SUCCEEDED, None)
+        for child in node.instances:
+            if child.status == PENDING:  # not settled meanwhile by stopping
+                self.decide(child)
 
     # -- attempts ---------------------------------------------------------------------
 
@@ -151,7 +213,7 @@ class Finishing:
         for down in node.downstream:
             down.waiting -= 1
             if down.waiting == 0 and down.status == PENDING:
-                engine.decide(down)
+                self.decide(down)
         if fr.unfinished == 0 and fr.run.status == RUNNING:  # downstream may have done it
             self.run(fr)
 

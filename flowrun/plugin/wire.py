@@ -12,7 +12,7 @@ import struct
 import sys
 from typing import IO, Any
 
-from flowrun.executors.attempt import Call, Outcome, run_attempt
+from flowrun.plugin.attempt import Call, Outcome, run_attempt
 
 MARKER = b"FLOWRUN-WORKER-READY"
 PYTHON = "%d.%d" % sys.version_info[:2]
@@ -62,7 +62,7 @@ class Packer:
     """Pickles calls for workers: each function once (a worker keeps what it got), and
     flow modules and the project's own helper modules by value, because a worker (and
     certainly a remote host) cannot import them; their code keeps its file names and
-    source lines (``flowrun.executors.shipping``)."""
+    source lines (``flowrun.plugin.shipping``)."""
 
     def __init__(self, rootdir: str) -> None:
         self.rootdir = os.path.abspath(rootdir) + os.sep
@@ -82,7 +82,7 @@ class Packer:
         except TypeError:  # an unhashable callable: pickled every time
             entry = None
         if entry is None:
-            from flowrun.executors.shipping import dumps_function
+            from flowrun.plugin.shipping import dumps_function
 
             ship = getattr(call.fn, "for_shipping", None)  # a spec task's type, say
             fn = ship() if ship is not None else call.fn
@@ -121,7 +121,7 @@ class Packer:
 def load_function(blob: bytes) -> Any:
     """A function from the second part of ``Packer.pack`` (a worker keeps it by key),
     under its real file name, its source lines in ``linecache``."""
-    from flowrun.executors.shipping import loads_function
+    from flowrun.plugin.shipping import loads_function
 
     return loads_function(blob)
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from flowrun.errors import UsageError, redact_url
 from flowrun.model import Report, Run
+
+
+def open_storage(config: Any) -> Storage:
+    """The store the config names, made by whichever plugin knows its URL."""
+    url = config.store_url
+    storage = config.hook.flowrun_make_storage(url=url, config=config)
+    if storage is None:
+        raise UsageError(f"no store plugin handles '{redact_url(url)}' (try sqlite:///PATH "
+                         "or memory:, or install the plugin of that store)")
+    return storage
 
 
 @runtime_checkable
