@@ -104,10 +104,10 @@ class Session:
 
     def run(self) -> ExitCode:
         """Run the selected flows; the exit code pytest would give."""
-        if not self.flows:
+        if not self.flows and not (self.errors and self.config.getoption("resume")):
             return ExitCode.TASKS_FAILED if self.errors else ExitCode.NO_FLOWS_COLLECTED
-        params = self._flow_params()
-        self.storage = self._make_storage()
+        self.storage = self._make_storage()  # first: a run that cannot start is kept
+        params = self._flow_params() if self.flows else {}
         requests = self.requests(params)
         if not requests:  # e.g. --due with nothing due: start no workers
             return self.exit_code()
@@ -151,7 +151,7 @@ class Session:
         requests = self.hook.flowrun_make_requests(session=self, params=params)
         if requests is None:
             requests = [RunRequest(flow, params[flow.id]) for flow in self.flows]
-        for request, run_id in zip(requests, _chosen_run_ids()):
+        for request, run_id in zip(requests, chosen_run_ids()):
             request.run_id = run_id
         return requests
 
@@ -188,16 +188,38 @@ class Session:
         graph.resolve(flow, self.config.limits)
 
     def _flow_params(self) -> dict[str, dict[str, Any]]:
-        given = dict(_split_param(p) for p in self.config.getoption("param", ()) or ())
-        known = {name for flow in self.flows for name in flow.params}
-        unknown = sorted(set(given) - known)
-        if unknown:
-            takes = ", ".join(sorted(known)) or "none"
-            raise UsageError(f"unknown flow parameter '{unknown[0]}' (the selected flows "
-                             f"take: {takes})")
-        return {flow.id: {name: _convert(given[name], default, name) if name in given
-                          else default for name, default in flow.params.items()}
-                for flow in self.flows}
+        """Each selected flow's parameters, ``--param`` values converted to the types of
+        their defaults. A bad one is a usage error, and each run it stops is recorded
+        ``failed`` with that error."""
+        texts = self.config.getoption("param", ()) or ()
+        try:
+            given = dict(_split_param(p) for p in texts)
+            _check_known(given, self.flows)
+        except UsageError as exc:
+            self._unstarted([(flow, exc) for flow in self.flows],
+                            dict(p.partition("=")[::2] for p in texts))
+            raise
+        params, failures = {}, []
+        for flow in self.flows:
+            try:
+                params[flow.id] = {name: _convert(given[name], default, name)
+                                   if name in given else default
+                                   for name, default in flow.params.items()}
+            except UsageError as exc:
+                failures.append((flow, exc))
+        if failures:
+            self._unstarted(failures, given)
+            raise failures[0][1]
+        return params
+
+    def _unstarted(self, failures: list[tuple[Flow, UsageError]], given: dict[str, str]
+                   ) -> None:
+        """Record the runs ``failures`` stopped before their first task."""
+        from flowrun.unstarted import record_unstarted
+
+        run_ids = iter(chosen_run_ids())
+        for flow, exc in failures:
+            record_unstarted(self.storage, [flow.id], str(exc), given, run_ids)
 
     def _workers(self, executors: dict[str, Any]) -> int:
         """``-n`` if given; else the default, raised to what an executor says it can
@@ -245,7 +267,7 @@ class Session:
             self.storage = None
 
 
-def _chosen_run_ids() -> list[str]:
+def chosen_run_ids() -> list[str]:
     """``FLOWRUN_RUN_ID=ID[,ID...]``: ids for this session's runs, in request order, so
     whoever starts ``flowrun`` (``flowrun ui``) knows them before the runs exist. Taken
     out of the environment, so a ``flowrun`` started by a task never reuses them."""
@@ -322,6 +344,15 @@ def skip_dir(root: str, name: str) -> bool:
     """Folders never searched for flows nor watched: hidden, caches, environments."""
     return (name.startswith(".") or name in SKIP_DIRS
             or os.path.exists(os.path.join(root, name, "pyvenv.cfg")))
+
+
+def _check_known(given: dict[str, str], flows: list[Flow]) -> None:
+    known = {name for flow in flows for name in flow.params}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise UsageError(f"unknown flow parameter '{unknown[0]}' (the selected flows "
+                         f"take: {takes})")
 
 
 def _split_param(text: str) -> tuple[str, str]:

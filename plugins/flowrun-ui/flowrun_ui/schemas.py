@@ -28,6 +28,7 @@ class RunSummary(BaseModel):
     params: dict[str, Any]
     pid: int | None
     host: str | None
+    error: str | None = None  # why the run failed before its first task (a bad parameter)
 
 
 class Attempt(BaseModel):
@@ -52,7 +53,6 @@ class TaskState(BaseModel):
 
 
 class RunDetail(RunSummary):
-    error: str | None = None  # why a run asked for never started (a bad parameter)
     tasks: list[TaskState]
 
 

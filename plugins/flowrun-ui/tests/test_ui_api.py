@@ -117,6 +117,10 @@ def test_a_run_that_cannot_start_says_why(ui):
                      {"params": {"rows": "many"}}).json()["run_id"]
     run = ui.wait(run_id)
     assert run["status"] == "failed" and "rows" in run["error"]
+    listed = {r["id"]: r for r in ui.get("/api/v1/runs").json()}
+    assert "rows" in listed[run_id]["error"]  # kept in the store, not only by the UI
+    assert "not started: --param rows" in ui.http.get("/").text
+    assert "expected an int" in ui.http.get(f"/runs/{run_id}").text
 
 
 def test_cancel_interrupts_a_running_run_like_ctrl_c(project):
