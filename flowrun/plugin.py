@@ -80,6 +80,8 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
         format_user_error,
         run_attempt,
     )
+    from flowrun.executors.capture import Captured
+    from flowrun.executors.capture import abandon as abandon_capture
     from flowrun.executors.capture import ensure_installed as ensure_capture
     from flowrun.executors.children import ChildRequests, RemoteSpawner
     from flowrun.executors.interface import Done, Executor
@@ -105,6 +107,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     **{name: ("flowrun.executors.attempt", name) for name in (
         "Call", "Outcome", "failed_outcome", "format_user_error", "run_attempt")},
     "ensure_capture": ("flowrun.executors.capture", "ensure_installed"),
+    "Captured": ("flowrun.executors.capture", "Captured"),
+    "abandon_capture": ("flowrun.executors.capture", "abandon"),
     "Done": ("flowrun.executors.interface", "Done"),
     "Executor": ("flowrun.executors.interface", "Executor"),
     **{name: ("flowrun.executors.wire", name) for name in (
@@ -140,7 +144,7 @@ __all__ = [
     "OK_STATUSES", "HAS_RESULT",
     # executors
     "Executor", "Done", "Call", "Outcome", "run_attempt", "failed_outcome",
-    "format_user_error", "ensure_capture", "dump_result", "load_result", "ResultFile",
+    "format_user_error", "ensure_capture", "Captured", "abandon_capture", "dump_result", "load_result", "ResultFile",
     "write_result_file",
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",

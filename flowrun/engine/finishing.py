@@ -16,7 +16,7 @@ from flowrun.engine.nodes import (
     reported_nodes,
     size_text,
 )
-from flowrun.engine.stopping import FAIL_FAST
+from flowrun.engine.stopping import FAIL_FAST, given_up
 from flowrun.model import (
     FAILED,
     HAS_RESULT,
@@ -82,8 +82,9 @@ class Finishing:
         if note:
             message += f" ({note})"
         now = time.time()
-        self.attempt(node, Outcome(status=FAILED, error=message, summary=message,
-                                   started=node.report.queued or now, finished=now))
+        self.attempt(node, given_up(timer.executor, timer.handle, status=FAILED,
+                                    error=message, summary=message,
+                                    started=node.report.queued or now, finished=now))
 
     def _too_large(self, outcome: Outcome) -> bool:
         limit = self.engine.max_result_size

@@ -10,7 +10,7 @@ workers killed, threads abandoned) and recorded ``failed`` with the reason
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.events import GraceTimer
 from flowrun.model import CANCELLED, FAILED, INTERRUPTED
@@ -82,6 +82,17 @@ class Stopping:
             if executor is not None:
                 executor.cancel(handle)  # kills a worker; a thread is abandoned
             now = time.time()
-            engine.finishing.attempt(node, Outcome(
-                status=FAILED, error=error, summary="interrupted", reason="interrupted",
-                started=node.report.queued or now, finished=now))
+            engine.finishing.attempt(node, given_up(
+                executor, handle, status=FAILED, error=error, summary="interrupted",
+                reason="interrupted", started=node.report.queued or now, finished=now))
+
+
+def given_up(executor: Any, handle: Any, **fields: Any) -> Outcome:
+    """The outcome of an attempt just cancelled, with what it printed and logged until
+    then when its executor can say (``Executor.output``)."""
+    outcome = Outcome(**fields)
+    output = getattr(executor, "output", None)
+    kept = output(handle) if output is not None else None
+    if kept:
+        outcome.stdout, outcome.stderr, outcome.log = kept
+    return outcome

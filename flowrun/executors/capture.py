@@ -188,8 +188,8 @@ def uninstall() -> None:
     global _installed, _passthrough
     with _lock:
         _installed -= 1
-        if _installed:
-            return
+        if _installed or any(c.running for c in _abandoned):
+            return  # an abandoned thread may still print: keep routing it away
         _passthrough = False
         sys.stdout, sys.stderr = _saved
         logging.getLogger().removeHandler(_handler)  # (not added with passthrough: a no-op)
@@ -201,11 +201,12 @@ class Captured:
     ``Bounded`` buffer, made on the first write, so an attempt that prints nothing
     costs one small object."""
 
-    __slots__ = ("stdout", "stderr", "log", "_previous", "_tagging")
+    __slots__ = ("stdout", "stderr", "log", "_previous", "_tagging", "running")
 
     def __init__(self, previous: Any = None, tagging: bool = False) -> None:
         self.stdout = self.stderr = self.log = None  # type: ignore[assignment]
         self._previous, self._tagging = previous, tagging
+        self.running = False
 
     def buffer(self, slot: str) -> Bounded:
         buffer = getattr(self, slot)
@@ -215,12 +216,16 @@ class Captured:
         return buffer
 
 
-def begin(task_id: str | None = None) -> Captured:
-    """Capture what this thread writes until ``end()`` (nests: inner wins); with
-    ``-s``, tag it with ``task_id`` instead."""
+def begin(task_id: str | None = None, captured: Captured | None = None) -> Captured:
+    """Capture what this thread writes until ``end()`` (nests: inner wins), into
+    ``captured`` if given (so another thread can ``abandon()`` it); with ``-s``, tag it
+    with ``task_id`` instead."""
     if _passthrough:
         return _begin_tagging(task_id)
-    captured = Captured(getattr(_local, "captured", None))
+    if captured is None:
+        captured = Captured()
+    captured._previous = getattr(_local, "captured", None)
+    captured.running = True
     _local.captured = captured
     return captured
 
@@ -232,11 +237,45 @@ def end(captured: Captured) -> Captured:
     else:
         _local.captured = captured._previous
     captured._previous = None
+    captured.running = False
     out, err, log = captured.stdout, captured.stderr, captured.log
     captured.stdout = out.value() if out is not None else ""
     captured.stderr = err.value() if err is not None else ""
     captured.log = log.value() if log is not None else ""
     return captured
+
+
+class _Discard:
+    """Where an abandoned attempt's later writes go: nowhere."""
+
+    __slots__ = ()
+
+    def append(self, text: str) -> None:
+        """Dropped."""
+
+    def value(self) -> str:
+        return ""
+
+
+_DISCARD = _Discard()
+_abandoned: list[Captured] = []  # given up on while their threads may still run
+
+
+def abandon(captured: Captured) -> tuple[str, str, str]:
+    """The attempt was given up on (a timeout, a stop signal) while its thread runs on:
+    what it wrote so far, as (stdout, stderr, log). Whatever it writes from now on is
+    dropped, and the process's streams stay routed while it runs, so it never reaches
+    the terminal nor another attempt's output."""
+    texts = tuple(_text(getattr(captured, slot)) for slot in ("stdout", "stderr", "log"))
+    if not isinstance(captured.stdout, str):  # not ended: drop what comes next
+        captured.stdout = captured.stderr = captured.log = _DISCARD  # type: ignore[assignment]
+        with _lock:
+            _abandoned[:] = [c for c in _abandoned if c.running] + [captured]
+    return texts  # type: ignore[return-value]
+
+
+def _text(buffer: Any) -> str:
+    return buffer if isinstance(buffer, str) else buffer.value() if buffer else ""
 
 
 @contextmanager

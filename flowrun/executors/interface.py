@@ -57,6 +57,13 @@ class Executor:
         for the user about what happened (the timeout message shows them)."""
         raise NotImplementedError
 
+    def output(self, handle: Any) -> tuple[str, str, str] | None:
+        """Called right after ``cancel(handle)`` of a running attempt (its timeout, a
+        stop signal): what it had printed and logged until then, as (stdout, stderr,
+        log), so it is stored with the failed attempt; None if the executor cannot say.
+        Optional; the default says nothing."""
+        return None
+
     def shutdown(self, wait: bool = True) -> None:
         """Release workers. ``wait=False``: do not wait for running attempts."""
         raise NotImplementedError
