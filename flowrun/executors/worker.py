@@ -52,15 +52,49 @@ def _read_commands(stream: IO[bytes], calls: queue.SimpleQueue, worker: _Worker)
 
 
 class _LogHandler(logging.Handler):
-    """Keeps the log records of the running attempt (the worker runs one at a time)."""
+    """Keeps the log records of the running attempt (the worker runs one at a time),
+    and streams each to the coordinator while ``send`` is set."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lines: list[str] = []
+        self.send: Any = None
         self.setFormatter(logging.Formatter(capture.LOG_FORMAT))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record) + "\n")
+        line = self.format(record) + "\n"
+        self.lines.append(line)
+        if self.send is not None:
+            self.send(("out", "log", line))
+
+
+class _Tee:
+    """``sys.stdout`` / ``sys.stderr`` during an attempt: writes go on to the real
+    stream (the capture file, which the outcome is read from) and each complete line
+    is also sent to the coordinator at once, so what a task printed outlives its worker
+    (a timeout, a stop signal, kill -9). A task printing nothing sends nothing."""
+
+    def __init__(self, real: Any, slot: str, send: Any) -> None:
+        self.real, self.slot, self.send, self.pending = real, slot, send, ""
+
+    def write(self, text: str) -> int:
+        written = self.real.write(text)
+        if "\n" in text or len(self.pending) > 65536:
+            head, sep, rest = (self.pending + text).rpartition("\n")
+            self.send(("out", self.slot, head + sep))
+            self.pending = rest
+        else:
+            self.pending += text
+        return written
+
+    def flush(self) -> None:
+        self.real.flush()
+        if self.pending:
+            self.send(("out", self.slot, self.pending))
+            self.pending = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
 
 class _Worker:
@@ -109,11 +143,16 @@ class _Worker:
         sys.stderr.flush()
         os.dup2(self.files[0].fileno(), 1)
         os.dup2(self.files[1].fileno(), 2)
-        self.log.lines = []
+        self.log.lines, self.log.send = [], self.send
+        real = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(real[0], "stdout", self.send), \
+            _Tee(real[1], "stderr", self.send)
         try:
             outcome = run_attempt(call)
         finally:
-            for stream in (sys.stdout, sys.stderr):
+            sys.stdout, sys.stderr = real  # what was still pending is in the files
+            self.log.send = None
+            for stream in real:
                 try:
                     stream.flush()
                 except Exception:  # noqa: BLE001 - the user closed or broke the stream
