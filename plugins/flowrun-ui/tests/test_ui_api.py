@@ -19,6 +19,7 @@ SLEEPY = """
 
     @task
     def nap():
+        print("napping now")
         time.sleep(30)
 """
 
@@ -139,6 +140,8 @@ def _cancel_sleepy(ui) -> None:
     assert ui.post(f"/api/v1/runs/{run_id}/cancel").status_code == 202
     run = ui.wait(run_id, timeout=20)
     assert run["status"] == "interrupted"
+    logs = ui.get(f"/api/v1/runs/{run_id}/logs").json()  # printed before the cancel
+    assert any("napping now" in entry["stdout"] for entry in logs), logs
     again = ui.post(f"/api/v1/runs/{run_id}/cancel")
     assert again.status_code == 409 and "not running" in again.json()["error"]
 
