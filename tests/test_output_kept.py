@@ -134,3 +134,23 @@ def test_an_abandoned_thread_prints_nowhere_after_the_session(project):
     result = project.run_subprocess()
     assert result.exit_code == 1, result.output
     assert "timed out" in result.output and "LATE" not in result.output
+
+
+@pytest.mark.parametrize("where", ["thread", "process"])
+def test_output_kept_at_a_timeout_respects_max_output_size(project, where):
+    project.write("flowrun.toml", "max_output_size = 2000\n")
+    project.write("flows/flow_h.py", """
+        import time
+        from flowrun import task
+
+        @task(timeout=2)
+        def hang():
+            for i in range(3000):
+                print(f"line {i}")
+            time.sleep(60)
+    """)
+    result = project.run_subprocess("--executor", where)
+    assert result.exit_code == 1, result.output
+    stdout = result.reports(TASK)[-1].stdout
+    assert "line 0\n" in stdout and "line 2999\n" in stdout
+    assert "dropped: over max_output_size" in stdout and len(stdout) < 2200
