@@ -13,6 +13,7 @@ TaskStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "ca
 
 class Error(BaseModel):
     error: str
+    run_id: str | None = None  # a start refused for a bad parameter is kept as this run
 
 
 class RunSummary(BaseModel):

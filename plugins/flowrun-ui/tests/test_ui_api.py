@@ -80,6 +80,8 @@ def test_unknown_ids_are_404_and_bad_input_400_never_500(ui):
     assert ui.get("/api/v1/runs", params={"before": "nosuchrun"}).status_code == 404
     bad = ui.post(f"/api/v1/flows/{flow_path(DEMO)}/runs", {"params": {"nope": 1}})
     assert bad.status_code == 400 and "nope" in bad.json()["error"]
+    recorded = ui.run(bad.json()["run_id"])  # kept, like a bad `flowrun --param`
+    assert recorded["status"] == "failed" and "nope" in recorded["error"]
     assert ui.post(f"/api/v1/flows/{flow_path(DEMO)}/runs", {"colour": "red"}
                    ).status_code == 400
     assert ui.post(f"/api/v1/flows/{flow_path(DEMO)}/runs", {"params": {"rows": [1]}}
