@@ -34,17 +34,18 @@ def task(
     executor: str | None = None,
     hosts: str | Iterable[str] = (),
     run_key: Callable[..., str] | None = None,
+    **unknown: Any,
 ) -> Any:
     """Mark a function as a task of its flow; usable bare (``@task``) or with options.
 
-    Options are checked when the flow is collected, so a bad value is reported as a
-    collection error naming the file, the task and the option.
+    Options are checked when the flow is collected, so a bad value (or an unknown
+    keyword) is reported as a collection error naming the file, the task and the option.
     """
     options = TaskOptions(
         name=name, retries=retries, retry_delay=retry_delay, retry_backoff=retry_backoff,
         timeout=timeout, tags=tuple(_names(tags)), each=each, after=_names(after),
         run_if=run_if, limit=tuple(_names(limit)), executor=executor,
-        hosts=tuple(_names(hosts)), run_key=run_key)
+        hosts=tuple(_names(hosts)), run_key=run_key, unknown=tuple(unknown))
 
     def decorate(function: Callable[..., Any]) -> TaskDef:
         return TaskDef(function, options)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowrun import config_keys
-from flowrun.errors import ConfigError, UsageError
+from flowrun.errors import ConfigError, UsageError, redact_url
 from flowrun.stash import Stash
 
 CONFIG_FILES = ("flowrun.toml", "pyproject.toml")
@@ -70,11 +70,18 @@ def table_name(path: str, top_level: bool) -> str:
     return "" if top_level else "[tool.flowrun]"
 
 
-def check_declared(inifile: str | None, ini: dict[str, Any], declared: set[str]) -> None:
-    """After plugins declared their keys: every key of the file must be known."""
-    if inifile is not None:
-        top = os.path.basename(inifile) == "flowrun.toml" and "tool" not in ini
-        config_keys.check_known(ini, inifile, table_name(inifile, top), declared)
+def check_declared(inifile: str | None, ini: dict[str, Any], parser: OptionParser) -> None:
+    """After plugins declared their keys: every key of the file must be known, and every
+    table a plugin declared the keys of must hold only those, each of its kind, whatever
+    the run uses (an unused executor's table too)."""
+    if inifile is None:
+        return
+    top = os.path.basename(inifile) == "flowrun.toml" and "tool" not in ini
+    table = table_name(inifile, top)
+    config_keys.check_known(ini, inifile, table, parser.declared())
+    for name, keys in parser.tables.items():
+        if name in ini:
+            config_keys.check_table(ini[name], inifile, table, name, keys)
 
 
 @dataclass
@@ -84,6 +91,8 @@ class OptionParser:
     options: list[Any] = field(default_factory=list)
     #: Config keys plugins declare (``[tool.flowrun.NAME]`` tables, say): name -> help.
     ini: dict[str, str] = field(default_factory=dict)
+    #: The declared keys of plugins' tables: table name -> {key: its rule}.
+    tables: dict[str, dict[str, config_keys.Key]] = field(default_factory=dict)
 
     def addoption(self, *names: str, **attrs: Any) -> None:
         """Add an option; the arguments are those of ``click.Option``. Its name is also
@@ -92,9 +101,14 @@ class OptionParser:
 
         self.options.append(click.Option(list(names), **attrs))
 
-    def addini(self, name: str, help: str) -> None:
-        """Declare a config key (or table) this plugin reads and checks itself."""
+    def addini(self, name: str, help: str, keys: dict[str, Any] | None = None) -> None:
+        """Declare a config key (or table) this plugin reads. With ``keys`` (key -> a
+        kind such as ``"int"``, or ``{"kind": "int", "minimum": 1}``; the kinds of
+        ``flowrun.config_keys``) the table ``[tool.flowrun.NAME]`` is checked at the
+        start of every command, like flowrun's own keys; without, the plugin checks it."""
         self.ini[name] = help
+        if keys is not None:
+            self.tables[name] = {key: config_keys.as_key(spec) for key, spec in keys.items()}
 
     def declared(self) -> set[str]:
         """Every config key plugins declared, options included."""
@@ -231,7 +245,8 @@ def open_storage(config: Any) -> Any:
     url = config.store_url
     storage = config.hook.flowrun_make_storage(url=url, config=config)
     if storage is None:
-        raise UsageError(f"no store plugin handles '{url}' (try sqlite:///PATH or memory:)")
+        raise UsageError(f"no store plugin handles '{redact_url(url)}' (try sqlite:///PATH "
+                         "or memory:, or install the plugin of that store)")
     return storage
 
 
@@ -248,7 +263,7 @@ def check_store_path(path: str, given: str) -> None:
     elif not os.path.isdir(folder) and not os.path.isdir(os.path.dirname(folder)):
         why = f"the folder {os.path.dirname(folder)} does not exist; create it first"
     if why:
-        raise UsageError(f"store {given!r}: {why}")
+        raise UsageError(f"store {redact_url(given)!r}: {why}")
 
 
 def check_output_path(option: str, path: str) -> str:

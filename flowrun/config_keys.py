@@ -4,7 +4,9 @@ the key (exit 4) before anything runs, never a crash half-way through a run.
 
 Plugins' tables (``[tool.flowrun.dask]``) and the options plugins add to the command line
 are declared by their owners (``parser.addini`` / ``parser.addoption``); a key nobody
-declares is an error with a "did you mean".
+declares is an error with a "did you mean". A table declared with its keys
+(``parser.addini("dask", help, keys={"n_workers": {"kind": "int", "minimum": 1}})``) is
+checked here too, by the same rules, at the start of every command.
 """
 from __future__ import annotations
 
@@ -107,6 +109,8 @@ def _check_scalar(value: Any, key: Key) -> str | None:
         return f"expected {'seconds' if kind == 'seconds' else 'a number'} {_range_text(key)}"
     if kind in ("int", "seconds", "number") and not _in_range(value, key):
         return f"expected {_range_text(key)}"
+    if kind == "list" and not isinstance(value, list):
+        return "expected a list"
     if kind == "bool" and not isinstance(value, bool):
         return "expected true or false"
     if kind in ("name", "text") and not isinstance(value, str):
@@ -121,6 +125,9 @@ def _check_scalar(value: Any, key: Key) -> str | None:
 
 
 _CHECKS = {"strings": _check_strings, "limits": _check_limits}
+#: Every kind a key may have (``Key.kind``).
+KINDS = ("int", "seconds", "number", "bool", "name", "text", "strings", "limits", "list",
+         "table")
 
 
 def check(settings: dict[str, Any], path: str, table: str) -> None:
@@ -138,15 +145,46 @@ def check(settings: dict[str, Any], path: str, table: str) -> None:
 def check_known(settings: dict[str, Any], path: str, table: str,
                 declared: set[str]) -> None:
     """Raise ``ConfigError`` for a key neither the schema nor a plugin declares."""
-    known = set(KEYS) | declared
+    _check_names(settings, path, table, set(KEYS) | declared,
+                 " (the README's Configuration section lists the keys)")
+
+
+def _check_names(settings: dict[str, Any], path: str, table: str, known: set[str],
+                 otherwise: str) -> None:
     for name in settings:
         if name not in known:
             import difflib  # only a mistake pays for it
 
-            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else \
-                " (the README's Configuration section lists the keys)"
+            close = difflib.get_close_matches(str(name), sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else otherwise
             raise ConfigError(f"{path}: unknown key {_where(table, name)}{hint}")
+
+
+def as_key(spec: Key | str | dict[str, Any]) -> Key:
+    """A declared key from what a plugin wrote: a ``Key``, a kind (``"int"``), or the
+    fields of a ``Key`` as a dict (``{"kind": "int", "minimum": 1}``)."""
+    key = spec if isinstance(spec, Key) else Key(spec, "") if isinstance(spec, str) \
+        else Key(**{"help": "", **spec})
+    if key.kind not in KINDS:
+        raise ValueError(f"unknown kind {key.kind!r} of a config key (kinds: "
+                         f"{', '.join(KINDS)})")
+    return key
+
+
+def check_table(value: Any, path: str, parent: str, name: str,
+                keys: dict[str, Key]) -> None:
+    """Raise ``ConfigError`` for a plugin's table (``[tool.flowrun.dask]``) that is not a
+    table, holds a key its plugin did not declare, or a value of the wrong kind."""
+    table = f"{parent[:-1]}.{name}]" if parent else f"[{name}]"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {_where(parent, name)} = {_show(value)}: expected a "
+                          f"table ({table})")
+    _check_names(value, path, table, set(keys), f" (known: {', '.join(sorted(keys))})")
+    for name, item in value.items():
+        key = keys[name]
+        why = _CHECKS.get(key.kind, _check_scalar)(item, key)
+        if why:
+            raise ConfigError(f"{path}: {_where(table, name)} = {_show(item)}: {why}")
 
 
 def _where(table: str, name: str) -> str:

@@ -95,3 +95,28 @@ class Skipped(BaseException):
 class ChildTaskError(Exception):
     """What ``future.result()`` raises when a submitted child did not succeed (or its
     outcome could not travel back to a parent on another host)."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` as a message may show it: a password (``postgresql://u:PW@h/db``, or a
+    ``password=`` query parameter) replaced by ``***``. Every message naming a store URL
+    goes through here, so a password typed on the command line never reaches a log.
+
+    The user part ends at the last ``@`` (a password with an unescaped ``/`` or ``@``
+    is still hidden); a local path (``sqlite:////p``) is left as it is."""
+    from urllib.parse import parse_qsl, urlencode
+
+    text = str(url)
+    scheme, sep, rest = text.partition("://")
+    if sep and not rest.startswith("/"):
+        userinfo, at, host = rest.rpartition("@")
+        if at and ":" in userinfo:
+            text = f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{host}"
+    head, _, tail = text.partition("?")
+    query, hash_, fragment = tail.partition("#")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(key.lower() == "password" for key, _ in pairs):
+        return text
+    hidden = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs],
+                       safe="*")
+    return f"{head}?{hidden}{hash_}{fragment}"

@@ -168,7 +168,9 @@ def select(flows: list[Flow], node_ids: dict[str, set[str] | None], keyword: str
         if names:
             missing = sorted(set(names) - set(flow.tasks))
             if missing:
-                raise UsageError(f"not found: {flow.id}::{missing[0]} (no such task)")
+                hint = option_checks.did_you_mean(missing[0], list(flow.tasks))
+                raise UsageError(f"not found: {flow.id}::{missing[0]}: {flow.id} has no task "
+                                 f"'{missing[0]}'{hint}")
         chosen = [n for n in flow.tasks if (not names or n in names)
                   and _matches(flow, flow.tasks[n], k_pred, m_pred)]
         selected = upstream_closure(flow, chosen)

@@ -42,8 +42,13 @@ def flowrun_addoption(parser: OptionParser) -> None:
     Called once, before the command line is parsed; option values are then read with
     ``config.getoption("name")``. Options also become settable in ``[tool.flowrun]``.
     A plugin reading a config key or table of its own (``[tool.flowrun.dask]``) declares
-    it with ``parser.addini("dask", "what it holds")`` and checks its contents itself;
-    a key nobody declares is a usage error (see ``flowrun.config_keys``).
+    it with ``parser.addini("dask", "what it holds", keys={"n_workers": {"kind": "int",
+    "minimum": 1}, "address": "name"})``: flowrun then checks that table at the start of
+    every command, whatever executor the run uses, as it checks its own keys (an unknown
+    key with a "did you mean", a value of the wrong kind; exit 4). Kinds: ``int``,
+    ``number``, ``seconds``, ``bool``, ``name``, ``text``, ``strings``, ``list``,
+    ``table`` (``flowrun.config_keys``). Without ``keys`` the plugin checks the table
+    itself. A key nobody declares is a usage error.
     """
 
 

@@ -64,6 +64,8 @@ class TaskOptions:
     executor: str | None = None
     hosts: tuple[str, ...] = ()
     run_key: Callable[..., str] | None = None
+    #: Keywords ``@task(...)`` was given but does not take: collection reports them.
+    unknown: tuple[str, ...] = ()
 
     def merged(self, overrides: dict[str, Any]) -> TaskOptions:
         """A copy with ``overrides`` applied (later levels of the option hierarchy)."""
@@ -338,6 +340,14 @@ class RunRequest:
     #: succeeded; reused when its arguments (``args_hash``) and code match (--resume)
     stored: dict[str, Report] = field(default_factory=dict)
     run_id: str | None = None  # chosen by the caller (FLOWRUN_RUN_ID); else a new one
+
+
+def slot_text(scheduled_for: float) -> str:
+    """A cron slot as every output names it: ISO 8601 in UTC
+    (``2026-12-07T06:00:00+00:00``), the same whatever the reader's timezone."""
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(scheduled_for, timezone.utc).isoformat()
 
 
 def task_id(flow_id: str, name: str) -> str:

@@ -4,6 +4,7 @@ the option, instead of a crash, a hang or an overflowing timer once the flow run
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
 import math
@@ -11,7 +12,7 @@ from typing import Any, Callable
 
 from flowrun.config_keys import MAX_SECONDS
 from flowrun.errors import CollectError
-from flowrun.model import OVERRIDABLE_OPTIONS, RUN_IF, Flow, Task
+from flowrun.model import OVERRIDABLE_OPTIONS, RUN_IF, Flow, Task, TaskOptions
 
 #: The most repeats ``each={...}`` may make, and slots a group may have.
 MAX_REPEATS = 10_000
@@ -19,6 +20,8 @@ MAX_SLOTS = 1_000_000
 #: Keywords ``Flow(...)`` takes besides task option defaults.
 FLOW_KEYWORDS = ("schedule", "name", "tags", "limits", "fail_fast", "timezone", "catchup",
                  "overlap", "partitions", "after")
+#: Keywords ``@task(...)`` takes, for the "did you mean" of an unknown one.
+TASK_KEYWORDS = [f.name for f in dataclasses.fields(TaskOptions) if f.name != "unknown"]
 Bad = Callable[[str, Any, str], CollectError]
 
 
@@ -76,6 +79,10 @@ def check_task(flow: Flow, task: Task, known_limits: set[str]) -> None:
     def bad(option: str, value: Any, expected: str) -> CollectError:
         return CollectError(f"{where}: bad option {option}={value!r}: {expected}", where=where)
 
+    if opts.unknown:
+        hint = did_you_mean(opts.unknown[0], TASK_KEYWORDS)
+        raise CollectError(f"{where}: unknown @task option '{opts.unknown[0]}'{hint}",
+                           where=where)
     for option, (good, expected) in TASK_RULES.items():
         value = getattr(opts, option)
         if not good(value):

@@ -29,6 +29,7 @@ from flowrun.errors import (
     Skipped,
     StoreError,
     UsageError,
+    redact_url,
 )
 from flowrun.hashing import blake2b
 from flowrun.hookspecs import PROJECT, hookimpl, hookspec
@@ -58,6 +59,7 @@ from flowrun.model import (
     TaskOptions,
     record_task_defs,
     run_record,
+    slot_text,
     split_node_id,
     task_id,
 )
@@ -136,10 +138,11 @@ __all__ = [
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode", "ChildTaskError",
+    "redact_url",
     # the model
     "Flow", "Task", "TaskDef", "TaskOptions", "OVERRIDABLE_OPTIONS", "record_task_defs",
     "task_source_hash", "run_record", "RUN_RECORD_VERSION", "Report", "Run", "RunRequest", "Status", "task_id",
-    "split_node_id", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "CACHED",
+    "split_node_id", "slot_text", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "CACHED",
     "CANCELLED", "INTERRUPTED", "TASK_STATUSES", "RUN_STATUSES", "FINAL_STATUSES",
     "OK_STATUSES", "HAS_RESULT",
     # executors

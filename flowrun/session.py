@@ -14,6 +14,7 @@ from flowrun.config import open_storage
 from flowrun.errors import CollectError, ExitCode, UsageError
 from flowrun.executors import attempt, capture
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
+from flowrun.option_checks import did_you_mean
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "build",
@@ -243,7 +244,8 @@ class Session:
                 users = [t.id for f in self.flows for t in f.selected_tasks
                          if t.options.executor == name]
                 named = f" (named by {users[0]})" if users else ""
-                raise UsageError(f"unknown executor '{name}'{named} (available: "
+                hint = did_you_mean(name, known)
+                raise UsageError(f"unknown executor '{name}'{named}{hint} (available: "
                                  f"{', '.join(known)})")
             executors[name] = executor
         if self.config.getoption("usepdb"):

@@ -41,10 +41,24 @@ from flowrun.storage.interface import Storage
 pytest.register_assert_rewrite("flowrun.contract")  # loaded on first use, see below
 
 __all__ = ["Project", "Result", "StoreAccess", "FlowRunner", "project", "run_flows",
-           "ExecutorSuite", "StorageSuite"]
+           "ExecutorSuite", "StorageSuite", "INVOCATIONS", "flowrun_command"]
 
 from flowrun.contract.result import (SQLITE, STORE, Result, StoreAccess, did_you_mean,  # noqa: E402
                                      in_project)
+
+
+#: Every ``flowrun`` command line this test session ran through the harness
+#: (``Project.run``, ``run_subprocess``, ``popen``, ``flowrun_command``), in order.
+#: flowrun's own suite parses them at the end to find commands and options that no
+#: test ran (``tests/test_command_tree.py``); appending a tuple is all it costs.
+INVOCATIONS: list[tuple[str, ...]] = []
+
+
+def flowrun_command(*args: str) -> list[str]:
+    """The argv of a real ``flowrun ARGS`` process (``python -m flowrun ARGS``), noted in
+    ``INVOCATIONS``: for tests that start the process themselves (a pty, a server)."""
+    INVOCATIONS.append(tuple(args))
+    return [sys.executable, "-m", "flowrun", *args]
 
 
 class _Capture:
@@ -98,6 +112,7 @@ class Project:
         from flowrun.cli.main import run
 
         args = (*args, *(f"--param={k}={v}" for k, v in (params or {}).items()))
+        INVOCATIONS.append(tuple(args))
         capture = _Capture()
         plugins = [capture, *([_Stubs(stubs)] if stubs else [])]
         out, err = io.StringIO(), io.StringIO()
@@ -120,7 +135,7 @@ class Project:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         full_env.pop("FLOWRUN_STORE", None) if "FLOWRUN_STORE" not in (env or {}) else None
         return subprocess.Popen(
-            [sys.executable, "-m", "flowrun", *args], cwd=self.path, env=full_env,
+            flowrun_command(*args), cwd=self.path, env=full_env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
     def run_subprocess(self, *args: str, env: dict[str, str] | None = None,

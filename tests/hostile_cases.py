@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowrun.testing import flowrun_command
+
 FIFO = object()       # a named pipe at that path
 DIRECTORY = object()  # an empty directory at that path
 DELETE = object()     # remove the file the base project has there
@@ -542,7 +544,7 @@ def _own_frames(output: str) -> bool:
 def run_subprocess(case: Case, root: Path, timeout: float = 30) -> tuple[int | None, str]:
     """``flowrun ARGS`` in ``root`` as a real process; (None, output) if it hung."""
     env = {k: v for k, v in os.environ.items() if k != "FLOWRUN_STORE"}
-    argv = [sys.executable, "-m", "flowrun", *case.args]
+    argv = flowrun_command(*case.args)
     try:
         proc = subprocess.run(argv, cwd=root, env=env, capture_output=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)

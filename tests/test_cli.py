@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from flowrun.testing import flowrun_command
+
 FLOW = """
     from flowrun import task
     @task
@@ -19,8 +21,8 @@ FLOW = """
 
 
 def test_version_is_printed_fast():
-    out = subprocess.run([sys.executable, "-m", "flowrun", "--version"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(flowrun_command("--version"), capture_output=True, text=True,
+                         check=True)
     assert out.stdout.startswith("flowrun ")
 
 

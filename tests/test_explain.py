@@ -82,8 +82,9 @@ def test_resume_reuses_what_succeeded(project):
     run_id = project.run().new_runs()[0]["id"]
     found = explain(project, "--resume")
     assert found["extract"] == {"task": "extract", "verdict": "reuse", "reasons": [
-        f"--resume: result of run {run_id} reused"]}
-    assert found["load"]["reasons"] == ["never succeeded (last run: failed)"]
+        f"reused from run {run_id}"], "reused_from": run_id}
+    assert found["load"] == {"task": "load", "verdict": "run", "reasons": [
+        f"failed in run {run_id}: ValueError: disk full"], "rerun_because": "failed"}
 
 
 def test_text_output_and_selection(project):
@@ -127,3 +128,67 @@ def test_cached_despite_code_change_says_so_and_a_raising_run_key_fails(project)
     assert found["fetch"]["reasons"][1].startswith("note: code changed since")
     assert found["broken"] == {"task": "broken", "verdict": "fail", "reasons": [
         "run_key raised ZeroDivisionError: division by zero"]}
+
+
+RESUMED = """
+    from flowrun import task
+
+    @task
+    def extract():
+        return [1]
+
+    @task
+    def clean(extract):
+        return extract
+
+    @task
+    def load(clean):
+        raise ValueError("disk full")
+
+    @task
+    def report(load):
+        return "done"
+"""
+
+
+def test_explain_resume_says_per_task_what_resume_will_do(project):
+    project.write("flows/flow_etl.py", RESUMED)
+    run_id = project.run().new_runs()[0]["id"]
+    project.write("flows/flow_etl.py", RESUMED.replace("return [1]", "return [1, 2]") + """
+    @task
+    def audit():
+        return 0
+    """)
+    result = project.run("explain", "--resume")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"flows/flow_etl.py: --resume continues run {run_id} (failed)",
+        f"  extract  run     code changed since it succeeded in run {run_id}",
+        f"  audit    run     never ran in run {run_id}",
+        "  clean    run     downstream of a rerun: extract runs again",
+        f"  load     run     failed in run {run_id}: ValueError: disk full",
+        f"  report   run     cancelled in run {run_id} (upstream load failed)"]
+    found = explain(project, "--resume", run_id)
+    assert {name: v["rerun_because"] for name, v in found.items()} == {
+        "extract": "code_changed", "audit": "never_ran", "clean": "downstream_of_rerun",
+        "load": "failed", "report": "cancelled"}
+
+
+def test_explain_resume_agrees_with_the_resumed_run(project):
+    project.write("flows/flow_etl.py", RESUMED)
+    project.run()
+    found = explain(project, "--resume", "flows/flow_etl.py")  # a path, not a run id
+    resumed = project.run("--resume")
+    for name, verdict in found.items():
+        expected = "cached" if verdict["verdict"] == "reuse" else {"load": "failed"}.get(
+            name, "cancelled" if name == "report" else "succeeded")
+        assert resumed.status(f"flows/flow_etl.py::{name}") == expected
+
+
+def test_explain_resume_of_a_flow_whose_last_run_succeeded(project):
+    project.write("flows/flow_etl.py", FLOW)
+    project.run()
+    result = project.run("explain", "--resume")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "flows/flow_etl.py: nothing to resume (its last run succeeded)"]

@@ -14,6 +14,7 @@ import pytest
 
 from flowrun.builtin_plugins import BUILTINS
 from flowrun.hookspecs import PROJECT
+from flowrun.testing import INVOCATIONS
 
 DEFAULT_OPTS = {"wrapper": False, "hookwrapper": False, "optionalhook": False,
                 "tryfirst": False, "trylast": False, "specname": None}
@@ -28,6 +29,7 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 
 
 def modules_after(project, *args: str, env: dict[str, str] | None = None) -> set[str]:
+    INVOCATIONS.append(args)  # a real flowrun command line, run by the script
     done = subprocess.run([sys.executable, "-c", MODULES_AFTER, *args], cwd=project.path,
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr

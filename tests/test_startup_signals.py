@@ -9,12 +9,14 @@ import subprocess
 import sys
 import time
 
+from flowrun.testing import flowrun_command
+
 
 def test_early_sigint_sigterm_and_sighup_exit_2_without_a_traceback(project):
     project.write("flows/flow_a.py", "from flowrun import task\n@task\ndef a(): pass\n")
     rng = random.Random(7)
     signals = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP] * 5
-    command = [sys.executable, "-m", "flowrun", "-q"]
+    command = flowrun_command("-q")
     start = time.monotonic()  # how long the whole command takes here, now: the signals
     subprocess.run(command, cwd=project.path, capture_output=True, check=True)
     whole = time.monotonic() - start  # land inside it, whatever the machine's speed

@@ -7,8 +7,9 @@ import pty
 import re
 import select
 import subprocess
-import sys
 import time
+
+from flowrun.testing import flowrun_command
 
 FAILING = """
     from flowrun import task
@@ -172,7 +173,7 @@ def test_live_line_is_redrawn_while_long_tasks_run(project):
     """)
     primary, secondary = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "flowrun"], cwd=project.path, env=env,
+    proc = subprocess.Popen(flowrun_command(), cwd=project.path, env=env,
                             stdin=secondary, stdout=secondary, stderr=secondary)
     os.close(secondary)
     try:

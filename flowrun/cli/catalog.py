@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from flowrun.errors import UsageError
+from flowrun.schemas import tag
 
 #: Time partitions listed per partitioned flow (the newest).
 TIME_KEYS = 60
@@ -34,8 +35,8 @@ def make_catalog_command(factory: Any) -> click.Command:
             click.echo(json.dumps(_backfill_keys(session.flows, keys)))
             return 0
         rows = [flow_row(flow, session.config.rootdir) for flow in session.flows]
-        rows += [{"id": error.where.split("::")[0], "error": str(error)}
-                 for error in session.errors]
+        rows += [{"schema": tag("catalog"), "id": error.where.split("::")[0],
+                  "error": str(error)} for error in session.errors]
         click.echo(json.dumps(sorted(rows, key=lambda row: row["id"]), indent=1,
                               default=repr))
         return 0
@@ -46,7 +47,7 @@ def make_catalog_command(factory: Any) -> click.Command:
 def flow_row(flow: Any, rootdir: str) -> dict[str, Any]:
     """One flow as the listing shows it."""
     return {
-        "id": flow.id, "tags": list(flow.tags), "schedule": flow.schedule,
+        "schema": tag("catalog"), "id": flow.id, "tags": list(flow.tags), "schedule": flow.schedule,
         "timezone": flow.timezone, "next_due": _next_due(flow),
         "mtime": _mtime(os.path.join(rootdir, flow.id)),
         "params": [{"name": name, "default": _plain(default),

@@ -20,4 +20,6 @@ def flowrun_commands() -> dict[str, tuple[str, Any]]:
                     "flowrun.cli.explain:make_explain_command"),
         "catalog": ("every collected flow as JSON (for tools)",
                     "flowrun.cli.catalog:make_catalog_command"),
+        "schema": ("the JSON Schema of a JSON output (no NAME: list them)",
+                   "flowrun.cli.schema:make_schema_command"),
     }

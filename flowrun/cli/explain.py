@@ -17,7 +17,9 @@ from typing import Any
 import click
 
 from flowrun import graph, results
+from flowrun.cli.explain_resume import ResumePlan, reused, why_rerun
 from flowrun.model import HAS_RESULT, Flow, Report, Run, Task
+from flowrun.resume import looks_like_a_path
 from flowrun.source import task_source_hash
 
 RUN, CACHED, REUSE, SKIP, FAIL = "run", "cached", "reuse", "skip", "fail"
@@ -32,6 +34,7 @@ class Verdict:
     changed: bool = False   # code, parameters or upstream differ from the last success
     value: Any = None       # the result a cached / reused task would pass on
     known: bool = False     # ``value`` is known now (for downstream run keys)
+    extra: dict[str, Any] = field(default_factory=dict)  # --resume's JSON fields
 
 
 def make_explain_command(factory: Any) -> click.Command:
@@ -41,35 +44,55 @@ def make_explain_command(factory: Any) -> click.Command:
     @click.option("-m", "markexpr", metavar="EXPR", help="Select tasks by tag expression.")
     @click.option("--param", multiple=True, metavar="K=V", help="Set a flow parameter.")
     @click.option("--resume", is_flag=False, flag_value="last", default=None,
-                  metavar="[RUN]", help="Explain a --resume run instead.")
+                  metavar="[RUN]", help="Say what --resume [RUN] would reuse or run "
+                  "again, and why.")
     @click.option("--store", metavar="URL", help="Where runs are kept.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
     def explain(args: tuple[str, ...], as_json: bool, **options: Any) -> int:
         """What the next run would run, reuse or skip, and why."""
+        wanted = options.get("resume")
+        if wanted and wanted != "last" and looks_like_a_path(wanted):  # as the run's
+            options["resume"], args = "last", (wanted, *args)
         config = factory.make(options)
-        found, errors = explain_selection(config, list(args))
+        found, errors, headers = explain_selection(config, list(args))
         for error in errors:
             click.echo(f"ERROR collecting {error.where}: {error}", err=True)
         if as_json:
-            click.echo(json.dumps({fid: [{"task": v.task, "verdict": v.verdict,
-                                          "reasons": v.reasons} for v in verdicts]
-                                   for fid, verdicts in found.items()}, indent=2))
+            click.echo(json.dumps(explain_document(found), indent=2))
+            for flow_id, header in headers.items():  # a flow --resume leaves alone
+                if not found[flow_id]:
+                    click.echo(f"{flow_id}: {header}", err=True)
             return 1 if errors else 0
-        for flow_id, verdicts in found.items():
-            click.echo(flow_id)
-            width = max((len(v.task) for v in verdicts), default=0)
-            for v in verdicts:
-                click.echo(f"  {v.task.ljust(width)}  {v.verdict.ljust(6)}  "
-                           f"{'; '.join(v.reasons)}".rstrip())
+        _print_text(found, headers)
         return 1 if errors else 0
 
     return explain
 
 
+def _print_text(found: dict[str, list[Verdict]], headers: dict[str, str]) -> None:
+    for flow_id, verdicts in found.items():
+        click.echo(f"{flow_id}: {headers[flow_id]}" if flow_id in headers else flow_id)
+        width = max((len(v.task) for v in verdicts), default=0)
+        for v in verdicts:
+            click.echo(f"  {v.task.ljust(width)}  {v.verdict.ljust(6)}  "
+                       f"{'; '.join(v.reasons)}".rstrip())
+
+
+def explain_document(found: dict[str, list[Verdict]]) -> dict[str, Any]:
+    """``explain --json`` (schema ``explain``): flow id -> its tasks' verdicts, beside
+    the ``schema`` key (no flow id is ``schema``: ids are paths)."""
+    from flowrun.schemas import tag
+
+    return {"schema": tag("explain"), **{
+        fid: [{"task": v.task, "verdict": v.verdict, "reasons": v.reasons, **v.extra}
+              for v in verdicts] for fid, verdicts in found.items()}}
+
+
 def explain_selection(config: Any, args: list[str]
-                      ) -> tuple[dict[str, list[Verdict]], list[Any]]:
+                      ) -> tuple[dict[str, list[Verdict]], list[Any], dict[str, str]]:
     """Collect and select as a run would, then judge every selected task; also the
-    files that failed to collect (a run would report them too)."""
+    files that failed to collect (a run would report them too), and with ``--resume``
+    a line per flow saying which run it continues (or that it resumes nothing)."""
     from flowrun.config import open_storage
     from flowrun.session import Session
 
@@ -79,21 +102,36 @@ def explain_selection(config: Any, args: list[str]
     session.storage = open_storage(config)
     try:
         requests = {r.flow.id: r for r in session.requests(params)}
-        found = {}
+        resuming = bool(config.getoption("resume"))
+        found, headers = {}, {}
         for flow in session.flows:
             request = requests.get(flow.id)
+            if resuming and request is None:  # --resume leaves this flow alone
+                found[flow.id] = []
+                headers[flow.id] = _nothing_to_resume(session.notes, flow.id)
+                continue
+            plan = ResumePlan.of(session.storage, request) if resuming else None
             verdicts = explain_flow(flow, params[flow.id], request.reuse if request else {},
-                                    session.storage)
+                                    session.storage, plan)
             if request is not None and request.stored:
                 _note_stored_nodes(flow, verdicts, request.stored)
             found[flow.id] = verdicts
-        return found, session.errors
+            if plan is not None:
+                headers[flow.id] = plan.header()
+        return found, session.errors, headers
     finally:
         session.close()
 
 
+def _nothing_to_resume(notes: list[str], flow_id: str) -> str:
+    """The resume plugin's note for a flow it leaves alone, without the flow id."""
+    prefix = f"{flow_id}: "
+    said = [n[len(prefix):] for n in notes if n.startswith(prefix + "nothing to resume")]
+    return said[0] if said else "nothing to resume"
+
+
 def explain_flow(flow: Flow, params: dict[str, Any], reuse: dict[str, Report],
-                 storage: Any) -> list[Verdict]:
+                 storage: Any, plan: ResumePlan | None = None) -> list[Verdict]:
     history = _history(flow, storage)
     verdicts: dict[str, Verdict] = {}
     for name in graph.order(flow):
@@ -101,26 +139,32 @@ def explain_flow(flow: Flow, params: dict[str, Any], reuse: dict[str, Report],
             continue
         task = flow.tasks[name]
         ups = [verdicts[u] for u in task.upstream if u in verdicts]
-        verdicts[name] = _judge(task, ups, params, reuse.get(name), history, storage)
+        verdicts[name] = _judge(task, ups, params, reuse.get(name), history, storage, plan)
     return list(verdicts.values())
 
 
 def _judge(task: Task, ups: list[Verdict], params: dict[str, Any], stored: Report | None,
            history: dict[str, tuple[Report | None, Run | None, str | None]],
-           storage: Any) -> Verdict:
+           storage: Any, plan: ResumePlan | None = None) -> Verdict:
     v = Verdict(task.name, RUN)
     last, last_run, last_status = history.get(task.id, (None, None, None))
     v.reasons, v.changed = _changes(task, ups, params, last, last_run, last_status)
-    if stored is not None and all(u.verdict == REUSE for u in ups):
+    rerun_upstream = [u.task for u in ups if u.verdict != REUSE]
+    if stored is not None and not rerun_upstream:
         v.verdict, v.known = REUSE, True
         v.value = results.loads(stored.result, stored.result_format)
-        v.reasons = [f"--resume: result of run {stored.run_id} reused"]
-    elif task.options.run_if == "failed":
+        reason, v.extra = reused(stored)
+        v.reasons = [reason]
+        return v
+    if plan is not None:
+        reason, v.extra = why_rerun(plan, task, stored is not None, rerun_upstream)
+        v.reasons, v.changed = [reason], True
+    if task.options.run_if == "failed":
         v.verdict = SKIP
         v.reasons = ["run_if='failed': runs only if an upstream task fails"]
     elif task.options.run_key is not None:
         _judge_run_key(task, ups, params, v, storage)
-    elif not v.changed and last is not None:
+    elif plan is None and not v.changed and last is not None:
         v.reasons.append("no run_key, so it runs every time (set run_key= to reuse "
                          "its result)")
     return v

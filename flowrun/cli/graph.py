@@ -92,7 +92,10 @@ def run_statuses(config: Any, flow: Any, run_id: str) -> dict[str, str]:
 
 def render(flow: Any, fmt: str, statuses: dict[str, str]) -> str:
     if fmt == "json":
-        return json.dumps(flow.to_dict(statuses), indent=2, default=repr)
+        from flowrun.schemas import tag  # schema ``graph``: Flow.to_dict() and its name
+
+        return json.dumps({"schema": tag("graph"), **flow.to_dict(statuses)}, indent=2,
+                          default=repr)
     if fmt == "svg":
         return to_svg(to_dot(flow, statuses))
     return {"text": to_text, "dot": to_dot, "mermaid": to_mermaid}[fmt](flow, statuses)

@@ -98,7 +98,7 @@ class CommandContext:
         self.pm.hook.flowrun_addoption.call_historic(kwargs={"parser": self.parser})
         from flowrun.config import check_declared
 
-        check_declared(self.inifile, self.ini, self.parser.declared())
+        check_declared(self.inifile, self.ini, self.parser)
 
     def make(self, options: dict[str, Any]) -> Any:
         from flowrun.config import Config
@@ -134,8 +134,6 @@ def _epilog(available: dict[str, tuple[str, Any]]) -> str:
 def _build(context: CommandContext) -> Any:
     """The run command itself (so usage lines read ``flowrun [OPTIONS]``), or a group
     holding just the subcommand being run (imported only then)."""
-    import importlib
-
     import click
 
     available = commands(context.pm)
@@ -151,9 +149,15 @@ def _build(context: CommandContext) -> Any:
         """flowrun: pytest, for workflows."""
 
     name = context.argv[0]
-    factory = available[name][1]
+    cli.add_command(make_subcommand(context, available[name][1]), name)
+    return cli
+
+
+def make_subcommand(context: CommandContext, factory: Any) -> Any:
+    """The click command a ``flowrun_commands`` factory (or its ``module:attr``) makes."""
     if isinstance(factory, str):
+        import importlib
+
         module, _, attr = factory.partition(":")
         factory = getattr(importlib.import_module(module), attr)
-    cli.add_command(factory(context), name)
-    return cli
+    return factory(context)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import fields
 from typing import Any
 
 import click
@@ -16,6 +17,8 @@ from flowrun.cli.store_options import (
     table,
     when,
 )
+from flowrun.model import run_record, slot_text
+from flowrun.schemas import tag
 
 
 def make_show_command(factory: Any) -> click.Command:
@@ -30,14 +33,12 @@ def make_show_command(factory: Any) -> click.Command:
         attempts = storage.attempts(run.id)
         final = {a.task_id: a for a in attempts}  # the last attempt of each task
         if as_json:
-            click.echo(json.dumps({"run": vars(run), "tasks": [
-                {k: v for k, v in vars(a).items() if k not in ("result", "will_retry")}
-                for a in attempts]}, indent=2))
+            click.echo(json.dumps(show_document(run, attempts), indent=2, default=repr))
             return 0
         total = (run.finished or time.time()) - run.started
-        click.echo(f"run {run.id}  {run.flow_id}  {run.status}  started {when(run.started)}"
-                   f"  took {total:.2f}s" + (f"  resumed from {run.resumed_from}"
-                                              if run.resumed_from else ""))
+        click.echo(f"run {run.id}  {run.flow_id}  {run.status}{_slot(run)}  started "
+                   f"{when(run.started)}  took {total:.2f}s" + (
+                       f"  resumed from {run.resumed_from}" if run.resumed_from else ""))
         if run.error:  # it failed before its first task
             click.echo(f"error: {run.error}")
             if not final:
@@ -58,6 +59,20 @@ def make_show_command(factory: Any) -> click.Command:
 
     return show
 
+
+def show_document(run: Any, attempts: list[Any]) -> dict[str, Any]:
+    """``show --json`` (schema ``show``): the run record and every attempt's report,
+    without the stored result (bytes) and the engine's own retry flag."""
+    names = [f.name for f in fields(attempts[0])] if attempts else []
+    return {"schema": tag("show"), "run": run_record(run), "tasks": [
+        {name: getattr(a, name) for name in names if name not in ("result", "will_retry")}
+        for a in attempts]}
+
+
+def _slot(run: Any) -> str:
+    """The cron slot (and partition) a ``--due`` run was for, as its terminal line says."""
+    text = f"  slot {slot_text(run.scheduled_for)}" if run.scheduled_for is not None else ""
+    return text + (f"  partition {run.partition}" if run.partition is not None else "")
 
 
 def critical_path(reports: list[Any]) -> set[str]:

@@ -16,9 +16,10 @@ _TASK_OPTIONS = ("retries", "retry_delay", "retry_backoff", "timeout", "run_if",
                  "executor", "tags", "limit", "hosts", "each")
 _STATUS_WORDS = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "SKIPPED", "CACHED",
                  "CANCELLED")
-#: Top-level fields of a spec (MissionControl's serialized flow and the short form).
+#: Top-level fields of a spec (MissionControl's serialized flow and the short form;
+#: ``schema`` is the name ``flowrun graph --format json`` gives its output).
 _FLOW_FIELDS = ("cfg", "data", "depth", "graph", "key", "label", "num_tickable_tasks",
-                "parent_key", "status", "tasks")
+                "parent_key", "schema", "status", "tasks")
 _TASK_FIELDS = {"key", "task_type", "task_params", "precursors", "successors", "status",
                 *_TASK_OPTIONS}
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
+from flowrun.errors import redact_url
 from flowrun.model import TASK_STATUSES, Report, Run
 from flowrun.storage.interface import Storage
 
@@ -180,7 +181,7 @@ class StoreAccess:
             self._configure()
         storage = self.config.hook.flowrun_make_storage(url=self.url, config=self.config)
         if storage is None:
-            raise AssertionError(f"no store plugin handles {self.url!r}")
+            raise AssertionError(f"no store plugin handles {redact_url(self.url)!r}")
         try:
             yield storage
         finally:

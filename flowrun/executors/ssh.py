@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING, Any
 
+from flowrun.executors.ssh_settings import KEYS
 from flowrun.plugin import RESULT_FILES, UsageError, hookimpl
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ def flowrun_addoption(parser: Any) -> None:
                      help="An ssh_config file for the ssh executor (ssh -F).")
     parser.addoption("--ssh-python", "ssh_python", default=None, metavar="CMD",
                      help="The remote command that runs Python (default python3).")
+    parser.addini("ssh", "[tool.flowrun.ssh]: hosts and how to reach them", keys=KEYS)
 
 
 @hookimpl

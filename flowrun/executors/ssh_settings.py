@@ -7,7 +7,13 @@ from typing import Any
 
 from flowrun.plugin import UsageError
 
-KEYS = {"hosts", "config", "python", "slots", "connect_timeout"}
+#: The keys of [tool.flowrun.ssh] and their kinds (``flowrun.config_keys``), checked at
+#: the start of every command; the hosts' entries are checked when the executor is made.
+KEYS: dict[str, Any] = {
+    "hosts": "list", "config": "name", "python": "name",
+    "slots": {"kind": "int", "minimum": 1, "maximum": 10_000},
+    "connect_timeout": {"kind": "int", "minimum": 1, "maximum": 3600},
+}
 
 
 @dataclass
@@ -20,14 +26,13 @@ class Settings:
     worker_options: tuple[str, ...] = ()  # max_output_size, -s
 
 
-
 def read_settings(config: Any) -> Settings:
     """``[tool.flowrun.ssh]``; a wrong value is one clear line (UsageError)."""
     where = f"{config.inifile or 'config'}: [tool.flowrun.ssh]"
     table = config.ini.get("ssh") or {}
     if not isinstance(table, dict):
         raise UsageError(f"{where} must be a table")
-    unknown = sorted(set(table) - KEYS)
+    unknown = sorted(set(table) - set(KEYS))
     if unknown:
         known = ", ".join(sorted(KEYS))
         raise UsageError(f"{where}: unknown key '{unknown[0]}' (known: {known})")

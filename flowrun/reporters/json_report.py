@@ -2,7 +2,8 @@
 dashboards: every run with its parameters and status, every task with its status,
 times, error and each attempt, files that failed to collect, and the exit code.
 
-The shape is versioned by ``"version"`` (``SCHEMA_VERSION``) and documented in the
+The shape is versioned by ``"version"`` (``SCHEMA_VERSION``), named by ``"schema"``
+(``report/2``: its JSON Schema is ``flowrun schema report``) and documented in the
 README; a change that renames or removes a field bumps it. The reporter registers
 itself only when the option is given.
 """
@@ -18,6 +19,8 @@ from flowrun.plugin import (RUN_RECORD_VERSION, Report, Run, UsageError, check_o
 
 PLUGIN_NAME = "json-report-writer"
 SCHEMA_VERSION = RUN_RECORD_VERSION  # 2: runs are run_record()s (flow -> flow_id)
+#: The document's ``"schema"`` (flowrun/schemas/report.json; ``flowrun schema report``).
+SCHEMA = f"report/{SCHEMA_VERSION}"
 
 
 @hookimpl
@@ -87,7 +90,7 @@ class JsonReport:
             for task in run["tasks"]:
                 summary[task["status"]] = summary.get(task["status"], 0) + 1
         document = {
-            "version": SCHEMA_VERSION, "flowrun": __version__, "created": self.started,
+            "schema": SCHEMA, "version": SCHEMA_VERSION, "flowrun": __version__, "created": self.started,
             "duration": round(time.time() - self.started, 6), "exit_code": exit_code,
             "summary": summary, "runs": runs,
             "collect_errors": [{"where": getattr(e, "where", ""), "message": str(e),

@@ -25,6 +25,7 @@ from flowrun.plugin import (
     Report,
     Run,
     hookimpl,
+    slot_text,
 )
 from flowrun.reporters import sections
 from flowrun.reporters.live import LiveLine
@@ -251,7 +252,9 @@ class TerminalReporter:
         if self.verbosity < 0:
             self.write(shown)
             return
-        left = run.flow_id + (f" [partition {run.partition}]" if run.partition else "")
+        left = run.flow_id + (f" slot {slot_text(run.scheduled_for)}"
+                              if run.scheduled_for is not None else "")
+        left += f" [partition {run.partition}]" if run.partition else ""
         percent = self.progress.percent()
         pad = max(1, self.width - len(left) - 1 - len(shown) - len(percent))
         colored = "".join(self._colored(c, COLORS.get(_status_of(c))) for c in shown)

@@ -17,6 +17,7 @@ from flowrun.errors import UsageError
 from flowrun.plugin import SlotStore
 from flowrun.schedules import cron as schedule
 from flowrun.schedules.due import now, partition_statuses, partitions_of
+from flowrun.schemas import tag
 
 CRON_LOG = os.path.join(".flowrun", "cron.log")
 SHORT = {"succeeded": "ok", "failed": "FAILED", "interrupted": "INTERRUPTED",
@@ -77,7 +78,7 @@ def _schedule_row(flow: Any, storage: Any) -> dict[str, Any]:
     cron = schedule.Schedule(flow.schedule, tz)
     slots = storage.last_slots(flow.id) if isinstance(storage, SlotStore) else {}
     last = slots.get(flow.id)
-    return {"flow": flow.id, "schedule": flow.schedule, "timezone": flow.timezone or "UTC",
+    return {"schema": tag("schedule"), "flow": flow.id, "schedule": flow.schedule, "timezone": flow.timezone or "UTC",
             "catchup": flow.catchup, "overlap": flow.overlap,
             "last": _when(last[0], tz) if last else None,
             "last_status": last[1] if last else None,
@@ -136,8 +137,9 @@ def make_partitions_command(factory: Any) -> click.Command:
             storage.close()
         times = parts.time_keys(None, parts.wall(now()))[-last:] or [None]
         if as_json:
-            click.echo(json.dumps({key: {"status": run.status, "run": run.id}
-                                   for key, run in newest.items()}, indent=2))
+            click.echo(json.dumps({"schema": tag("partitions"), **{
+                key: {"status": run.status, "run": run.id} for key, run in newest.items()}},
+                indent=2))
             return 0
         _grid(found.id, parts, times, newest)
         return 0

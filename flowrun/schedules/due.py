@@ -21,6 +21,7 @@ from flowrun.plugin import (
     UsageError,
     claim_request_mode,
     hookimpl,
+    redact_url,
 )
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class Scheduler:
         storage = self.storage
         if not isinstance(storage, SlotStore):
             raise UsageError(f"--due needs a store that keeps cron slots and flow locks; "
-                             f"{storage.url} does not (see flowrun.plugin.SlotStore)")
+                             f"{redact_url(storage.url)} does not (see flowrun.plugin.SlotStore)")
         from flowrun.schedules import cron as schedule
 
         last = storage.last_slots()

@@ -24,6 +24,7 @@ from flowrun.plugin import (
     StoreError,
     blake2b,
     hookimpl,
+    redact_url,
     write_result_file,
 )
 from flowrun.storage import sqlite_live, sqlite_locks
@@ -276,7 +277,7 @@ class SqliteStorage:
             "ORDER BY started DESC LIMIT 2",
             (run_id.replace("%", "").replace("_", "") + "%",)).fetchall()
         if not rows:
-            raise StoreError(f"no run {run_id!r} in the store {self.url}")
+            raise StoreError(f"no run {run_id!r} in the store {redact_url(self.url)}")
         if len(rows) > 1 and rows[0][0] != run_id:
             raise StoreError(f"run id {run_id!r} is ambiguous: it starts "
                              f"{rows[0][0]} and {rows[1][0]}; give more characters")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from flowrun.plugin import ConfigError, hookimpl
+from flowrun.plugin import hookimpl
 
 if TYPE_CHECKING:
     from flowrun_dask.executor import DaskExecutor
@@ -31,6 +31,12 @@ NAME = "dask"
 #: [tool.flowrun.dask] settings besides ``address``: LocalCluster's, and the seconds to
 #: wait for a scheduler.
 DEFAULTS = {"n_workers": 2, "threads_per_worker": 1, "processes": True, "timeout": 10}
+#: The keys of [tool.flowrun.dask] and their kinds: flowrun checks them at the start of
+#: every command, whatever executor the run uses.
+KEYS = {"address": "name", "n_workers": {"kind": "int", "minimum": 1, "maximum": 10_000},
+        "threads_per_worker": {"kind": "int", "minimum": 1, "maximum": 10_000},
+        "processes": "bool", "timeout": {"kind": "seconds", "open_min": True,
+                                         "maximum": 365 * 24 * 3600.0}}
 
 
 @hookimpl
@@ -39,7 +45,8 @@ def flowrun_addoption(parser: Any) -> None:
                      help="Dask scheduler for --executor dask (default: "
                      "FLOWRUN_DASK_ADDRESS, [tool.flowrun.dask] address, else a "
                      "LocalCluster).")
-    parser.addini("dask", "[tool.flowrun.dask]: address and LocalCluster settings")
+    parser.addini("dask", "[tool.flowrun.dask]: address and LocalCluster settings",
+                  keys=KEYS)
 
 
 @hookimpl
@@ -51,18 +58,10 @@ def flowrun_executors() -> list[str]:
 def flowrun_make_executor(name: str, config: Any) -> DaskExecutor | None:
     if name != NAME:
         return None
-    table = config.ini.get("dask", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{config.inifile}: [tool.flowrun] dask = {table!r}: expected a "
-                          "table ([tool.flowrun.dask])")
-    settings = dict(table)
+    settings = dict(config.ini.get("dask", {}))  # its keys were checked at start (KEYS)
     address = (config.getoption("dask_address") or os.environ.get("FLOWRUN_DASK_ADDRESS")
                or settings.pop("address", None))
     settings.pop("address", None)
-    unknown = set(settings) - set(DEFAULTS)
-    if unknown:
-        raise ConfigError(f"[tool.flowrun.dask]: unknown setting(s) {', '.join(sorted(unknown))}"
-                           f" (known: address, {', '.join(DEFAULTS)})")
     from flowrun_dask.executor import DaskExecutor  # Dask and the wire load only now
 
     return DaskExecutor(config.rootdir, address, {**DEFAULTS, **settings})

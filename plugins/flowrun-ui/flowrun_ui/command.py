@@ -9,9 +9,19 @@ from typing import Any
 
 import click
 
-from flowrun.plugin import UsageError
+from flowrun.plugin import UsageError, redact_url
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _check_store(config: Any) -> None:
+    """A store URL no plugin handles is one line before the server starts (not a
+    traceback from its threads later); the URL is shown without its password."""
+    store = config.hook.flowrun_make_storage(url=config.store_url, config=config)
+    if store is None:
+        raise UsageError(f"no store plugin handles '{redact_url(config.store_url)}' (try "
+                         "sqlite:///PATH or memory:, or install the plugin of that store)")
+    store.close()
 
 
 def make_ui_command(context: Any) -> click.Command:
@@ -25,13 +35,14 @@ def make_ui_command(context: Any) -> click.Command:
     def ui(host: str, port: int, open_browser: bool, store: str | None) -> int:
         """A web dashboard and JSON API over the project's store."""
         config = context.make({"store": store})
+        _check_store(config)
         token = None if host in LOOPBACK else (
             os.environ.get("FLOWRUN_UI_TOKEN") or secrets.token_urlsafe(24))
         sock = _bind(host, port)
         from flowrun_ui.server import serve
 
         url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/"
-        click.echo(f"flowrun ui: serving {config.store_url} at {url}")
+        click.echo(f"flowrun ui: serving {redact_url(config.store_url)} at {url}")
         if token and "FLOWRUN_UI_TOKEN" in os.environ:
             click.echo("flowrun ui: every request needs the token in FLOWRUN_UI_TOKEN")
         elif token:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flowrun.plugin import StoreError
+from flowrun.plugin import StoreError, redact_url
 
 
 class UIState:
@@ -30,7 +30,7 @@ class UIState:
         """A new store on the project's URL (the caller owns and closes it)."""
         store = self.config.hook.flowrun_make_storage(url=self.store_url, config=self.config)
         if store is None:
-            raise StoreError(f"no store plugin handles '{self.store_url}'")
+            raise StoreError(f"no store plugin handles '{redact_url(self.store_url)}'")
         return store
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +12,8 @@ from urllib.parse import quote
 import importlib.util
 
 import pytest
+
+from flowrun.testing import flowrun_command
 
 #: Without the package and its test extra (pip install -e "plugins/flowrun-ui[test]"),
 #: these tests are not collected, as the Dask plugin's are not without Dask.
@@ -90,7 +91,7 @@ def start_ui(path: Any, *args: str, env: dict[str, str] | None = None,
              token: str | None = None) -> UI:
     """Start ``flowrun ui --port 0 ARGS`` in ``path``; return once it printed its URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flowrun", "ui", "--port", "0", *args], cwd=path,
+        flowrun_command("ui", "--port", "0", *args), cwd=path,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
