@@ -154,3 +154,18 @@ def test_output_kept_at_a_timeout_respects_max_output_size(project, where):
     stdout = result.reports(TASK)[-1].stdout
     assert "line 0\n" in stdout and "line 2999\n" in stdout
     assert "dropped: over max_output_size" in stdout and len(stdout) < 2200
+
+
+def test_a_timed_out_process_task_keeps_what_its_subprocesses_printed(project):
+    project.write("flows/flow_h.py", """
+        import subprocess, time
+        from flowrun import task
+
+        @task(timeout=2)
+        def hang():
+            subprocess.run(["echo", "from a subprocess"], check=True)
+            time.sleep(60)
+    """)
+    result = project.run_subprocess("--executor", "process")
+    assert result.exit_code == 1, result.output
+    assert "from a subprocess" in result.reports(TASK)[-1].stdout
