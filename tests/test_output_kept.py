@@ -49,10 +49,10 @@ def _assert_kept(project, result: Result) -> None:
 
 
 def test_a_timed_out_task_keeps_what_it_printed(project, executor):  # noqa: F811
-    project.write("flows/flow_h.py", PRINTS_THEN_HANGS.format(timeout=3))
+    project.write("flows/flow_h.py", PRINTS_THEN_HANGS.format(timeout=2))
     result = project.run_subprocess(*executor)
     assert result.exit_code == 1, result.output
-    assert "timed out after 3s" in result.output
+    assert "timed out after 2s" in result.output
     _assert_kept(project, result)
 
 
