@@ -169,3 +169,26 @@ def test_a_timed_out_process_task_keeps_what_its_subprocesses_printed(project):
     result = project.run_subprocess("--executor", "process")
     assert result.exit_code == 1, result.output
     assert "from a subprocess" in result.reports(TASK)[-1].stdout
+
+
+def test_with_s_an_abandoned_thread_prints_nowhere_after_its_timeout(project):
+    project.write("flowconf.py", """
+        import time
+
+        def flowrun_unconfigure(config):
+            time.sleep(1.5)  # flowrun is still up when the abandoned thread prints
+    """)
+    project.write("flows/flow_a.py", """
+        import sys, time
+        from flowrun import task
+
+        @task(timeout=0.3)
+        def slow():
+            print("slow: in time")
+            time.sleep(0.8)
+            print("LATE stdout")
+            print("LATE stderr", file=sys.stderr)
+    """)
+    result = project.run_subprocess("-s")
+    assert result.exit_code == 1, result.output
+    assert "slow: in time" in result.output and "LATE" not in result.output

@@ -128,7 +128,11 @@ class _Tagger(_SharedStream):
     def write(self, text: str) -> int:
         task = getattr(_local, "task", None)
         if task is None or _active < 2:
+            if task is not None and _local.tagging.stdout is _DISCARD:
+                return len(text)  # an abandoned attempt's thread prints nowhere
             return self.real.write(text)
+        if _local.tagging.stdout is _DISCARD:
+            return len(text)
         start = getattr(_local, "at_line_start", True)
         tagged = "".join((f"[{task}] " if start or i else "") + line
                          for i, line in enumerate(text.splitlines(keepends=True)))
@@ -203,10 +207,10 @@ class Captured:
 
     __slots__ = ("stdout", "stderr", "log", "_previous", "_tagging", "running")
 
-    def __init__(self, previous: Any = None, tagging: bool = False) -> None:
+    def __init__(self) -> None:
         self.stdout = self.stderr = self.log = None  # type: ignore[assignment]
-        self._previous, self._tagging = previous, tagging
-        self.running = False
+        self._previous: Any = None  # what ``end()`` puts back
+        self._tagging = self.running = False
 
     def buffer(self, slot: str) -> Bounded:
         buffer = getattr(self, slot)
@@ -221,7 +225,7 @@ def begin(task_id: str | None = None, captured: Captured | None = None) -> Captu
     ``captured`` if given (so another thread can ``abandon()`` it); with ``-s``, tag it
     with ``task_id`` instead."""
     if _passthrough:
-        return _begin_tagging(task_id)
+        return _begin_tagging(task_id, captured or Captured())
     if captured is None:
         captured = Captured()
     captured._previous = getattr(_local, "captured", None)
@@ -288,10 +292,11 @@ def capturing(task_id: str | None = None) -> Iterator[Captured]:
         end(captured)
 
 
-def _begin_tagging(task_id: str | None) -> Captured:
+def _begin_tagging(task_id: str | None, captured: Captured) -> Captured:
     global _active
-    captured = Captured(getattr(_local, "task", None), tagging=True)
-    _local.task, _local.at_line_start = task_id, True
+    captured._tagging, captured.running = True, True
+    captured._previous = (getattr(_local, "task", None), getattr(_local, "tagging", None))
+    _local.task, _local.tagging, _local.at_line_start = task_id, captured, True
     with _lock:
         _active += 1
     return captured
@@ -301,4 +306,4 @@ def _end_tagging(captured: Captured) -> None:
     global _active
     with _lock:
         _active -= 1
-    _local.task = captured._previous
+    _local.task, _local.tagging = captured._previous
