@@ -27,6 +27,10 @@ from flowrun.plugin import (
 )
 
 
+#: Seconds a cancel waits for the workers to hand back an abandoned attempt's output.
+ASK_WORKERS_FOR = 5.0
+
+
 class _Job:
     __slots__ = ("future", "cancelled", "children", "output")
 
@@ -185,7 +189,8 @@ class DaskExecutor(Executor):
         """What the attempt printed so far, from the worker running it (its later
         output is dropped there); None if no worker runs it (any more)."""
         try:
-            answers = self.client.run(abandon_on_worker, key, on_error="return")
+            answers = self.client.run(abandon_on_worker, key, on_error="return",
+                                      callback_timeout=ASK_WORKERS_FOR)
         except Exception:  # noqa: BLE001 - the cluster is going away: nothing to keep
             return None
         return next((a for a in answers.values() if isinstance(a, tuple)), None)
