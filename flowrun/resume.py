@@ -103,6 +103,8 @@ def _record_unloadable(session: Any, wanted: str) -> None:
     from flowrun.session import chosen_run_ids  # here: `flowrun history` needs no engine
 
     storage = session.storage
+    if not getattr(session, "records_unstarted", False):  # e.g. `explain --resume`
+        return
     for error in session.errors:
         flow_id = getattr(error, "where", "").partition("::")[0]
         if not flow_id:

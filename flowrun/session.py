@@ -34,6 +34,8 @@ class Session:
         self.started = time.time()
         self.storage: Any = None
         self.notes: list[str] = []  # what plugins want the user told (e.g. resume)
+        #: Runs that fail before their first task are recorded: a run, not `explain`.
+        self.records_unstarted = False
 
     # -- collection -------------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class Session:
         if not self.flows and not (self.errors and self.config.getoption("resume")):
             return ExitCode.TASKS_FAILED if self.errors else ExitCode.NO_FLOWS_COLLECTED
         self.storage = self._make_storage()  # first: a run that cannot start is kept
+        self.records_unstarted = True
         params = self._flow_params() if self.flows else {}
         requests = self.requests(params)
         if not requests:  # e.g. --due with nothing due: start no workers
@@ -218,6 +221,8 @@ class Session:
         """Record the runs ``failures`` stopped before their first task."""
         from flowrun.unstarted import record_unstarted
 
+        if not self.records_unstarted:
+            return
         run_ids = iter(chosen_run_ids())
         for flow, exc in failures:
             record_unstarted(self.storage, [flow.id], str(exc), given, run_ids)

@@ -94,3 +94,12 @@ def test_resume_by_id_of_a_flow_that_no_longer_collects_is_recorded(project):
     newest = result.runs()[-1]
     assert newest["id"] == "feedc0de0001" and newest["status"] == "failed"
     assert newest["resumed_from"] == first_id and "b" in newest["error"]
+
+
+def test_explain_records_no_run_for_a_bad_param_or_a_broken_flow(project):
+    path = project.write("flows/flow_p.py", FLOW)
+    assert project.run().exit_code == 1
+    assert project.run("explain", "--param", "n=many").exit_code == 4
+    path.write_text("from flowrun import task\n@task\ndef a(:\n")
+    project.run("explain", "--resume")
+    assert len(project.run("history", "--json").runs()) == 1
