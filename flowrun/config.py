@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
-from flowrun import config_keys
+from flowrun import config_keys, trust
 from flowrun.errors import ConfigError, UsageError, redact_url
 from flowrun.stash import Stash
 
@@ -17,26 +17,89 @@ DEFAULT_STORE_PATH = os.path.join(".flowrun", "flowrun.db")
 
 
 def find_rootdir(start: str) -> tuple[str, str | None, dict[str, Any]]:
-    """The nearest ancestor of ``start`` with a flowrun config: (rootdir, file, settings).
+    """The rootdir of ``start``: (rootdir, config file, settings) (API section 6).
 
-    A ``flowrun.toml`` counts wherever it is; a ``pyproject.toml`` only with a
-    ``[tool.flowrun]`` table. With neither, ``start`` is the rootdir.
+    The nearest ancestor with a flowrun config (a ``flowrun.toml`` wherever it is; a
+    ``pyproject.toml`` only with a ``[tool.flowrun]`` table); else the nearest holding a
+    ``.flowrun/`` store; else ``start``. A directory another user controls is skipped
+    with a warning line (``flowrun.trust``), never adopted.
     """
-    directory = os.path.abspath(start)
+    start = os.path.abspath(start)
+    store_dir = None
+    for directory in _ancestors(start):
+        found = _config_in(directory)
+        if found is not None:
+            return _text_path(directory), found[0], found[1]
+        if store_dir is None and _holds_store(directory):
+            store_dir = directory
+    return _text_path(store_dir or start), None, {}
+
+
+def _text_path(rootdir: str) -> str:
+    """``rootdir``, if its name is valid UTF-8: ids, the store and reports need text."""
+    try:
+        rootdir.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(rootdir).decode("utf-8", "backslashreplace")
+        raise UsageError(f"rootdir {shown}: the path is not valid UTF-8; rename the "
+                         "folder (flow ids and the store need text paths)") from None
+    return rootdir
+
+
+def _ancestors(start: str) -> Iterator[str]:
+    directory = start
     while True:
-        for name in CONFIG_FILES:
-            path = os.path.join(directory, name)
-            if os.path.exists(path) and not os.path.isdir(path) \
-                    and not os.path.isfile(path):  # reading a FIFO would hang
-                raise ConfigError(f"{path}: not a regular file")
-            if os.path.isfile(path):
-                settings = _read(path)
-                if settings is not None:
-                    return directory, path, settings
+        yield directory
         parent = os.path.dirname(directory)
         if parent == directory:
-            return os.path.abspath(start), None, {}
+            return
         directory = parent
+
+
+def _config_in(directory: str) -> tuple[str, dict[str, Any]] | None:
+    """The config file of ``directory`` and its settings, if it has one it may trust."""
+    for name in CONFIG_FILES:
+        path = os.path.join(directory, name)
+        if not os.path.lexists(path) or os.path.isdir(path):
+            continue
+        why = trust.distrust(directory, path)
+        if why is not None:
+            if _names_flowrun(path):
+                trust.warn(path, why)
+            continue
+        if not os.path.isfile(path):  # reading a FIFO would hang
+            raise ConfigError(f"{path}: not a regular file")
+        settings = _read(path)
+        if settings is not None:
+            return path, settings
+    return None
+
+
+def _names_flowrun(path: str) -> bool:
+    """Whether an untrusted file is a flowrun config (worth a warning), without parsing
+    it: a ``flowrun.toml``, or a ``pyproject.toml`` mentioning ``tool.flowrun``."""
+    if os.path.basename(path) == "flowrun.toml":
+        return True
+    if not os.path.isfile(path):  # opening a FIFO would hang
+        return False
+    try:
+        with open(path, "rb") as handle:
+            return b"tool.flowrun" in handle.read(1 << 20)
+    except OSError:
+        return False
+
+
+def _holds_store(directory: str) -> bool:
+    """Whether ``directory`` holds a ``.flowrun/`` store it may be trusted with. A shared
+    folder (writable by others, as ``/tmp``) is not adopted for its store alone: that
+    store is more likely a leftover than a project, and every flow under it would run."""
+    store = os.path.join(directory, os.path.dirname(DEFAULT_STORE_PATH))
+    if not os.path.isdir(store) or trust.shared(directory):
+        return False
+    why = trust.distrust(directory, store)
+    if why is not None:
+        trust.warn(store, why)
+    return why is None
 
 
 def _read(path: str) -> dict[str, Any] | None:

@@ -52,10 +52,24 @@ def parameters(fn: Any) -> list[tuple[str, Any]]:
     return found + [(name, kwdefaults.get(name, empty)) for name in keyword]
 
 
+def _parameters_of(flow: Flow, task: Task) -> list[tuple[str, Any]]:
+    """``parameters`` of the task, or a collection error when its callable lies about
+    its signature (a ``__signature__`` that is no ``inspect.Signature``, one that
+    raises)."""
+    try:
+        return parameters(task.fn)
+    except Exception as exc:  # noqa: BLE001 - whatever the user's object raises
+        where = f"{flow.id}::{task.name}"
+        raise CollectError(f"{where}: cannot read the task's parameters "
+                           f"({type(exc).__name__}: {exc}); give the function a real "
+                           "signature (__signature__ must be an inspect.Signature)",
+                           where=where) from None
+
+
 def _resolve_parameters(flow: Flow, task: Task) -> None:
     each = task.options.each
     static = set(each) if isinstance(each, dict) else set()
-    for name, default in parameters(task.fn):
+    for name, default in _parameters_of(flow, task):
         if name == CONTEXT_PARAM:
             task.wants_context = True
         elif name == "partition":  # the run's partition key (flowrun.schedules.cron)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 import pluggy
 
-from flowrun import hookspecs
+from flowrun import hookspecs, trust
 from flowrun.builtin_plugins import register_builtins
 from flowrun.entry_points import EntryPoint, entry_points
 from flowrun.errors import FlowrunError, PluginError, Skipped, StopSignal
@@ -246,6 +246,10 @@ RESULTS: dict[str, tuple[Callable[..., bool], str]] = {
 def _load_flowconf(pm: pluggy.PluginManager, rootdir: str) -> None:
     path = os.path.join(rootdir, LOCAL_PLUGIN)
     if not os.path.isfile(path) or pm.is_blocked("flowconf"):
+        return
+    why = trust.distrust(rootdir, path)  # a rootdir that is only the current folder
+    if why is not None:
+        trust.warn(path, why)
         return
     spec = importlib.util.spec_from_file_location("flowconf", path)
     assert spec is not None and spec.loader is not None

@@ -82,6 +82,9 @@ class Session:
 
     def _collect_file(self, path: str) -> None:
         try:
+            if not _is_text(os.path.relpath(path, self.config.rootdir)):
+                self._not_text(path)
+                return
             if not os.path.isfile(path) or not _is_regular(path):
                 self._not_regular(path)
                 return
@@ -102,6 +105,17 @@ class Session:
             flow_id = os.path.relpath(path, self.config.rootdir).replace(os.sep, "/")
             raise CollectError(f"{flow_id}: not a regular file ({_kind(path)}); flow "
                                "files must be regular files", where=flow_id)
+
+    def _not_text(self, path: str) -> None:
+        """A path whose name is not valid UTF-8 cannot be a flow id (nor stored): an
+        error if it is named like a flow file, else nothing to collect."""
+        import fnmatch
+
+        if any(fnmatch.fnmatch(os.path.basename(path), p) for p in self._patterns()):
+            shown = os.fsencode(os.path.relpath(path, self.config.rootdir)).decode(
+                "utf-8", "backslashreplace")
+            raise CollectError(f"{shown}: the path is not valid UTF-8; rename it (flow ids "
+                               "are text)", where=shown)
 
     # -- running ----------------------------------------------------------------------
 
@@ -323,6 +337,15 @@ def find_files(paths: list[str], patterns: Iterable[str] = ()) -> list[str]:
             dirs[:] = sorted(d for d in dirs if not skip_dir(root, d) and d not in named)
             files.extend(os.path.join(root, n) for n in sorted([*names, *named]))
     return list(dict.fromkeys(files))
+
+
+def _is_text(path: str) -> bool:
+    """Whether ``path`` decodes as UTF-8 (``os`` gives undecodable bytes as surrogates)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_regular(path: str) -> bool:

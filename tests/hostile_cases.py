@@ -2,8 +2,10 @@
 
 Each ``Case`` is a small project (files written over a project holding one good flow,
 ``flows/flow_ok.py``) plus a command line. Whatever the mistake, flowrun must end with
-exit 1, 4 or 5, one line naming the file (or the option), no traceback from flowrun's
-own code, and no hang. ``python tests/hostile_cases.py`` runs the whole table as real
+the case's exit codes (1, 4 or 5 unless it says otherwise: user code that merely lies
+about itself may still run), one line naming the file (or the option), no traceback from
+flowrun's own code, and no hang. Cases come by class: each generator makes the variants
+of one kind of input (``group``), and the default test run samples each class. ``python tests/hostile_cases.py`` runs the whole table as real
 processes and prints the counts by category (how the figures in the report were made).
 """
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Case:
     names: tuple[str, ...] = ()   # each must appear in the output
     subprocess: bool = False      # may hang or raise a signal: run as a real process
     codes: tuple[int, ...] = (1, 4, 5)
+    group: str = ""               # the class of input it is a variant of (default: id)
 
 
 BASE = {"flowrun.toml": "", "flows/flow_ok.py":
@@ -180,6 +183,196 @@ def flow_file_cases() -> list[Case]:
         cases.append(Case(f"arg-{key}", "command line", files, args=(path,),
                           names=(os.path.basename(path),), subprocess=True))
     return cases
+
+
+# -- user code that lies about itself ---------------------------------------------------
+# Flow modules are user code, and collection looks at their objects: none of them may make
+# flowrun itself fail. Each class below generates its variants.
+
+RAISES = ["RuntimeError('no')", "SystemExit(3)", "RecursionError()", "AttributeError('x')"]
+LYING_METHODS = ["__getattribute__", "__getattr__", "__eq__", "__hash__", "__bool__",
+                 "__repr__", "__len__", "__iter__", "__class__", "__instancecheck__"]
+
+
+def _liar(method: str, raises: str) -> str:
+    if method == "__class__":
+        return f"class Liar:\n    @property\n    def __class__(self):\n        raise {raises}\n"
+    if method == "__instancecheck__":  # a metaclass lying about its instances
+        return (f"class Meta(type):\n    def __instancecheck__(cls, obj):\n"
+                f"        raise {raises}\n    def __getattribute__(cls, name):\n"
+                f"        raise {raises}\nclass Liar(metaclass=Meta):\n    pass\n")
+    return f"class Liar:\n    def {method}(self, *args):\n        raise {raises}\n"
+
+
+def lying_object_cases() -> list[Case]:
+    """A module-level object whose every look raises: collection inspects module
+    attributes, so the flow still collects and runs (or fails as the user's error)."""
+    cases = []
+    for method in LYING_METHODS:
+        for i, raises in enumerate(RAISES):
+            source = (f"from flowrun import task\n{_liar(method, raises)}x = Liar()\n"
+                      "y = Liar\n@task\ndef a():\n    return 1\n")
+            cases.append(Case(f"liar-{method.strip('_')}-{i}", "flow file", {BAD_FLOW: source},
+                              names=("flow_bad.py",), codes=(0, 1), group="liar"))
+    return cases
+
+
+SIGNATURES = ["5", "'x'", "[]", "object()", "inspect.Signature", "{'a': 1}",
+              "inspect.signature(len).replace(return_annotation=5).parameters"]
+SIGNATURE_HOLDERS = {
+    "function": "def f(x=1):\n    return x\nf.__signature__ = {sig}\na = task(f)\n",
+    "after-decoration": "@task\ndef a(x=1):\n    return x\na.fn.__signature__ = {sig}\n",
+    "callable-object": "class C:\n    __signature__ = {sig}\n    __name__ = 'c'\n"
+                       "    def __call__(self):\n        return 1\na = task(C())\n",
+    "raising-property": "class C:\n    __name__ = 'c'\n    @property\n"
+                        "    def __signature__(self):\n        raise ValueError({sig!r})\n"
+                        "    def __call__(self):\n        return 1\na = task(C())\n",
+}
+
+
+def signature_cases() -> list[Case]:
+    """A task callable whose ``__signature__`` is not an ``inspect.Signature``."""
+    return [Case(f"signature-{holder}-{i}", "flow file",
+                 {BAD_FLOW: "import inspect\nfrom flowrun import task\n"
+                  + template.format(sig=sig)}, names=("flow_bad.py",), group="signature")
+            for holder, template in SIGNATURE_HOLDERS.items()
+            for i, sig in enumerate(SIGNATURES)]
+
+
+TASKDEF_CHANGES = {
+    "fn": ["5", "None", "'a'", "object()"], "name": ["5", "None", "['a']", "b'a'"],
+    "options": ["5", "None", "{}", "a"],
+}
+
+
+def taskdef_cases() -> list[Case]:
+    """A ``@task`` object changed after decoration: attributes set to garbage or
+    deleted, options mutated past their frozen dataclass (every bad value of the
+    ``@task(...)`` table), the name rebound."""
+    head = "import dataclasses\nfrom flowrun import task\n@task\ndef a(x=1):\n    return 1\n"
+    changes = {f"{attr}-{i}": f"a.{attr} = {value}" for attr, values in
+               TASKDEF_CHANGES.items() for i, value in enumerate(values)}
+    changes.update({f"del-{attr}": f"del a.{attr}" for attr in TASKDEF_CHANGES})
+    changes.update({f"option-{option}-{i}": f"object.__setattr__(a.options, {option!r}, "
+                    f"{value})" for option, values in TASK_OPTIONS.items()
+                    for i, value in enumerate(values) if option in TASKDEF_OPTIONS})
+    changes.update({"rebound": "a = 5", "dict-cleared": "vars(a).clear()"})
+    return [Case(f"taskdef-{k}", "flow file", {BAD_FLOW: head + change + "\n"},
+                 names=("flow_bad.py",), codes=(0, 1) if k == "rebound" else (1, 4),
+                 subprocess=k.startswith("option-"), group="taskdef")
+            for k, change in changes.items()]
+
+
+FLOW_ATTRIBUTES = ("schedule", "name", "tags", "limits", "fail_fast", "timezone", "catchup",
+                   "overlap", "partitions", "after", "task_defaults")
+
+
+def flow_object_cases() -> list[Case]:
+    """A ``Flow(...)`` object changed after it was made: each attribute set to the bad
+    values of the ``Flow(...)`` table (and a few of any type), or deleted."""
+    values = {a: [*FLOW_OPTIONS.get(a, []), "None", "object()", "{'x': object()}"]
+              for a in FLOW_ATTRIBUTES}
+    changes = {f"{a}-{i}": f"flow.{a} = {v}" for a, vs in values.items()
+               for i, v in enumerate(vs)}
+    changes.update({f"del-{a}": f"del flow.{a}" for a in FLOW_ATTRIBUTES})
+    return [Case(f"flow-object-{k}", "flow file", {BAD_FLOW: _flow(
+                 "@task", flow=f"flow = Flow()\n{change}")}, names=("flow_bad.py",),
+                 codes=(0, 1, 4), subprocess=True, group="flow-object")
+            for k, change in changes.items()]
+
+
+TASKDEF_OPTIONS = ("retries", "retry_delay", "timeout", "tags", "each", "after", "run_if",
+                   "limit", "executor", "run_key")
+SYS_PATHS = ["sys.path.clear()", "sys.path = None", "sys.path = ()", "sys.path = 'x'",
+             "sys.path = {}", "sys.path[:] = ['/nonexistent']", "sys.path = sys.path[:1]",
+             "del sys.path", "sys.path = [5, None]", "sys.path.clear()\nimport json"]
+
+
+def sys_path_cases() -> list[Case]:
+    """``sys.path`` emptied, cut or replaced by a non-list while the flow is imported
+    (the flow itself, or a helper module beside it)."""
+    cases = []
+    for i, change in enumerate(SYS_PATHS):
+        source = f"import sys\nfrom flowrun import task\n{change}\n@task\ndef a():\n    return 1\n"
+        cases.append(Case(f"sys-path-{i}", "flow file", {BAD_FLOW: source},
+                          names=("flow_bad.py", "sys.path"), subprocess=True, group="sys-path"))
+        helper = {BAD_FLOW: "import helper_xyz\nfrom flowrun import task\n@task\ndef a():\n"
+                  "    return 1\n", "flows/helper_xyz.py": f"import sys\n{change}\n"}
+        cases.append(Case(f"sys-path-helper-{i}", "flow file", helper,
+                          names=("flow_bad.py",), subprocess=True, group="sys-path"))
+    return cases
+
+
+def _undecodable(raw: bytes) -> str:
+    return os.fsdecode(raw)  # how os hands such a name to Python: with surrogates
+
+
+BAD_NAMES = [b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xe9t\xe9", b"\x80x"]
+
+
+def file_name_cases() -> list[Case]:
+    """Flow files (or folders on the flowpath) whose names are not valid UTF-8."""
+    cases = []
+    good = "from flowrun import task\n@task\ndef a():\n    return 1\n"
+    for i, raw in enumerate(BAD_NAMES):
+        shown = raw.decode("utf-8", "backslashreplace")
+        places = {"file": (b"flows/flow_" + raw + b".py", good, f"flow_{shown}.py"),
+                  "folder": (b"flows/d" + raw + b"/flow_x.py", good, f"d{shown}"),
+                  "spec": (b"flows/flow_" + raw + b".json", '{"tasks": []}', f"flow_{shown}"),
+                  "top": (raw + b"/flow_x.py", good, shown)}
+        for place, (path, text, name) in places.items():
+            cases.append(Case(f"name-{place}-{i}", "flow file", {_undecodable(path): text},
+                              names=(name,), group=f"name-{place}"))
+        arg = _undecodable(b"flows/d" + raw)
+        cases.append(Case(f"name-arg-{i}", "command line",
+                          {_undecodable(b"flows/d" + raw + b"/flow_x.py"): good}, args=(arg,),
+                          names=(f"d{shown}",), subprocess=True, group="name-arg"))
+        cases.append(Case(f"name-other-{i}", "flow file",
+                          {_undecodable(b"flows/data_" + raw + b".csv"): "x"},
+                          codes=(0,), group="name-other"))
+    return cases
+
+
+THREAD_STARTS = {  # (what it needs, the thread)
+    "sleep": ("", "threading.Thread(target=time.sleep, args=(3600,))"),
+    "function": ("def forever():\n    time.sleep(3600)\n", "threading.Thread(target=forever)"),
+    "timer": ("", "threading.Timer(3600, print)"),
+    "subclass": ("class T(threading.Thread):\n    def run(self):\n        time.sleep(3600)\n",
+                 "T()"),
+    "event": ("e = threading.Event()\n", "threading.Thread(target=e.wait)"),
+}
+
+
+def thread_cases() -> list[Case]:
+    """A flow that leaves a non-daemon thread running, at import or in a task (a
+    thread started by a task inherits daemon from flowrun's worker: these set it off):
+    the command still exits, with its own exit code, and names the file."""
+    cases = []
+    head = "import threading, time\nfrom flowrun import task\n"
+    for key, (setup, thread) in THREAD_STARTS.items():
+        in_task = textwrap.indent(f"{setup}t = {thread}\nt.daemon = False\nt.start()", "    ")
+        variants = {
+            "import": (f"{head}{setup}{thread}.start()\n@task\ndef a():\n    return 1\n", (0,)),
+            "import-fails": (f"{head}{setup}{thread}.start()\n@task\ndef a():\n"
+                             "    raise ValueError('x')\n", (1,)),
+            "task": (f"{head}@task\ndef a():\n{in_task}\n    return 1\n", (0,)),
+        }
+        for where, (source, codes) in variants.items():
+            names = ("flow_bad.py",) if where != "task" else ("left a thread running",)
+            cases.append(Case(f"thread-{where}-{key}", "flow file", {BAD_FLOW: source},
+                              names=names, codes=codes, subprocess=True,
+                              group=f"thread-{where}"))
+    setup, thread = THREAD_STARTS["function"]
+    cases.append(Case("thread-flowconf", "flowconf.py", {"flowconf.py": "import threading, "
+                      f"time\n{setup}{thread}.start()\n"}, names=("flowconf.py",),
+                      codes=(0,), subprocess=True, group="thread-flowconf"))
+    return cases
+
+
+def lying_code_cases() -> list[Case]:
+    return [*lying_object_cases(), *signature_cases(), *taskdef_cases(), *flow_object_cases(),
+            *sys_path_cases(),
+            *file_name_cases(), *thread_cases()]
 
 
 # -- config ------------------------------------------------------------------------------
@@ -496,7 +689,8 @@ def cli_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return [*task_option_cases(), *flow_option_cases(), *flow_file_cases(),
-            *config_cases(), *spec_cases(), *flowconf_cases(), *cli_cases()]
+            *lying_code_cases(), *config_cases(), *spec_cases(), *flowconf_cases(),
+            *cli_cases()]
 
 
 # -- making and judging a case -----------------------------------------------------------

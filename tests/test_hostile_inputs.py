@@ -14,9 +14,11 @@ import hostile_cases
 from hostile_cases import Case, build, problems, run_subprocess
 
 CASES = hostile_cases.all_cases()
-#: Every 12th case, plus each category's first: ~45 cases, well under 30 s.
-SAMPLE = [c for i, c in enumerate(CASES) if i % 12 == 0
-          or c is next(x for x in CASES if x.category == c.category)]
+#: Every 12th case, plus each category's first and each class's first: ~90 cases, about
+#: 30 s.
+FIRSTS = {id(next(x for x in CASES if x.category == c.category)) for c in CASES} \
+    | {id(next(x for x in CASES if x.group == c.group)) for c in CASES if c.group}
+SAMPLE = [c for i, c in enumerate(CASES) if i % 12 == 0 or id(c) in FIRSTS]
 
 
 def _check(case: Case, project) -> None:
@@ -180,3 +182,39 @@ def test_a_failing_event_hook_leaves_the_run_recorded_and_then_fails(project):
     assert result.lines[-1] == ("ERROR: plugin flowconf.py: flowrun_task_finish raised "
                                 "RuntimeError: reporter down")
     assert [run["status"] for run in result.runs()] == ["succeeded"]
+
+
+def test_a_rootdir_whose_name_is_not_utf8_is_one_usage_error(tmp_path, monkeypatch):
+    import os
+
+    from flowrun.testing import Project
+
+    monkeypatch.delenv("FLOWRUN_STORE", raising=False)
+    root = Project(tmp_path / os.fsdecode(b"r\xff"))
+    root.write("flowrun.toml", "")
+    root.write("flows/flow_ok.py", GOOD)
+    result = root.run()
+    assert result.exit_code == 4
+    assert result.lines[-1] == ("ERROR: rootdir " + str(tmp_path) + "/r\\xff: the path is not "
+                                "valid UTF-8; rename the folder (flow ids and the store need "
+                                "text paths)")
+
+
+def test_a_thread_left_running_at_import_does_not_keep_flowrun_alive(project):
+    import time
+
+    project.write("flows/flow_t.py", """
+        import threading, time
+        from flowrun import task
+        threading.Thread(target=time.sleep, args=(3600,)).start()
+        @task
+        def a():
+            raise ValueError("boom")
+    """)
+    started = time.monotonic()
+    result = project.run_subprocess(timeout=30)
+    assert time.monotonic() - started < 15
+    assert result.exit_code == 1  # the run's own exit code
+    assert result.lines[-1] == (
+        "WARNING: flows/flow_t.py left a thread running (Thread-1 (sleep)); flowrun exits "
+        "without waiting for it: join it or make it a daemon thread")

@@ -140,3 +140,21 @@ def test_changes_see_the_newest_attempt_rewritten_in_place(tmp_path):
     assert [r.id for r in runs] == ["r1"]
     writer.close()
     watcher.close()
+
+
+def test_a_new_store_is_a_wal_store_written_with_normal_sync(tmp_path):
+    """A fresh file is created without the fsyncs that guard existing data; what is then
+    recorded is written with the same settings as on any store."""
+    path = tmp_path / "new.db"
+    store = SqliteStorage(str(path))
+    conn = store.conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == sqlite_schema.SCHEMA_VERSION
+    store.close()
+    assert not os.path.exists(f"{path}-wal")  # closed cleanly: everything is in the file
+    again = SqliteStorage(str(path))
+    assert again.conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert again.list_runs() == []
+    again.close()
+

@@ -4,6 +4,7 @@ hooks and imported on first call, installed plugins are found without
 ``--executors`` and the option checks. Real ``flowrun`` processes on real projects."""
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import subprocess
@@ -57,7 +58,7 @@ def test_a_quiet_thread_run_imports_no_other_executor_reporter_or_collector(proj
     unused = {"flowrun.executors.process", "flowrun.executors.ssh_executor",
               "flowrun.reporters.junitxml_writer",
               "flowrun_dask.executor", "importlib.metadata",
-              "xml.etree.ElementTree", "cloudpickle", "yaml"}
+              "xml.etree.ElementTree", "cloudpickle", "yaml", "shutil"}
     assert loaded & unused == set()
 
 
@@ -108,3 +109,25 @@ def test_an_installed_plugin_is_found_by_its_entry_point_and_can_be_blocked(proj
     assert listing[0].split() == ["thread", "built-in"]
     blocked = project.run_subprocess("--executors", "-p", "no:mine", env=env).output
     assert "mine" not in blocked and "thread" in blocked
+
+
+def test_the_garbage_collector_is_paused_for_start_up_only(project):
+    project.write("flows/flow_a.py", """
+        import gc
+        from flowrun import task
+        @task
+        def collecting():
+            return gc.isenabled()
+    """)
+    assert project.run("-q").result("flows/flow_a.py::collecting") is True
+    assert gc.isenabled()
+
+
+def test_a_caller_that_paused_the_collector_finds_it_paused(project):
+    project.write("flows/flow_a.py", "from flowrun import task\n@task\ndef a(): return 1\n")
+    gc.disable()
+    try:
+        assert project.run("-q").exit_code == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

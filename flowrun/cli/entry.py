@@ -41,4 +41,7 @@ def main():
     except KeyboardInterrupt:
         print("\n!!! interrupted !!!", file=sys.stderr)
         code = 2
+    from flowrun.cli.threads import exit_despite_threads
+
+    exit_despite_threads(code)
     sys.exit(code)

@@ -3,8 +3,9 @@ exceptions into output and exit codes.
 """
 from __future__ import annotations
 
+import gc
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from flowrun import __version__
 
@@ -18,20 +19,36 @@ def run(argv: list[str], plugins: list[Any] = ()) -> int:
     if argv[:1] in (["--version"], ["-V"]):  # fast path: imports nothing else
         print(f"flowrun {__version__}")
         return 0
+    resume_collector = _pause_collector()
     try:
-        return _run(argv, plugins)
+        return _run(argv, plugins, resume_collector)
     except KeyboardInterrupt:  # before the engine took over signals, or after it
         print("\n!!! interrupted !!!", file=sys.stderr)
         return 2
+    finally:
+        resume_collector()
 
 
-def _run(argv: list[str], plugins: list[Any]) -> int:
+def _pause_collector() -> Callable[[], None]:
+    """Pause the garbage collector for start-up; return what resumes it (idempotent).
+
+    Start-up imports modules and loads plugins: objects that live as long as the process
+    and next to no garbage, so the collections they would trigger find nothing (5-10 ms
+    of a small run). The command itself runs with the collector as it was."""
+    if not gc.isenabled():
+        return lambda: None
+    gc.disable()
+    return gc.enable
+
+
+def _run(argv: list[str], plugins: list[Any], resume_collector: Callable[[], None]) -> int:
     import click
 
     from flowrun.errors import ExitCode, FlowrunError
 
     try:
         command = _build(CommandContext(argv, plugins))
+        resume_collector()  # start-up is over: what runs now may make garbage
         result = command.main(args=argv, prog_name="flowrun", standalone_mode=False)
         return int(result or 0)
     except click.exceptions.Exit as exc:  # --help

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 import traceback
 from typing import Any
 
@@ -20,6 +21,7 @@ from flowrun.plugin import (
     Flow,
     Task,
     TaskDef,
+    TaskOptions,
     format_user_error,
     hookimpl,
     record_task_defs,
@@ -53,20 +55,67 @@ def load_flow(path: str, rootdir: str) -> Flow:
     """Import one flow file and gather its flow and tasks; raise ``CollectError``."""
     flow_id = flow_id_for(path, rootdir)
     module, created = _import(path, flow_id, rootdir)
-    found = [v for v in vars(module).values() if isinstance(v, Flow)]
+    found = [v for v in vars(module).values() if _is_a(v, Flow)]
     if len(set(map(id, found))) > 1:
         raise CollectError(f"{flow_id}: more than one Flow(...) in the module; "
                            "a flow file declares at most one", where=flow_id)
     flow = found[0] if found else Flow()
+    _check_flow_object(flow, flow_id)
     flow.id, flow.path, flow.module = flow_id, path, module
     flow.tasks = _gather_tasks(module, created, flow)
     return flow
+
+
+def _is_a(value: Any, cls: type) -> bool:
+    """``isinstance`` that asks only the real type: an object of the user's whose
+    ``__getattribute__`` raises (or lies about ``__class__``) is simply not one."""
+    return issubclass(type(value), cls)
 
 
 def _import(path: str, flow_id: str, rootdir: str) -> tuple[Any, list[TaskDef]]:
     for directory in (rootdir, os.path.dirname(path)):  # the flow's folder comes first
         if directory not in sys.path:
             sys.path.insert(0, directory)
+    saved_path, threads = list(sys.path), set(threading.enumerate())
+    try:
+        found = _exec(path, flow_id, rootdir)
+    except BaseException:
+        _restore_sys_path(saved_path)
+        raise
+    finally:
+        _mark_new_threads(threads, flow_id)
+    damage = _restore_sys_path(saved_path)
+    if damage:
+        raise CollectError(f"{flow_id}: importing it {damage}; add to sys.path, never "
+                           "remove its entries or replace it", where=flow_id)
+    return found
+
+
+def _mark_new_threads(before: set[threading.Thread], flow_id: str) -> None:
+    """Note on each thread the import started that this file started it, so the
+    ``flowrun`` command can name the file if the thread outlives the run."""
+    for thread in set(threading.enumerate()) - before:
+        try:
+            # read by flowrun.cli.threads (STARTED_BY), which collection may not import
+            thread.flowrun_started_by = flow_id  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):  # a Thread subclass with __slots__, say
+            pass
+
+
+def _restore_sys_path(saved: list[str]) -> str | None:
+    """What the module did to ``sys.path`` (None: nothing harmful). Replaced by a
+    non-list or stripped of entries (the standard library's among them), it would break
+    every later import, flowrun's own too: the entries are put back."""
+    current = getattr(sys, "path", None)
+    if not isinstance(current, list):
+        sys.path = saved
+        return f"replaced sys.path by {type(current).__name__}"
+    missing = [p for p in saved if p not in current]
+    current.extend(missing)
+    return "removed entries from sys.path" if missing else None
+
+
+def _exec(path: str, flow_id: str, rootdir: str) -> tuple[Any, list[TaskDef]]:
     name = module_name_for(flow_id)
     _ensure_parents(name)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -112,13 +161,11 @@ def _ensure_parents(name: str) -> None:
 
 def _gather_tasks(module: Any, created: list[TaskDef], flow: Flow) -> dict[str, Task]:
     """Tasks defined in the module (in definition order), then tasks it imported."""
-    imported = (v for v in vars(module).values() if isinstance(v, TaskDef))
+    imported = (v for v in vars(module).values() if _is_a(v, TaskDef))
     defs = list(dict.fromkeys([*created, *imported]))  # a set's speed, the list's order
     tasks: dict[str, Task] = {}
     for taskdef in defs:
-        if not isinstance(taskdef.name, str):
-            raise CollectError(f"{flow.id}: bad option name={taskdef.name!r} on task "
-                               f"{taskdef.fn.__name__}: expected a string", where=flow.id)
+        _check_taskdef(taskdef, flow.id)
         if taskdef.name in tasks:
             line = getattr(taskdef.fn, "__code__", None)
             at = f" (line {line.co_firstlineno})" if line else ""
@@ -128,3 +175,57 @@ def _gather_tasks(module: Any, created: list[TaskDef], flow: Flow) -> dict[str, 
             flow_id=flow.id, name=taskdef.name, fn=taskdef.fn,
             options=taskdef.options.merged(flow.task_defaults))
     return tasks
+
+
+#: What ``Flow(...)`` always turns these into, whatever it was given.
+FLOW_SHAPES = {"tags": tuple, "after": tuple, "task_defaults": dict}
+
+
+def _check_flow_object(flow: Flow, flow_id: str) -> None:
+    """A ``Flow(...)`` the module changed afterwards: an attribute deleted, or one of
+    ``FLOW_SHAPES`` set to something else, is a collection error (the values themselves
+    are checked with the flow's options)."""
+    fields = vars(flow)
+    for name in vars(Flow()):
+        if name not in fields:
+            wrong = f"its attribute {name} was deleted"
+        elif name in FLOW_SHAPES and not _is_a(fields[name], FLOW_SHAPES[name]):
+            wrong = f"its attribute {name} was changed to {_shown(fields[name])}"
+        else:
+            continue
+        raise CollectError(f"{flow_id}: {wrong} after Flow(...); set the flow up with "
+                           "Flow(...) keywords and leave the object as it is", where=flow_id)
+
+
+#: Options ``@task(...)`` turns into tuples: one changed afterwards is no longer one.
+TUPLE_OPTIONS = ("tags", "after", "limit", "hosts")
+
+
+def _check_taskdef(taskdef: TaskDef, flow_id: str) -> None:
+    """A ``@task`` object the module changed after decoration (its function, name or
+    options set to something else, or deleted) is a collection error naming the task."""
+    fields = vars(taskdef)
+    fn, name, options = (fields.get(k) for k in ("fn", "name", "options"))
+    label = name if type(name) is str else getattr(fn, "__name__", None)
+    where = f"{flow_id}::{label}" if type(label) is str else flow_id
+    if not callable(fn):
+        wrong = f"its function was replaced by {_shown(fn)}"
+    elif not _is_a(options, TaskOptions):
+        wrong = f"its options were replaced by {_shown(options)}"
+    elif type(name) is not str:
+        wrong = f"bad option name={_shown(name)}: expected a string"
+    elif changed := [o for o in TUPLE_OPTIONS if type(getattr(options, o)) is not tuple]:
+        wrong = f"its option {changed[0]} was changed to {_shown(getattr(options, changed[0]))}"
+    else:
+        return
+    raise CollectError(f"{where}: {wrong}; set a task up with @task(...) and leave the "
+                       "object it returns as it is", where=where)
+
+
+def _shown(value: Any) -> str:
+    """``repr`` for a message: short, and never the user's ``__repr__`` raising."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a user's __repr__ may raise anything
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -4,7 +4,6 @@ only the hooks, so a command that does not run on SSH never imports the executor
 """
 from __future__ import annotations
 
-import shutil
 from typing import TYPE_CHECKING, Any
 
 from flowrun.executors.ssh_settings import KEYS
@@ -32,6 +31,8 @@ def flowrun_addoption(parser: Any) -> None:
 def flowrun_make_executor(name: str, config: Any) -> SSHExecutor | None:
     if name != NAME:
         return None
+    import shutil  # not at the top: every run's `--ssh-*` options import this module
+
     if shutil.which("ssh") is None:
         raise UsageError("the ssh executor needs the OpenSSH client: no 'ssh' on PATH")
     from flowrun.executors.link import worker_options

@@ -131,8 +131,9 @@ class TerminalReporter:
                    f"flowrun-{__version__}")
         config = self.config
         configfile = os.path.relpath(config.inifile, config.rootdir) if config.inifile else ""
-        self.write(f"rootdir: {config.rootdir}" + (f", configfile: {configfile}"
-                                                   if configfile else ""))
+        found_by = f", configfile: {configfile}" if configfile else (
+            ", found by its .flowrun/ store" if config.rootdir != os.getcwd() else "")
+        self.write(f"rootdir: {config.rootdir}{found_by}")
 
     @hookimpl
     def flowrun_collection_finish(self, session: Any) -> None:

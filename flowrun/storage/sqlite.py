@@ -27,7 +27,7 @@ from flowrun.plugin import (
     redact_url,
     write_result_file,
 )
-from flowrun.storage import sqlite_live, sqlite_locks
+from flowrun.storage import sqlite_live, sqlite_locks, sqlite_schema
 from flowrun.storage.private import create_private_file, make_private_dir
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -66,12 +66,10 @@ class SqliteStorage:
         except OSError as exc:
             raise StoreError(f"cannot open the store {path}: {exc.strerror or exc}") from None
         try:
-            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                        timeout=30.0)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA busy_timeout=30000")
+            self.conn, fresh = sqlite_schema.connect(path)
             self._migrate()
+            if fresh:  # given its schema without fsyncs; what is recorded is synced as usual
+                self.conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from None
         self._pending: dict[tuple[str, str, int], tuple] = {}

@@ -2,6 +2,7 @@
 bytes through the coordinator's pipes (frames written and read), median of N runs.
 
     python tests/benchmarks/bench_big_results.py [-r 3] [--mb 200]
+    python tests/benchmarks/bench_big_results.py --smoke   # 1 MB, once: does it run?
 
 To compare with an older flowrun, run it with that checkout first on PYTHONPATH; the
 frame counting wraps the link's frame functions, which every version has.
@@ -57,7 +58,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-r", "--rounds", type=int, default=3)
     parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.mb = 1, 1
     import flowrun
     from flowrun.cli.main import run
 

@@ -4,6 +4,7 @@ and SQLite store. Prints, asserts nothing (quote medians, compare ratios).
 
     python tests/benchmarks/bench_children.py            # 500 tasks, 3 rounds
     python tests/benchmarks/bench_children.py 2000 -r 5
+    python tests/benchmarks/bench_children.py --smoke     # 20 tasks, once
 
 A child is a plain task plus a request from the worker and an answer back, so the
 target is at most 2x a plain task.
@@ -61,7 +62,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", nargs="?", type=int, default=500)
     parser.add_argument("-r", "--repeat", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.n, args.repeat = 20, 1
     n = args.n
     with tempfile.TemporaryDirectory() as store_dir:
         hook = make_plugin_manager(["no:terminal"], store_dir).hook

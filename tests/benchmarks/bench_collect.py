@@ -9,6 +9,7 @@ ready queue) and ``layered`` (task i reads tasks i-1 and i//2).
 
     python tests/benchmarks/bench_collect.py                  # 100k and 1M, both shapes
     python tests/benchmarks/bench_collect.py 200000 -s fanout
+    python tests/benchmarks/bench_collect.py --smoke          # 1,000 tasks
 """
 from __future__ import annotations
 
@@ -78,7 +79,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
     parser.add_argument("-s", "--shape", choices=("fanout", "layered"), action="append")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes = [1000]
     print(f"{'shape':<9}{'N':>9}{'resolve µs/task':>17}{'order µs/task':>15}"
           f"{'select -k µs/task':>19}")
     for shape in args.shape or ("fanout", "layered"):

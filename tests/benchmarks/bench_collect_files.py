@@ -6,6 +6,7 @@ Asserts nothing.
 
     python tests/benchmarks/bench_collect_files.py            # 1000 files, median of 5
     python tests/benchmarks/bench_collect_files.py 5000 -r 3
+    python tests/benchmarks/bench_collect_files.py --smoke    # 5 files, once
 
 Bytecode: these machines set PYTHONDONTWRITEBYTECODE=1; the benchmark drops it and
 points PYTHONPYCACHEPREFIX at a cache of its own, so "warm" means what a user's second
@@ -68,7 +69,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="?", type=int, default=1000)
     parser.add_argument("-r", "--repeat", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.files, args.repeat = 5, 1
     with tempfile.TemporaryDirectory() as root:
         make_project(root, args.files)
         cache = os.path.join(root, ".pycache")

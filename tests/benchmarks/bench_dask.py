@@ -4,6 +4,7 @@ same cluster, in the same process. Prints, asserts nothing.
 
     python tests/benchmarks/bench_dask.py             # 1,000-task fan-out, median of 3
     python tests/benchmarks/bench_dask.py -n 5000 -r 5
+    python tests/benchmarks/bench_dask.py --smoke     # 20 tasks, once
 
 1. fan-out: N independent no-op tasks, ms per task and flowrun's overhead per task;
 2. by reference: one task makes a 8 MB result, N/10 tasks each take it (through the
@@ -52,7 +53,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-r", "--repeat", type=int, default=3)
     parser.add_argument("-n", type=int, default=1000)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.n, args.repeat = 20, 1
     store_dir = tempfile.mkdtemp(prefix="flowrun-bench-dask-")
     hook = make_plugin_manager(["no:terminal"], store_dir).hook
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

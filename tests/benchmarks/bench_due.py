@@ -4,6 +4,7 @@ interpreter start-up and the console entry). Median of several runs; asserts not
 
     python tests/benchmarks/bench_due.py            # 50 flows, median of 7
     python tests/benchmarks/bench_due.py 200 -r 11
+    python tests/benchmarks/bench_due.py --smoke    # 3 flows, once
 """
 from __future__ import annotations
 
@@ -54,7 +55,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("flows", nargs="?", type=int, default=50)
     parser.add_argument("-r", "--repeat", type=int, default=7)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.flows, args.repeat = 3, 1
     with tempfile.TemporaryDirectory() as root:
         make_project(root, args.flows)
         first, done = timed(root, "--due", "-q")  # runs every flow once, creates the store

@@ -8,6 +8,7 @@ ratio is the figure to compare). Asserts nothing.
     python tests/benchmarks/bench_engine.py 10000 -r 5 # one size, median of 5
     python tests/benchmarks/bench_engine.py 1000 10000 100000 1000000 --shape fanout --rss
         # the scale check: also each engine run alone in a fresh process, its max RSS
+    python tests/benchmarks/bench_engine.py --smoke    # 100 tasks, once
 """
 from __future__ import annotations
 
@@ -140,7 +141,11 @@ def main() -> None:
     parser.add_argument("--rss", action="store_true",
                         help="also run each size alone in a fresh process: µs/task, max RSS")
     parser.add_argument("--child", nargs=2, metavar=("SHAPE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.repeat = [100], 1
     store_dir = tempfile.mkdtemp(prefix="flowrun-bench-")
     hook = make_plugin_manager(["no:terminal"], store_dir).hook
     Config(store_dir, None, {}, {})  # imports what a session imports, outside the timing

@@ -4,6 +4,7 @@ nothing (the machine is shared: quote medians, compare ratios).
 
     python tests/benchmarks/bench_executors.py           # all three
     python tests/benchmarks/bench_executors.py -r 5 --no-ssh
+    python tests/benchmarks/bench_executors.py --smoke   # tiny sizes, once
 
 1. two CPU-bound tasks on 2 workers vs. one after the other (speed-up), cold (workers
    start inside the timing) and warm (the same executor's second run);
@@ -29,12 +30,12 @@ from flowrun.model import Flow, RunRequest, Task, TaskOptions
 from flowrun.plugins import make_plugin_manager
 from flowrun.storage.sqlite import SqliteStorage
 
-BURN = 20_000_000  # loop steps: about half a second of CPU here
+BURN = {"steps": 20_000_000}  # loop steps: about half a second of CPU here
 
 
-def burn(n: int = BURN) -> int:
+def burn() -> int:
     total = 0
-    for i in range(n):
+    for i in range(BURN["steps"]):
         total += i & 7
     return total
 
@@ -152,14 +153,19 @@ def main() -> None:
     parser.add_argument("-r", "--repeat", type=int, default=3)
     parser.add_argument("-n", type=int, default=10_000, help="no-op tasks")
     parser.add_argument("--no-ssh", action="store_true")
+    parser.add_argument("--chain", type=int, default=200, help="no-op tasks chained over ssh")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat, args.n, args.chain, BURN["steps"] = 1, 50, 5, 200_000
     store_dir = tempfile.mkdtemp(prefix="flowrun-bench-")
     hook = make_plugin_manager(["no:terminal"], store_dir).hook
     SqliteStorage(os.path.join(store_dir, "warm.db")).close()  # imports, outside timings
     cpu_bound(hook, store_dir, args.repeat)
     no_ops(hook, store_dir, args.repeat, args.n)
     if not args.no_ssh:
-        ssh_overhead(hook, store_dir, args.repeat, 200)
+        ssh_overhead(hook, store_dir, args.repeat, args.chain)
 
 
 if __name__ == "__main__":

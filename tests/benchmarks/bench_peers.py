@@ -11,6 +11,7 @@ Peers live in their own virtualenv, never in flowrun's dependencies:
     python -m venv .peers-venv && .peers-venv/bin/pip install doit dask prefect
     python tests/benchmarks/bench_peers.py              # 5 rounds
     python tests/benchmarks/bench_peers.py -r 9 --peers /path/to/venv/bin/python
+    python tests/benchmarks/bench_peers.py --smoke      # 1/100 of each size, one round
 
 Bytecode: these machines set PYTHONDONTWRITEBYTECODE=1, which would make every
 whole-process run recompile every module; the benchmark drops it and points
@@ -223,7 +224,14 @@ def main() -> None:
                         "holding flowrun/), in the same rounds")
     parser.add_argument("--whole-only", action="store_true",
                         help="skip the in-process Dask and Prefect figures")
+    parser.add_argument("--smoke", action="store_true",
+                        help="1/100 of each size, one round: does the benchmark still run?")
     args = parser.parse_args()
+    workloads = WORKLOADS
+    if args.smoke:
+        args.rounds, args.prefect_tasks = 1, 10
+        workloads = tuple((f"{label} (smoke: {n // 100})", shape, n // 100)
+                          for label, shape, n in WORKLOADS)
     for module in ("doit", "dask", "prefect"):
         if not has(args.peers, module):
             print(f"# {module}: not installed in {args.peers}, skipped (install: {INSTALL})")
@@ -234,8 +242,8 @@ def main() -> None:
             f"{label} {t:.3f} s" for label, t in floors(args.peers, env, args.rounds).items()))
         print(f"| workload | {'flowrun':>9} | {'bare pool':>9} | {'doit':>9} | "
               "flowrun ÷ doit | dask µs/task | prefect µs/task |")
-        for label, shape, n in WORKLOADS:
-            if not args.workload or label in args.workload:
+        for (label, shape, n), (name, _, _) in zip(workloads, WORKLOADS):
+            if not args.workload or name in args.workload:
                 print(row(label, shape, n, work, env, args), flush=True)
 
 

@@ -5,6 +5,7 @@ the reused instances in the engine; the target is under 0.5 s for N = 10,000.
 
     python tests/benchmarks/bench_resume.py          # N = 10,000
     python tests/benchmarks/bench_resume.py 100000 -r 1
+    python tests/benchmarks/bench_resume.py --smoke      # N = 100, once
 """
 from __future__ import annotations
 
@@ -73,7 +74,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", nargs="?", type=int, default=10_000)
     parser.add_argument("-r", "--repeat", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.n, args.repeat = 100, 1
     folder = tempfile.mkdtemp(prefix="flowrun-bench-resume-")
     hook = make_plugin_manager(["no:terminal"], folder).hook
     results = [once(args.n, hook, folder) for _ in range(args.repeat)]

@@ -1,6 +1,7 @@
 """``flowrun ui`` over a big store: 10,000 runs and 1,000,000 task rows.
 
     python tests/benchmarks/bench_ui.py [--runs 10000] [--rows 1000000]
+    python tests/benchmarks/bench_ui.py --smoke   # tiny sizes: does it still run?
 
 Measures (medians of 20 after one warm-up): ``GET /api/v1/runs?limit=50``, the runs page,
 a 500-task run page; the server's time to its first answer and its resident memory;
@@ -13,7 +14,6 @@ import argparse
 import json
 import os
 import secrets
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+from flowrun.model import SUCCEEDED, Report, Run
+from flowrun.storage.sqlite import SqliteStorage
 
 BIG = 500  # tasks of the run whose page is measured
 
@@ -37,38 +40,29 @@ def big_flow() -> str:
 
 
 def fill(root: Path, runs: int, rows: int) -> str:
-    """Runs and attempts written straight into a store flowrun created (its schema)."""
+    """Runs and attempts written through flowrun's own store (``SqliteStorage``: the
+    columns and statements its runs use), so a schema change cannot break this."""
     subprocess.run([sys.executable, "-m", "flowrun", "-q", "flows/flow_tiny.py"], cwd=root,
                    check=True, capture_output=True)
-    conn = sqlite3.connect(root / ".flowrun" / "flowrun.db")
+    store = SqliteStorage(str(root / ".flowrun" / "flowrun.db"))
     per_run = max(rows // runs, 1)
     now, big_id = time.time() - runs * 10, ""
-    run_rows, attempt_rows = [], []
     for n in range(runs):
-        rid = secrets.token_hex(6)
         started = now + n * 10
         big = n == runs // 2
         flow = "flows/flow_big.py" if big else f"flows/flow_{n % 20}.py"
         count = BIG if big else per_run
-        big_id = rid if big else big_id
-        run_rows.append((rid, flow, "succeeded", started, started + 5, "{}", None,
-                         json.dumps({"succeeded": count}), None, None, 1, "bench"))
+        run = Run(secrets.token_hex(6), flow, started=started, pid=1, host="bench")
+        big_id = run.id if big else big_id
+        store.run_started(run)
         for t in range(count):
-            attempt_rows.append((rid, f"{flow}::t{t}", 1, "succeeded", started, started + t * 0.001,
-                                 started + t * 0.001 + 0.5, None, None, None, "", "", "",
-                                 None, None, None, None, None, None))
-        if len(attempt_rows) > 200_000:
-            conn.executemany(f"INSERT INTO attempts VALUES ({','.join('?' * 19)})", attempt_rows)
-            attempt_rows = []
-    columns = "id, flow, status, started, finished, params, resumed_from, counts, " \
-              "partition, scheduled_for, pid, host"
-    conn.executemany(f"INSERT INTO runs ({columns}) VALUES ({','.join('?' * 12)})", run_rows)
-    conn.executemany(f"INSERT INTO attempts VALUES ({','.join('?' * 19)})", attempt_rows)
-    conn.commit()
-    total = conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
-    print(f"store: {conn.execute('SELECT COUNT(*) FROM runs').fetchone()[0]} runs, "
-          f"{total} task rows")
-    conn.close()
+            store.record(Report(run.id, flow, f"{flow}::t{t}", SUCCEEDED, 1, started,
+                                started + t * 0.001, started + t * 0.001 + 0.5))
+        run.status, run.finished, run.counts = SUCCEEDED, started + 5, {SUCCEEDED: count}
+        store.run_finished(run)
+    total = store.conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
+    print(f"store: {len(store.list_runs())} runs, {total} task rows")
+    store.close()
     return big_id
 
 
@@ -143,7 +137,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("-r", "--repeat", type=int, default=20, help="requests per page")
+    parser.add_argument("--events", type=int, default=5, help="runs whose event is timed")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one of each: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.runs, args.rows, args.repeat, args.events = 20, 200, 1, 1
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         (root / "flowrun.toml").write_text("")
@@ -163,9 +163,10 @@ def main() -> None:
                                     ("runs page /", "/"),
                                     (f"{BIG}-task run page", f"/runs/{big}"),
                                     (f"GET /api/v1/runs/{{{BIG}-task run}}", f"/api/v1/runs/{big}")):
-                    print(f"{label}: median {median_ms(client, path):.1f} ms (of 20)")
+                    print(f"{label}: median {median_ms(client, path, args.repeat):.1f} ms "
+                          f"(of {args.repeat})")
             print(f"resident after the requests: {rss_mb(proc.pid):.0f} MB")
-            delays = event_latency(root, url)
+            delays = event_latency(root, url, args.events)
             print("task event latency (s): " + ", ".join(f"{d:.3f}" for d in delays)
                   + (f"; median {statistics.median(delays):.3f}" if delays else ""))
         finally:

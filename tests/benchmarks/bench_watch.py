@@ -5,6 +5,7 @@ Reports p50 / p95 / max; asserts nothing.
 
     python tests/benchmarks/bench_watch.py               # 20 flows, 20 saves each kind
     python tests/benchmarks/bench_watch.py --flows 50 --saves 30
+    python tests/benchmarks/bench_watch.py --smoke     # 2 flows, 2 saves
 """
 from __future__ import annotations
 
@@ -60,7 +61,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--flows", type=int, default=20)
     parser.add_argument("--saves", type=int, default=20)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one round: does the benchmark still run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.flows, args.saves = 2, 2
     root = tempfile.mkdtemp(prefix="bench-watch-")
     os.makedirs(os.path.join(root, "flows"))
     os.makedirs(os.path.join(root, ".stamps"))
