@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 import time
@@ -15,6 +14,7 @@ from flowrun.errors import CollectError, ExitCode, UsageError
 from flowrun.executors import attempt, capture
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
 from flowrun.option_checks import did_you_mean
+from flowrun.params import check_known, convert, split_param
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "build",
@@ -211,8 +211,8 @@ class Session:
         ``failed`` with that error."""
         texts = self.config.getoption("param", ()) or ()
         try:
-            given = dict(_split_param(p) for p in texts)
-            _check_known(given, self.flows)
+            given = dict(split_param(p) for p in texts)
+            check_known(given, self.flows)
         except UsageError as exc:
             self._unstarted([(flow, exc) for flow in self.flows],
                             dict(p.partition("=")[::2] for p in texts))
@@ -220,7 +220,7 @@ class Session:
         params, failures = {}, []
         for flow in self.flows:
             try:
-                params[flow.id] = {name: _convert(given[name], default, name)
+                params[flow.id] = {name: convert(given[name], default, name)
                                    if name in given else default
                                    for name, default in flow.params.items()}
             except UsageError as exc:
@@ -374,50 +374,3 @@ def skip_dir(root: str, name: str) -> bool:
     """Folders never searched for flows nor watched: hidden, caches, environments."""
     return (name.startswith(".") or name in SKIP_DIRS
             or os.path.exists(os.path.join(root, name, "pyvenv.cfg")))
-
-
-def _check_known(given: dict[str, str], flows: list[Flow]) -> None:
-    known = {name for flow in flows for name in flow.params}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        takes = ", ".join(sorted(known)) or "none"
-        raise UsageError(f"unknown flow parameter '{unknown[0]}' (the selected flows "
-                         f"take: {takes})")
-
-
-def _split_param(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise UsageError(f"--param takes NAME=VALUE, not {text!r}")
-    return name.strip(), value
-
-
-def _convert(text: str, default: Any, name: str) -> Any:
-    """Turn ``--param`` text into the type of the parameter's default."""
-    kind = type(default)
-    try:
-        if kind is bool:
-            lowered = text.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if kind in (int, float):
-            return kind(text)
-        if kind in (list, dict, tuple):
-            value = json.loads(text)
-            if not isinstance(value, (list if kind is tuple else kind)):
-                raise ValueError(text)
-            return kind(value)
-    except ValueError:
-        raise UsageError(f"--param {name}={text!r}: expected {_KIND_WORDS[kind]}, like "
-                         f"the default {default!r}") from None
-    return text
-
-
-_KIND_WORDS = {int: "an int (a whole number)", float: "a float (a number)",
-               bool: "a bool (true/false, yes/no, on/off or 1/0)",
-               list: "a list written as JSON, e.g. '[1, 2]'",
-               tuple: "a list written as JSON, e.g. '[1, 2]'",
-               dict: "a dict written as JSON, e.g. '{\"a\": 1}'"}
