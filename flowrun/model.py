@@ -322,6 +322,9 @@ class Run:
     #: The process running it, so a run whose process died shows ``interrupted``.
     pid: int | None = field(default_factory=os.getpid)
     host: str | None = field(default_factory=lambda: os.uname().nodename)
+    #: Why the run failed before any task started (a bad ``--param``, a flow that no
+    #: longer collects on ``--resume``); None for a run that got to its tasks.
+    error: str | None = None
 
     def process_gone(self) -> bool:
         """True if this run is recorded ``running`` but its process, on this host, is

@@ -14,6 +14,7 @@ from typing import Any
 from flowrun.plugin import (SUCCEEDED, FlowrunError, Run, RunRequest, SlotStore, UsageError,
                             claim_request_mode, hookimpl)
 from flowrun.reuse import resume_plan
+from flowrun.unstarted import record_unstarted
 
 LAST = "last"
 
@@ -55,6 +56,7 @@ def flowrun_make_requests(session: Any, params: dict[str, dict[str, Any]]
         return None
     storage = session.storage
     by_flow = {flow.id: flow for flow in session.flows}
+    _record_unloadable(session, wanted)
     if wanted != LAST:
         run = storage.get_run(wanted)
         if run.flow_id not in by_flow:
@@ -87,10 +89,35 @@ def _claim(storage: Any, run: Run) -> None:
 
 
 def _last_unfinished(storage: Any, flow_id: str) -> Run | None:
-    runs = storage.list_runs(flow=flow_id, limit=1)
-    if not runs:
-        return None
-    return None if runs[0].status == SUCCEEDED else runs[0]
+    """The flow's newest run that got to its tasks, unless it succeeded. Runs that
+    failed before their first task (they carry an ``error``) have nothing to resume."""
+    for run in storage.list_runs(flow=flow_id, limit=50):
+        if run.error is None:
+            return None if run.status == SUCCEEDED else run
+    return None
+
+
+def _record_unloadable(session: Any, wanted: str) -> None:
+    """A flow whose file no longer collects cannot be resumed: record that attempt as a
+    ``failed`` run with the collection error, linked to the run it would resume."""
+    from flowrun.session import chosen_run_ids  # here: `flowrun history` needs no engine
+
+    storage = session.storage
+    if not getattr(session, "records_unstarted", False):  # e.g. `explain --resume`
+        return
+    for error in session.errors:
+        flow_id = getattr(error, "where", "").partition("::")[0]
+        if not flow_id:
+            continue
+        if wanted == LAST:
+            run = _last_unfinished(storage, flow_id)
+        else:
+            run = storage.get_run(wanted)
+            run = run if run.flow_id == flow_id else None
+        if run is not None:  # a run named by id takes the id chosen for it (the UI's)
+            ids = iter(chosen_run_ids()) if wanted != LAST else None
+            record_unstarted(storage, [flow_id], f"cannot resume run {run.id}: {error}",
+                             run.params, ids, resumed_from=run.id)
 
 
 def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> RunRequest:

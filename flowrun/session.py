@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 import time
@@ -17,6 +16,7 @@ from flowrun.plugin.executor import Declared
 from flowrun.plugins import raise_deferred
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
 from flowrun.option_checks import did_you_mean
+from flowrun.params import check_known, convert, split_param
 
 #: Folders never searched for flows (nor watched): tools', caches, environments.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "build",
@@ -58,6 +58,8 @@ class Session:
         self.started = time.time()
         self.storage: Any = None
         self.notes: list[str] = []  # what plugins want the user told (e.g. resume)
+        #: Runs that fail before their first task are recorded: a run, not `explain`.
+        self.records_unstarted = False
 
     # -- collection -------------------------------------------------------------------
 
@@ -143,10 +145,11 @@ class Session:
 
     def run(self) -> ExitCode:
         """Run the selected flows; the exit code pytest would give."""
-        if not self.flows:
+        if not self.flows and not (self.errors and self.config.getoption("resume")):
             return ExitCode.TASKS_FAILED if self.errors else ExitCode.NO_FLOWS_COLLECTED
-        params = self._flow_params()
-        self.storage = self._make_storage()
+        self.storage = self._make_storage()  # first: a run that cannot start is kept
+        self.records_unstarted = True
+        params = self._flow_params() if self.flows else {}
         requests = self.requests(params)
         if not requests:  # e.g. --due with nothing due: start no workers
             return self.exit_code()
@@ -175,7 +178,7 @@ class Session:
         requests = self.hook.flowrun_make_requests(session=self, params=params)
         if requests is None:
             requests = [RunRequest(flow, params[flow.id]) for flow in self.flows]
-        for request, run_id in zip(requests, _chosen_run_ids()):
+        for request, run_id in zip(requests, chosen_run_ids()):
             request.run_id = run_id
         return requests
 
@@ -213,16 +216,40 @@ class Session:
         self.hook.flowrun_check_flow(flow=flow, config=self.config)
 
     def _flow_params(self) -> dict[str, dict[str, Any]]:
-        given = dict(_split_param(p) for p in self.config.getoption("param", ()) or ())
-        known = {name for flow in self.flows for name in flow.params}
-        unknown = sorted(set(given) - known)
-        if unknown:
-            takes = ", ".join(sorted(known)) or "none"
-            raise UsageError(f"unknown flow parameter '{unknown[0]}' (the selected flows "
-                             f"take: {takes})")
-        return {flow.id: {name: _convert(given[name], default, name) if name in given
-                          else default for name, default in flow.params.items()}
-                for flow in self.flows}
+        """Each selected flow's parameters, ``--param`` values converted to the types of
+        their defaults. A bad one is a usage error, and each run it stops is recorded
+        ``failed`` with that error."""
+        texts = self.config.getoption("param", ()) or ()
+        try:
+            given = dict(split_param(p) for p in texts)
+            check_known(given, self.flows)
+        except UsageError as exc:
+            self._unstarted([(flow, exc) for flow in self.flows],
+                            dict(p.partition("=")[::2] for p in texts))
+            raise
+        params, failures = {}, []
+        for flow in self.flows:
+            try:
+                params[flow.id] = {name: convert(given[name], default, name)
+                                   if name in given else default
+                                   for name, default in flow.params.items()}
+            except UsageError as exc:
+                failures.append((flow, exc))
+        if failures:
+            self._unstarted(failures, given)
+            raise failures[0][1]
+        return params
+
+    def _unstarted(self, failures: list[tuple[Flow, UsageError]], given: dict[str, str]
+                   ) -> None:
+        """Record the runs ``failures`` stopped before their first task."""
+        from flowrun.unstarted import record_unstarted
+
+        if not self.records_unstarted:
+            return
+        run_ids = iter(chosen_run_ids())
+        for flow, exc in failures:
+            record_unstarted(self.storage, [flow.id], str(exc), given, run_ids)
 
     def _workers(self, executors: dict[str, Declared]) -> int:
         """``-n`` if given; else the default, raised to what an executor says it can
@@ -268,7 +295,7 @@ class Session:
             self.storage = None
 
 
-def _chosen_run_ids() -> list[str]:
+def chosen_run_ids() -> list[str]:
     """``FLOWRUN_RUN_ID=ID[,ID...]``: ids for this session's runs, in request order, so
     whoever starts ``flowrun`` (``flowrun ui``) knows them before the runs exist. Taken
     out of the environment, so a ``flowrun`` started by a task never reuses them."""
@@ -336,41 +363,3 @@ def skip_dir(root: str, name: str) -> bool:
     """Folders never searched for flows nor watched: hidden, caches, environments."""
     return (name.startswith(".") or name in SKIP_DIRS
             or os.path.exists(os.path.join(root, name, "pyvenv.cfg")))
-
-
-def _split_param(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise UsageError(f"--param takes NAME=VALUE, not {text!r}")
-    return name.strip(), value
-
-
-def _convert(text: str, default: Any, name: str) -> Any:
-    """Turn ``--param`` text into the type of the parameter's default."""
-    kind = type(default)
-    try:
-        if kind is bool:
-            lowered = text.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if kind in (int, float):
-            return kind(text)
-        if kind in (list, dict, tuple):
-            value = json.loads(text)
-            if not isinstance(value, (list if kind is tuple else kind)):
-                raise ValueError(text)
-            return kind(value)
-    except ValueError:
-        raise UsageError(f"--param {name}={text!r}: expected {_KIND_WORDS[kind]}, like "
-                         f"the default {default!r}") from None
-    return text
-
-
-_KIND_WORDS = {int: "an int (a whole number)", float: "a float (a number)",
-               bool: "a bool (true/false, yes/no, on/off or 1/0)",
-               list: "a list written as JSON, e.g. '[1, 2]'",
-               tuple: "a list written as JSON, e.g. '[1, 2]'",
-               dict: "a dict written as JSON, e.g. '{\"a\": 1}'"}

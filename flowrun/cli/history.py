@@ -38,7 +38,8 @@ def make_history_command(factory: Any) -> click.Command:
                  "TASKS")]
         for r in runs:
             duration = f"{r.finished - r.started:.2f}s" if r.finished else "-"
-            tasks = ", ".join(f"{n} {s}" for s, n in sorted(r.counts.items()))
+            tasks = ", ".join(f"{n} {s}" for s, n in sorted(r.counts.items())) or (
+                f"not started: {r.error}" if r.error else "")
             partition = ((r.partition or "-"),) if partitioned else ()
             slot = (slot_text(r.scheduled_for) if r.scheduled_for is not None else "-",) \
                 if scheduled else ()

@@ -39,6 +39,10 @@ def make_show_command(factory: Any) -> click.Command:
         click.echo(f"run {run.id}  {run.flow_id}  {run.status}{_slot(run)}  started "
                    f"{when(run.started)}  took {total:.2f}s" + (
                        f"  resumed from {run.resumed_from}" if run.resumed_from else ""))
+        if run.error:  # it failed before its first task
+            click.echo(f"error: {run.error}")
+            if not final:
+                return 0
         critical = critical_path(list(final.values()))
         rows = [("", "TASK", "STATUS", "ATTEMPTS", "QUEUED", "START", "END", "DURATION",
                  "SHARE", "WHY")]

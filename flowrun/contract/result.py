@@ -58,7 +58,7 @@ class Result:
     def runs(self) -> list[dict[str, Any]]:
         """Every run in the store, oldest first."""
         return [{"id": r.id, "flow": r.flow_id, "status": r.status,
-                 "resumed_from": r.resumed_from} for r in self._runs()]
+                 "resumed_from": r.resumed_from, "error": r.error} for r in self._runs()]
 
     def new_runs(self) -> list[dict[str, Any]]:
         """The runs this invocation made, oldest first."""

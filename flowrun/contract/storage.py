@@ -87,7 +87,16 @@ class StorageSuite(SlotStoreSemantics):
         assert (got.flow_id, got.status, got.started) == (run.flow_id, RUNNING, run.started)
         assert got.params == {"day": "mon"} and got.partition == "2026-11-01"
         assert got.scheduled_for == 1_700_000_000.0 and got.resumed_from == "r00000000000"
-        assert got.finished is None
+        assert got.finished is None and got.error is None
+
+    def test_a_run_that_failed_before_its_tasks_keeps_its_error(self, store, reader):
+        run = make_run("r00000000001", error="--param n='x': expected an int")
+        run.status, run.finished = FAILED, run.started
+        store.run_started(run)
+        store.run_finished(run)
+        got = reader().get_run(run.id)
+        assert (got.status, got.error) == (FAILED, "--param n='x': expected an int")
+        assert [r.error for r in reader().list_runs()] == [run.error]
 
     def test_run_finished_flushes_reports_then_records_the_outcome(self, store, reader):
         run = make_run("r00000000001")

@@ -98,7 +98,7 @@ class TimeoutTimer:
     __slots__ = ("due", "node", "token", "executor", "handle")
 
     def __init__(self, due: float, node: Node, token: object,
-                 executor: Any, handle: Any) -> None:
+                 executor: Any, handle: Any) -> None:  # executor: its Declared
         self.due = due
         self.node = node
         self.token = token

@@ -20,7 +20,7 @@ from flowrun.engine.nodes import (
     run_if_verdict,
     size_text,
 )
-from flowrun.engine.stopping import FAIL_FAST
+from flowrun.engine.stopping import FAIL_FAST, given_up
 from flowrun.model import (
     CANCELLED,
     FAILED,
@@ -139,13 +139,14 @@ class NodeLife:
         if inflight.get(timer.token) is not node:
             return
         del inflight[timer.token]
-        note = timer.executor.cancel(timer.handle)
+        note = timer.executor.executor.cancel(timer.handle)
         message = f"timed out after {node.task.options.timeout:g}s"
         if note:
             message += f" ({note})"
         now = time.time()
-        self.attempt(node, Outcome(status=FAILED, error=message, summary=message,
-                                   started=node.report.queued or now, finished=now))
+        self.attempt(node, given_up(timer.executor, timer.handle, status=FAILED,
+                                    error=message, summary=message,
+                                    started=node.report.queued or now, finished=now))
 
     def _too_large(self, outcome: Outcome) -> bool:
         limit = self.engine.max_result_size

@@ -75,7 +75,7 @@ class Engine:
         self.ready, self.timers = self.waiting.ready, self.waiting.timers  # (the same)
         self.running = 0
         self.inflight: dict[object, Node] = {}  # attempt token -> its node
-        self.handles: dict[object, tuple[Any, Any]] = {}  # token -> (executor, handle)
+        self.handles: dict[object, tuple[Declared, Any]] = {}  # token -> (executor, handle)
         self.flow_runs: list[FlowRun] = []
         self.unfinished_runs = 0
         self.order = RunOrder()
@@ -299,10 +299,10 @@ class Engine:
         self.running += 1
         executor = declared.executor
         handle = executor.submit(call, self.onworker.callback(declared, node, token))
-        self.handles[token] = (executor, handle)
+        self.handles[token] = (declared, handle)
         if task.options.timeout:
             self.timers.add(TimeoutTimer(time.monotonic() + task.options.timeout, node,
-                                         token, executor, handle))
+                                         token, declared, handle))
         self.record(report)
         self.task_start(task=report)
 

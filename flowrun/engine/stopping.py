@@ -16,6 +16,7 @@ from flowrun.engine.events import GraceTimer
 from flowrun.engine.nodes import Node, Waiting
 from flowrun.model import CANCELLED, FAILED, INTERRUPTED
 from flowrun.plugin import Outcome
+from flowrun.plugin.executor import Declared
 
 #: Seconds running tasks get after the first stop signal (``interrupt_grace``).
 DEFAULT_GRACE = 10.0
@@ -79,10 +80,21 @@ class Stopping:
         """Stop every running attempt where its executor can, and record it failed."""
         for token, node in list(self.inflight.items()):
             del self.inflight[token]
-            executor, handle = self.handles.pop(token, (None, None))
-            if executor is not None:
-                executor.cancel(handle)  # kills a worker; a thread is abandoned
+            declared, handle = self.handles.pop(token, (None, None))
+            if declared is not None:
+                declared.executor.cancel(handle)  # kills a worker; a thread is abandoned
             now = time.time()
-            self.life.attempt(node, Outcome(
-                status=FAILED, error=error, summary="interrupted", reason="interrupted",
-                started=node.report.queued or now, finished=now))
+            self.life.attempt(node, given_up(
+                declared, handle, status=FAILED, error=error, summary="interrupted",
+                reason="interrupted", started=node.report.queued or now, finished=now))
+
+
+def given_up(declared: Declared | None, handle: Any, **fields: Any) -> Outcome:
+    """The outcome of an attempt just cancelled, with what it printed and logged until
+    then when its executor can say (``Executor.output``)."""
+    outcome = Outcome(**fields)
+    output = declared.output if declared is not None else None
+    kept = output(handle) if output is not None else None
+    if kept:
+        outcome.stdout, outcome.stderr, outcome.log = kept
+    return outcome

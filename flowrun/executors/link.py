@@ -23,8 +23,10 @@ class Link:
 
     def __init__(self, argv: list[str], on_outcome: Callable, on_exit: Callable, *,
                  on_request: Callable | None = None, keep_stderr: bool = False,
-                 prepare: Callable[[], str | None] | None = None, tag: Any = None) -> None:
+                 prepare: Callable[[], str | None] | None = None, tag: Any = None,
+                 capture_dir: str | None = None) -> None:
         self.argv, self.on_outcome, self.on_exit = argv, on_outcome, on_exit
+        self.capture_dir = capture_dir  # where a local worker keeps the attempt's output
         self.on_request = on_request
         self.prepare, self.tag = prepare, tag  # tag: whatever the executor needs back
         self.lock = threading.Lock()

@@ -13,14 +13,14 @@ from typing import Any
 from flowrun.plugin.children import ChildRequests
 from flowrun.executors.link import Link
 from flowrun.plugin.wire import Packer
-from flowrun.plugin import Call, Outcome, failed_outcome
+from flowrun.plugin import Call, Captured, Outcome, failed_outcome
 
 
 class Job:
     """One attempt: queued, or sent to ``link`` (``wire`` is the packed call until
     the link wrote it)."""
 
-    __slots__ = ("call", "done", "cancelled", "link", "wire", "children")
+    __slots__ = ("call", "done", "cancelled", "link", "wire", "children", "printed")
 
     def __init__(self, call: Call, done: Any) -> None:
         self.call, self.done = call, done
@@ -28,13 +28,34 @@ class Job:
         self.link: Link | None = None
         self.wire: tuple | None = None
         self.children: ChildRequests | None = None  # its submit()s, once it made one
+        self.printed: Captured | None = None  # lines the worker streamed, once it did
+
+    def keep_output(self, slot: str, text: str) -> None:
+        """A line the task printed or logged, streamed by the worker as it came, so it
+        outlives the worker (bounded by ``max_output_size`` like any capture)."""
+        if self.printed is None:
+            self.printed = Captured()
+        self.printed.buffer(slot).append(text)
+
+    def output(self) -> tuple[str, str, str] | None:
+        """What the worker streamed so far (stdout, stderr, log), or None."""
+        printed = self.printed
+        if printed is None:
+            return None
+        return tuple(b.value() if b is not None else ""  # type: ignore[return-value]
+                     for b in (printed.stdout, printed.stderr, printed.log))
 
     def finish(self, outcome: Outcome) -> None:
-        """Hand ``outcome`` to the engine, unless it cancelled the attempt."""
+        """Hand ``outcome`` to the engine, unless it cancelled the attempt. An attempt
+        that failed without output of its own (its worker died) gets what was
+        streamed."""
         if self.children is not None:
             self.children.close()
-        if not self.cancelled:
-            self.done(outcome)
+        if self.cancelled:
+            return
+        if self.printed is not None and not (outcome.stdout or outcome.stderr or outcome.log):
+            outcome.stdout, outcome.stderr, outcome.log = self.output()  # type: ignore[misc]
+        self.done(outcome)
 
 
 class Workers:
@@ -104,8 +125,11 @@ class LinkPool:
     supports_children = True
 
     def on_request(self, link: Link, job: Job | None, message: tuple) -> None:
-        """The task on ``link`` called ``submit()`` or ``run_flow()``, or waits for its
-        children (link's reader thread)."""
+        """The task on ``link`` printed a line, called ``submit()`` or ``run_flow()``,
+        or waits for its children (link's reader thread)."""
+        if job is not None and message[0] == "out":
+            job.keep_output(message[1], message[2])
+            return
         if job is None or job.call.spawn is None:
             return
         if job.children is None:
@@ -137,6 +161,9 @@ class LinkPool:
                 return
         if link.job is handle:
             link.kill()
+
+    def output(self, handle: Job) -> tuple[str, str, str] | None:
+        return handle.output()
 
     def stop_links(self, grace: float) -> None:
         """Take no more work, kill every worker and reap it (SIGKILL after ``grace``

@@ -10,12 +10,15 @@ multi-threaded process) and never preload user modules, so edited code is never 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
-
+import tempfile
 from typing import Any
 
+from flowrun.plugin.capture import DEFAULT_LIMIT
 from flowrun.executors.link import Link, worker_options
 from flowrun.executors.pool import Job, LinkPool, Workers
+from flowrun.executors.worker import read_bounded
 from flowrun.plugin import RESULT_FILES, Outcome, ResultFile, failed_outcome, hookimpl
 
 NAME = "process"
@@ -30,12 +33,14 @@ class ProcessExecutor(LinkPool):
 
     def __init__(self, size: int, rootdir: str,
                  result_files: tuple[str, int] | None = None,
-                 worker_options: list[str] = ()) -> None:
+                 worker_options: list[str] = (), max_output: int = DEFAULT_LIMIT) -> None:
         super().__init__(rootdir)
         self.size = size
         self.result_files = result_files  # where workers write large results themselves
         self.argv = [*WORKER_ARGV, *worker_options] + ([] if result_files is None else [
             "--results-dir", result_files[0], "--result-threshold", str(result_files[1])])
+        self.max_output = max_output
+        self.capture_root = tempfile.mkdtemp(prefix="flowrun-capture-")
         self.workers = Workers()
         with self.lock:  # start a worker per CPU now: their start-up overlaps the run's
             for _ in range(min(size, os.cpu_count() or 1)):
@@ -63,10 +68,28 @@ class ProcessExecutor(LinkPool):
         return None
 
     def _start_link(self, tag: str | None = None) -> Link:
-        link = Link(self.argv, self._on_outcome, self._on_exit, on_request=self.on_request,
-                    tag=tag)
+        folder = tempfile.mkdtemp(dir=self.capture_root)  # 0700
+        link = Link([*self.argv, "--capture-dir", folder], self._on_outcome, self._on_exit,
+                    on_request=self.on_request, tag=tag, capture_dir=folder)
         self.workers.links.add(link)
         return link
+
+    def output(self, handle: Job) -> tuple[str, str, str] | None:
+        """What a cancelled attempt wrote, from its worker's capture files: complete up
+        to the kill, output of C code and subprocesses included."""
+        link = handle.link
+        if link is None or not link.killed:  # queued, or it ended before the cancel
+            return None
+        return self._read_capture(link)
+
+    def _read_capture(self, link: Link) -> tuple[str, str, str]:
+        """What the attempt on ``link``, a worker now gone or being killed, wrote; its
+        files are removed."""
+        folder = link.capture_dir or ""
+        texts = tuple(read_bounded(os.path.join(folder, name), self.max_output)
+                      for name in ("stdout", "stderr", "log"))
+        shutil.rmtree(folder, ignore_errors=True)
+        return texts  # type: ignore[return-value]
 
     def _next_job(self, link: Link) -> None:
         """Give ``link`` the next queued job, or park it (lock held)."""
@@ -117,7 +140,12 @@ class ProcessExecutor(LinkPool):
             reason = link.error or f"worker died ({link.exit_reason()})"
             if not link.ready and not link.error:
                 reason = f"worker process failed to start ({link.exit_reason()})"
-            job.finish(failed_outcome(reason))
+            outcome = failed_outcome(reason)
+            if not job.cancelled:  # (a cancelled job's output is read by output())
+                outcome.stdout, outcome.stderr, outcome.log = self._read_capture(link)
+            job.finish(outcome)
+        else:
+            shutil.rmtree(link.capture_dir or "", ignore_errors=True)
         with self.lock:
             self.workers.forget(link)
             if self.closed or self.workers.live() >= self.size:
@@ -130,6 +158,7 @@ class ProcessExecutor(LinkPool):
 
     def shutdown(self, wait: bool = True) -> None:
         self.stop_links(2.0)
+        shutil.rmtree(self.capture_root, ignore_errors=True)
 
 
 def pool_size(config: Any) -> int:
@@ -145,7 +174,8 @@ def flowrun_make_executor(name: str, config: Any) -> ProcessExecutor | None:
     if name != NAME:
         return None
     return ProcessExecutor(pool_size(config), config.rootdir,
-                           config.stash.get(RESULT_FILES, None), worker_options(config))
+                           config.stash.get(RESULT_FILES, None), worker_options(config),
+                           int(config.setting("max_output_size")))
 
 
 

@@ -10,16 +10,18 @@ import queue
 import threading
 from typing import Any
 
-from flowrun.plugin import Call, hookimpl, run_attempt
+from flowrun.plugin import Call, Captured, abandon_capture, hookimpl, run_attempt
 
 NAME = "thread"
 
 
 class _Job:
-    __slots__ = ("call", "done", "cancelled")
+    __slots__ = ("call", "done", "cancelled", "captured", "output")
 
     def __init__(self, call: Call, done: Any) -> None:
         self.call, self.done, self.cancelled = call, done, False
+        self.captured = Captured()  # what run_attempt fills: read if it is abandoned
+        self.output: tuple[str, str, str] | None = None
 
 
 class ThreadExecutor:
@@ -61,7 +63,7 @@ class ThreadExecutor:
         here.next = None
         job = jobs.get()
         while job is not None:
-            outcome = None if job.cancelled else run_attempt(job.call)
+            outcome = None if job.cancelled else run_attempt(job.call, job.captured)
             done, job.call, job.done = job.done, None, None  # do not keep results alive
             if outcome is not None and not job.cancelled:
                 here.free = True
@@ -77,7 +79,11 @@ class ThreadExecutor:
 
     def cancel(self, handle: _Job) -> str:
         handle.cancelled = True  # a running thread is abandoned; its outcome is dropped
+        handle.output = abandon_capture(handle.captured)  # and so is its later output
         return "the thread could not be stopped and was abandoned"
+
+    def output(self, handle: _Job) -> tuple[str, str, str] | None:
+        return handle.output
 
     def shutdown(self, wait: bool = True) -> None:
         # The engine has already waited for every attempt it still cares about; the

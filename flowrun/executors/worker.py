@@ -52,26 +52,71 @@ def _read_commands(stream: IO[bytes], calls: queue.SimpleQueue, worker: _Worker)
 
 
 class _LogHandler(logging.Handler):
-    """Keeps the log records of the running attempt (the worker runs one at a time)."""
+    """Keeps the log records of the running attempt (the worker runs one at a time),
+    and streams each to the coordinator while ``send`` is set."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lines: list[str] = []
+        self.send: Any = None
+        self.fd: int | None = None  # the capture folder's log file, if there is one
         self.setFormatter(logging.Formatter(capture.LOG_FORMAT))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record) + "\n")
+        line = self.format(record) + "\n"
+        self.lines.append(line)
+        if self.send is not None:
+            self.send(("out", "log", line))
+        elif self.fd is not None:
+            os.write(self.fd, line.encode("utf-8", "replace"))
+
+
+class _Tee:
+    """``sys.stdout`` / ``sys.stderr`` during an attempt of a worker without a capture
+    folder the coordinator can read (SSH): writes go on to the real stream (the capture
+    file, which the outcome is read from) and each complete line is also sent to the
+    coordinator at once, so what a task printed outlives its worker (a timeout, a stop
+    signal, kill -9). A task printing nothing sends nothing."""
+
+    def __init__(self, real: Any, slot: str, send: Any) -> None:
+        self.real, self.slot, self.send, self.pending = real, slot, send, ""
+
+    def write(self, text: str) -> int:
+        written = self.real.write(text)
+        if "\n" in text or len(self.pending) > 65536:
+            head, sep, rest = (self.pending + text).rpartition("\n")
+            self.send(("out", self.slot, head + sep))
+            self.pending = rest
+        else:
+            self.pending += text
+        return written
+
+    def flush(self) -> None:
+        self.real.flush()
+        if self.pending:
+            self.send(("out", self.slot, self.pending))
+            self.pending = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
 
 class _Worker:
     def __init__(self, frames_out: IO[bytes], spare_fd: int) -> None:
         self.out = frames_out
         self.spare_fd = spare_fd  # where fd 1 and 2 point between attempts
-        self.files = (tempfile.TemporaryFile(), tempfile.TemporaryFile())
         self.fns: dict[int, Any] = {}
         self.write_lock = threading.Lock()  # the task's submit()s write frames too
         self.spawner = RemoteSpawner(self.send)
         self.log = _LogHandler()
+        folder = _settings["capture_dir"]
+        if folder:  # files the coordinator reads if this worker is killed
+            self.files = tuple(open(os.path.join(folder, name), "w+b")
+                               for name in ("stdout", "stderr"))
+            self.log.fd = os.open(os.path.join(folder, "log"),
+                                  os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        else:  # lines are streamed to the coordinator instead (SSH)
+            self.files = (tempfile.TemporaryFile(), tempfile.TemporaryFile())
         logging.getLogger().addHandler(self.log)
         level = os.environ.get("FLOWRUN_LOG_LEVEL") or os.environ.get("LOG_LEVEL")
         if level:
@@ -110,10 +155,19 @@ class _Worker:
         os.dup2(self.files[0].fileno(), 1)
         os.dup2(self.files[1].fileno(), 2)
         self.log.lines = []
+        real = sys.stdout, sys.stderr
+        if self.log.fd is not None:
+            os.ftruncate(self.log.fd, 0)
+        else:
+            self.log.send = self.send
+            sys.stdout, sys.stderr = _Tee(real[0], "stdout", self.send), \
+                _Tee(real[1], "stderr", self.send)
         try:
             outcome = run_attempt(call)
         finally:
-            for stream in (sys.stdout, sys.stderr):
+            sys.stdout, sys.stderr = real  # what was still pending is in the files
+            self.log.send = None
+            for stream in real:
                 try:
                     stream.flush()
                 except Exception:  # noqa: BLE001 - the user closed or broke the stream
@@ -133,8 +187,10 @@ def _loads_or_error(blob: bytes) -> Any:
 
 
 _result_files: dict[str, Any] = {}
-#: ``--max-output N`` (``max_output_size``) and ``--no-capture 1`` (``-s``).
-_settings: dict[str, Any] = {"max_output": capture.DEFAULT_LIMIT, "no_capture": False}
+#: ``--max-output N`` (``max_output_size``), ``--no-capture 1`` (``-s``) and
+#: ``--capture-dir DIR`` (capture files the coordinator can read after a kill).
+_settings: dict[str, Any] = {"max_output": capture.DEFAULT_LIMIT, "no_capture": False,
+                             "capture_dir": None}
 
 
 def _offload(outcome: Outcome) -> Outcome:
@@ -154,10 +210,19 @@ def _resolve_refs(call: Call) -> None:
             call.kwargs[name] = value.load()
 
 
-def _read_all(f: Any) -> str:
+def read_bounded(path: str, limit: int) -> str:
+    """A capture file's text as ``_read_all`` reads it ("" if there is none)."""
+    try:
+        with open(path, "rb") as f:
+            return _read_all(f, limit)
+    except OSError:
+        return ""
+
+
+def _read_all(f: Any, limit: int | None = None) -> str:
     """The attempt's output file, its head and tail only past ``max_output_size`` (a
     task printing 100 MB never puts 100 MB in memory, on the wire or in the store)."""
-    limit = _settings["max_output"]
+    limit = limit or _settings["max_output"]
     size = f.seek(0, os.SEEK_END)
     f.seek(0)
     if size <= limit:
@@ -177,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     options = dict(zip(args[::2], args[1::2]))
     _settings["max_output"] = int(options.get("--max-output") or capture.DEFAULT_LIMIT)
     _settings["no_capture"] = options.get("--no-capture") == "1"
+    _settings["capture_dir"] = options.get("--capture-dir")  # (the process executor's)
     if options.get("--results-dir"):  # large results go straight to the store's files
         _result_files.update(folder=options["--results-dir"],
                              threshold=int(options.get("--result-threshold", "65536")))

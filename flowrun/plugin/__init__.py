@@ -86,6 +86,8 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
         format_user_error,
         run_attempt,
     )
+    from flowrun.plugin.capture import Captured
+    from flowrun.plugin.capture import abandon as abandon_capture
     from flowrun.plugin.capture import ensure_installed as ensure_capture
     from flowrun.plugin.children import ChildRequests, RemoteSpawner
     from flowrun.plugin.executor import Done, Executor
@@ -118,6 +120,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     **{name: ("flowrun.plugin.attempt", name) for name in (
         "Call", "Outcome", "failed_outcome", "format_user_error", "run_attempt")},
     "ensure_capture": ("flowrun.plugin.capture", "ensure_installed"),
+    "Captured": ("flowrun.plugin.capture", "Captured"),
+    "abandon_capture": ("flowrun.plugin.capture", "abandon"),
     "Done": ("flowrun.plugin.executor", "Done"),
     "Executor": ("flowrun.plugin.executor", "Executor"),
     **{name: ("flowrun.plugin.wire", name) for name in (
@@ -155,8 +159,8 @@ __all__ = [
     "OK_STATUSES", "HAS_RESULT",
     # executors
     "Executor", "Done", "Call", "Outcome", "run_attempt", "failed_outcome",
-    "format_user_error", "ensure_capture", "dump_result", "load_result", "ResultFile",
-    "write_result_file", "schema_tag",
+    "format_user_error", "ensure_capture", "Captured", "abandon_capture", "dump_result",
+    "load_result", "ResultFile", "write_result_file", "schema_tag",
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",
     # storage

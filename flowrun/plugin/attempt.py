@@ -132,8 +132,10 @@ def _unpickled(blob: bytes) -> BaseException | None:
         return None
 
 
-def run_attempt(call: Call) -> Outcome:
-    """Run ``call`` with its output captured; never raises for the user's errors."""
+def run_attempt(call: Call, captured: capture.Captured | None = None) -> Outcome:
+    """Run ``call`` with its output captured (into ``captured`` if given: an executor
+    that may abandon the attempt keeps it, see ``capture.abandon``); never raises for
+    the user's errors."""
     outcome = Outcome(started=time.time())
     ctx = None
     if call.wants_context:
@@ -142,7 +144,7 @@ def run_attempt(call: Call) -> Outcome:
     else:  # submit() and run_flow() find it; made only if they are called
         previous = context.set_current(None if call.spawn is None else
                                        context.Lazy(lambda: _context(call)))
-    captured = capture.begin(call.task_id)
+    captured = capture.begin(call.task_id, captured)
     try:
         value = call.hook(call=call) if call.hook else call.invoke()
         outcome.result, outcome.result_format = results.dumps(value)

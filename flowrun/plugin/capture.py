@@ -128,7 +128,11 @@ class _Tagger(_SharedStream):
     def write(self, text: str) -> int:
         task = getattr(_local, "task", None)
         if task is None or _active < 2:
+            if task is not None and _local.tagging.stdout is _DISCARD:
+                return len(text)  # an abandoned attempt's thread prints nowhere
             return self.real.write(text)
+        if _local.tagging.stdout is _DISCARD:
+            return len(text)
         start = getattr(_local, "at_line_start", True)
         tagged = "".join((f"[{task}] " if start or i else "") + line
                          for i, line in enumerate(text.splitlines(keepends=True)))
@@ -188,8 +192,8 @@ def uninstall() -> None:
     global _installed, _passthrough
     with _lock:
         _installed -= 1
-        if _installed:
-            return
+        if _installed or any(c.running for c in _abandoned):
+            return  # an abandoned thread may still print: keep routing it away
         _passthrough = False
         sys.stdout, sys.stderr = _saved
         logging.getLogger().removeHandler(_handler)  # (not added with passthrough: a no-op)
@@ -201,11 +205,12 @@ class Captured:
     ``Bounded`` buffer, made on the first write, so an attempt that prints nothing
     costs one small object."""
 
-    __slots__ = ("stdout", "stderr", "log", "_previous", "_tagging")
+    __slots__ = ("stdout", "stderr", "log", "_previous", "_tagging", "running")
 
-    def __init__(self, previous: Any = None, tagging: bool = False) -> None:
+    def __init__(self) -> None:
         self.stdout = self.stderr = self.log = None  # type: ignore[assignment]
-        self._previous, self._tagging = previous, tagging
+        self._previous: Any = None  # what ``end()`` puts back
+        self._tagging = self.running = False
 
     def buffer(self, slot: str) -> Bounded:
         buffer = getattr(self, slot)
@@ -215,12 +220,16 @@ class Captured:
         return buffer
 
 
-def begin(task_id: str | None = None) -> Captured:
-    """Capture what this thread writes until ``end()`` (nests: inner wins); with
-    ``-s``, tag it with ``task_id`` instead."""
+def begin(task_id: str | None = None, captured: Captured | None = None) -> Captured:
+    """Capture what this thread writes until ``end()`` (nests: inner wins), into
+    ``captured`` if given (so another thread can ``abandon()`` it); with ``-s``, tag it
+    with ``task_id`` instead."""
     if _passthrough:
-        return _begin_tagging(task_id)
-    captured = Captured(getattr(_local, "captured", None))
+        return _begin_tagging(task_id, captured or Captured())
+    if captured is None:
+        captured = Captured()
+    captured._previous = getattr(_local, "captured", None)
+    captured.running = True
     _local.captured = captured
     return captured
 
@@ -232,11 +241,45 @@ def end(captured: Captured) -> Captured:
     else:
         _local.captured = captured._previous
     captured._previous = None
+    captured.running = False
     out, err, log = captured.stdout, captured.stderr, captured.log
     captured.stdout = out.value() if out is not None else ""
     captured.stderr = err.value() if err is not None else ""
     captured.log = log.value() if log is not None else ""
     return captured
+
+
+class _Discard:
+    """Where an abandoned attempt's later writes go: nowhere."""
+
+    __slots__ = ()
+
+    def append(self, text: str) -> None:
+        """Dropped."""
+
+    def value(self) -> str:
+        return ""
+
+
+_DISCARD = _Discard()
+_abandoned: list[Captured] = []  # given up on while their threads may still run
+
+
+def abandon(captured: Captured) -> tuple[str, str, str]:
+    """The attempt was given up on (a timeout, a stop signal) while its thread runs on:
+    what it wrote so far, as (stdout, stderr, log). Whatever it writes from now on is
+    dropped, and the process's streams stay routed while it runs, so it never reaches
+    the terminal nor another attempt's output."""
+    texts = tuple(_text(getattr(captured, slot)) for slot in ("stdout", "stderr", "log"))
+    if not isinstance(captured.stdout, str):  # not ended: drop what comes next
+        captured.stdout = captured.stderr = captured.log = _DISCARD  # type: ignore[assignment]
+        with _lock:
+            _abandoned[:] = [c for c in _abandoned if c.running] + [captured]
+    return texts  # type: ignore[return-value]
+
+
+def _text(buffer: Any) -> str:
+    return buffer if isinstance(buffer, str) else buffer.value() if buffer else ""
 
 
 @contextmanager
@@ -249,10 +292,11 @@ def capturing(task_id: str | None = None) -> Iterator[Captured]:
         end(captured)
 
 
-def _begin_tagging(task_id: str | None) -> Captured:
+def _begin_tagging(task_id: str | None, captured: Captured) -> Captured:
     global _active
-    captured = Captured(getattr(_local, "task", None), tagging=True)
-    _local.task, _local.at_line_start = task_id, True
+    captured._tagging, captured.running = True, True
+    captured._previous = (getattr(_local, "task", None), getattr(_local, "tagging", None))
+    _local.task, _local.tagging, _local.at_line_start = task_id, captured, True
     with _lock:
         _active += 1
     return captured
@@ -262,4 +306,4 @@ def _end_tagging(captured: Captured) -> None:
     global _active
     with _lock:
         _active -= 1
-    _local.task = captured._previous
+    _local.task, _local.tagging = captured._previous

@@ -59,6 +59,13 @@ class Executor:
         for the user about what happened (the timeout message shows them)."""
         raise NotImplementedError
 
+    def output(self, handle: Any) -> tuple[str, str, str] | None:
+        """Called right after ``cancel(handle)`` of a running attempt (its timeout, a
+        stop signal): what it had printed and logged until then, as (stdout, stderr,
+        log), so it is stored with the failed attempt; None if the executor cannot say.
+        Optional; the default says nothing."""
+        return None
+
     def shutdown(self, wait: bool = True) -> None:
         """Release workers. ``wait=False``: do not wait for running attempts."""
         raise NotImplementedError
@@ -92,6 +99,8 @@ class Declared:
     accepts_ref: Callable[[Any], bool] | None = None
     #: ``check`` if the executor has its own (None: it accepts every task).
     check: Callable[[list[Task]], None] | None = None
+    #: ``output`` if the executor has its own (None: a cancelled attempt keeps nothing).
+    output: Callable[[Any], tuple[str, str, str] | None] | None = None
 
     @classmethod
     def of(cls, name: str, executor: Any) -> Declared:
@@ -105,4 +114,4 @@ class Declared:
                    done_on_worker=bool(getattr(executor, "done_on_worker", False)),
                    slots=getattr(executor, "slots", None) or None,
                    supports_children=bool(getattr(executor, "supports_children", False)),
-                   accepts_ref=own("accepts_ref"), check=own("check"))
+                   accepts_ref=own("accepts_ref"), check=own("check"), output=own("output"))

@@ -127,12 +127,13 @@ def load_function(blob: bytes) -> Any:
 
 
 def run_packed_call(fn: Any, call_blob: bytes, inputs: dict[str, Any] | None = None,
-                    spawn: Any = None) -> Outcome:
+                    spawn: Any = None, captured: Any = None) -> Outcome:
     """Run the call packed in ``call_blob`` with ``fn`` (from ``load_function``);
     ``inputs`` replace arguments the coordinator left out (results by reference);
-    ``spawn`` is what ``submit()`` calls there (a ``RemoteSpawner``)."""
+    ``spawn`` is what ``submit()`` calls there (a ``RemoteSpawner``); ``captured``
+    receives the output (see ``run_attempt``)."""
     call: Call = pickle.loads(call_blob)
     call.fn = fn
     call.kwargs.update(inputs or {})
     call.spawn = spawn
-    return run_attempt(call)
+    return run_attempt(call, captured)

@@ -36,7 +36,7 @@ ATTEMPT_COLUMNS = (
     "summary", "reason", "stdout", "stderr", "log", "result", "result_format", "run_key",
     "parent", "result_ref", "source_hash", "args_hash")
 RUN_COLUMNS = ("id", "flow", "status", "started", "finished", "params", "resumed_from",
-               "counts", "partition", "scheduled_for", "pid", "host")
+               "counts", "partition", "scheduled_for", "pid", "host", "error")
 _INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
                    f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})")
 _RESULT, _REF = ATTEMPT_COLUMNS.index("result"), ATTEMPT_COLUMNS.index("result_ref")
@@ -98,16 +98,18 @@ class SqliteStorage:
         with self._transaction():
             self.conn.execute(
                 "INSERT INTO runs (id, flow, status, started, params, resumed_from, "
-                "partition, scheduled_for, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "partition, scheduled_for, pid, host, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.id, run.flow_id, run.status, run.started,
                  json.dumps(run.params, default=repr), run.resumed_from, run.partition,
-                 run.scheduled_for, run.pid, run.host))
+                 run.scheduled_for, run.pid, run.host, run.error))
 
     def run_finished(self, run: Run) -> None:
         self.flush()
         with self._transaction():
-            self.conn.execute("UPDATE runs SET status=?, finished=?, counts=? WHERE id=?",
-                              (run.status, run.finished, json.dumps(run.counts), run.id))
+            self.conn.execute(
+                "UPDATE runs SET status=?, finished=?, counts=?, error=? WHERE id=?",
+                (run.status, run.finished, json.dumps(run.counts), run.error, run.id))
 
     def record(self, r: Report) -> None:
         result = r.result
@@ -365,11 +367,11 @@ def _run(row: tuple) -> Run:
     """A run as stored; one left ``running`` by a process that is gone reads as
     ``interrupted`` (API section 3), without writing anything."""
     rid, flow, status, started, finished, params, resumed_from, counts, partition, \
-        scheduled_for, pid, host = row
+        scheduled_for, pid, host, error = row
     run = Run(id=rid, flow_id=flow, status=status, started=started, finished=finished,
               params=json.loads(params or "{}"), resumed_from=resumed_from,
               counts=json.loads(counts or "{}"), partition=partition,
-              scheduled_for=scheduled_for, pid=pid, host=host)
+              scheduled_for=scheduled_for, pid=pid, host=host, error=error)
     if run.process_gone():
         run.status = INTERRUPTED
     return run

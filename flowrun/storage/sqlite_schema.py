@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def connect(path: str) -> tuple[sqlite3.Connection, bool]:
@@ -94,5 +94,11 @@ def _migrate_to_6(conn: sqlite3.Connection) -> None:
     _run(conn, 'DROP INDEX IF EXISTS "idx_attempts_task_id_run_key"')
 
 
+def _migrate_to_7(conn: sqlite3.Connection) -> None:
+    """Why a run failed before any task started (a bad ``--param``, a flow that no
+    longer collects), so such a run is listed and shown like any other."""
+    _run(conn, 'ALTER TABLE "runs" ADD COLUMN "error" TEXT')
+
+
 MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5,
-              _migrate_to_6)
+              _migrate_to_6, _migrate_to_7)

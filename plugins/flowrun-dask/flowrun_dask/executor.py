@@ -11,6 +11,7 @@ from typing import Any
 
 from flowrun.plugin import (
     Call,
+    Captured,
     ChildRequests,
     Executor,
     ExecutorError,
@@ -18,6 +19,7 @@ from flowrun.plugin import (
     Packer,
     RemoteSpawner,
     UsageError,
+    abandon_capture,
     ensure_capture,
     failed_outcome,
     load_function,
@@ -25,13 +27,18 @@ from flowrun.plugin import (
 )
 
 
+#: Seconds a cancel waits for the workers to hand back an abandoned attempt's output.
+ASK_WORKERS_FOR = 5.0
+
+
 class _Job:
-    __slots__ = ("future", "cancelled", "children")
+    __slots__ = ("future", "cancelled", "children", "output")
 
     def __init__(self) -> None:
         self.future: Any = None
         self.cancelled = False
         self.children: ChildRequests | None = None
+        self.output: tuple[str, str, str] | None = None  # what it printed, if abandoned
 
 
 class DaskExecutor(Executor):
@@ -112,7 +119,8 @@ class DaskExecutor(Executor):
             self._serve_children()
         job.future = future = self.client.submit(
             run_on_worker, digest, fn_blob, call_blob, inputs, pure=False, key=key,
-            requests=self.requests_name if call.spawn is not None else None)
+            requests=self.requests_name if call.spawn is not None else None,
+            attempt_key=key)
         with self.lock:
             self.jobs[future] = (job, done)
             self.completed.add(future)
@@ -170,8 +178,22 @@ class DaskExecutor(Executor):
     def cancel(self, handle: _Job) -> str:
         handle.cancelled = True
         if handle.future is not None:
+            handle.output = self._abandon_on_workers(handle.future.key)
             handle.future.cancel()
         return "a running Dask task cannot be stopped: it was abandoned on the cluster"
+
+    def output(self, handle: _Job) -> tuple[str, str, str] | None:
+        return handle.output
+
+    def _abandon_on_workers(self, key: str) -> tuple[str, str, str] | None:
+        """What the attempt printed so far, from the worker running it (its later
+        output is dropped there); None if no worker runs it (any more)."""
+        try:
+            answers = self.client.run(abandon_on_worker, key, on_error="return",
+                                      callback_timeout=ASK_WORKERS_FOR)
+        except Exception:  # noqa: BLE001 - the cluster is going away: nothing to keep
+            return None
+        return next((a for a in answers.values() if isinstance(a, tuple)), None)
 
     def shutdown(self, wait: bool = True) -> None:
         self.closed = True
@@ -191,24 +213,37 @@ class DaskExecutor(Executor):
 # -- on the worker ---------------------------------------------------------------------
 
 _functions: dict[str, Any] = {}  # digest -> function, kept for the worker's life
+_running: dict[str, Captured] = {}  # attempt key -> its capture, while it runs here
 
 
 def run_on_worker(digest: str, fn_blob: bytes, call_blob: bytes,
-                  inputs: dict[str, Outcome], requests: str | None = None) -> Outcome:
+                  inputs: dict[str, Outcome], requests: str | None = None,
+                  attempt_key: str = "") -> Outcome:
     """Run one attempt where Dask put it; upstream outcomes arrive resolved.
-    ``requests``: the session's queue for the task's ``submit()`` calls."""
+    ``requests``: the session's queue for the task's ``submit()`` calls;
+    ``attempt_key``: names its capture while it runs, for ``abandon_on_worker``."""
     ensure_capture()
     fn = _functions.get(digest)
     if fn is None:
         fn = _functions[digest] = load_function(fn_blob)
     values = {name: outcome.get_value() for name, outcome in inputs.items()}
-    if requests is None:
-        return run_packed_call(fn, call_blob, values)
-    link = _ChildLink(requests)
+    captured = _running[attempt_key] = Captured()
+    link = _ChildLink(requests) if requests is not None else None
     try:
-        return run_packed_call(fn, call_blob, values, spawn=link.spawner)
+        return run_packed_call(fn, call_blob, values,
+                               spawn=link.spawner if link else None, captured=captured)
     finally:
-        link.close()
+        _running.pop(attempt_key, None)
+        if link is not None:
+            link.close()
+
+
+def abandon_on_worker(attempt_key: str) -> tuple[str, str, str] | None:
+    """On every worker, when the coordinator gives an attempt up (a timeout, a stop
+    signal): what it printed and logged so far if it runs here; its later output is
+    dropped (its thread cannot be stopped)."""
+    captured = _running.pop(attempt_key, None)
+    return abandon_capture(captured) if captured is not None else None
 
 
 class _ChildLink:

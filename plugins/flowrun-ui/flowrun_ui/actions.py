@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
-from flowrun.plugin import FAILED, INTERRUPTED, RUNNING, LiveStore, StoreError, UsageError
+from flowrun.plugin import (FAILED, INTERRUPTED, RUNNING, LiveStore, Run, StoreError,
+                            UsageError)
 
 from flowrun_ui.launcher import Pending
 from flowrun_ui.views import RUN_ID, run_json, task_counts, tasks_json
@@ -19,6 +21,7 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+        self.run_id: str | None = None  # a run recorded failed because of it
 
 
 def check_run_id(run_id: str) -> str:
@@ -72,7 +75,11 @@ def list_runs(state: Any, flow: str | None, status: str | None, limit: int,
 def start_run(state: Any, flow_id: str, params: dict[str, Any],
               partition: str | None) -> str:
     flow = get_flow(state, flow_id)
-    args = [flow_id, *_param_args(flow, params)]
+    try:
+        args = [flow_id, *_param_args(flow, params)]
+    except ApiError as exc:  # kept as a failed run too, as `flowrun --param` keeps it
+        exc.run_id = _record_unstarted(state, flow_id, params, str(exc))
+        raise
     if partition is not None:
         keys = {k for row in (flow.get("partitions") or {}).get("keys", []) for k in row}
         if not flow.get("partitions"):
@@ -83,6 +90,17 @@ def start_run(state: Any, flow_id: str, params: dict[str, Any],
     record = Pending(state.launcher.new_id(), flow_id, params=params, partition=partition)
     state.launcher.start(args, record)
     return record.id
+
+
+def _record_unstarted(state: Any, flow_id: str, params: dict[str, Any], error: str) -> str:
+    """Record a run that failed before its first task (a bad parameter): listed and
+    shown like any run."""
+    now = time.time()
+    run = Run(id=state.launcher.new_id(), flow_id=flow_id, status=FAILED, started=now,
+              finished=now, params=params, error=error)
+    state.store.run_started(run)
+    state.store.run_finished(run)
+    return run.id
 
 
 def resume_run(state: Any, run_id: str) -> str:

@@ -43,7 +43,9 @@ def make_app(state: Any) -> Any:
 def _handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        body = {"error": str(exc)} if exc.run_id is None else {"error": str(exc),
+                                                               "run_id": exc.run_id}
+        return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def bad_input(request: Request, exc: RequestValidationError) -> JSONResponse:

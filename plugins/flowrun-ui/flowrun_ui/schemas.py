@@ -13,6 +13,7 @@ TaskStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "ca
 
 class Error(BaseModel):
     error: str
+    run_id: str | None = None  # a start refused for a bad parameter is kept as this run
 
 
 class RunSummary(BaseModel):
@@ -28,6 +29,7 @@ class RunSummary(BaseModel):
     params: dict[str, Any]
     pid: int | None
     host: str | None
+    error: str | None = None  # why the run failed before its first task (a bad parameter)
 
 
 class Attempt(BaseModel):
@@ -52,7 +54,6 @@ class TaskState(BaseModel):
 
 
 class RunDetail(RunSummary):
-    error: str | None = None  # why a run asked for never started (a bad parameter)
     tasks: list[TaskState]
 
 

@@ -62,7 +62,14 @@ def run_row(run: dict[str, Any]) -> str:
             f'<td class="status">{badge(run["status"])}</td><td>{when(run["started"])}</td>'
             f'<td class="duration">{seconds(run["duration"])}</td>'
             f'<td>{escape(run["partition"] or "")}</td>'
-            f'<td class="counts">{counts(run["counts"])}</td></tr>')
+            f'<td class="counts">{_tasks_cell(run)}</td></tr>')
+
+
+def _tasks_cell(run: dict[str, Any]) -> str:
+    """The task counts; for a run that failed before its first task, why."""
+    if not run["counts"] and run.get("error"):
+        return f'<span class="error">not started: {escape(run["error"])}</span>'
+    return counts(run["counts"])
 
 
 def runs_table(runs: list[dict[str, Any]]) -> str:

@@ -27,7 +27,8 @@ def run_json(run: Any) -> dict[str, Any]:
             "duration": duration(run.started, run.finished), "partition": run.partition,
             "resumed_from": run.resumed_from,
             "counts": {str(k): int(v) for k, v in (run.counts or {}).items()},
-            "params": _plain(run.params or {}), "pid": run.pid, "host": run.host}
+            "params": _plain(run.params or {}), "pid": run.pid, "host": run.host,
+            "error": getattr(run, "error", None)}
 
 
 def attempt_json(report: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ SLEEPY = """
 
     @task
     def nap():
+        print("napping now")
         time.sleep(30)
 """
 
@@ -79,6 +80,8 @@ def test_unknown_ids_are_404_and_bad_input_400_never_500(ui):
     assert ui.get("/api/v1/runs", params={"before": "nosuchrun"}).status_code == 404
     bad = ui.post(f"/api/v1/flows/{flow_path(DEMO)}/runs", {"params": {"nope": 1}})
     assert bad.status_code == 400 and "nope" in bad.json()["error"]
+    recorded = ui.run(bad.json()["run_id"])  # kept, like a bad `flowrun --param`
+    assert recorded["status"] == "failed" and "nope" in recorded["error"]
     assert ui.post(f"/api/v1/flows/{flow_path(DEMO)}/runs", {"colour": "red"}
                    ).status_code == 400
     assert ui.post(f"/api/v1/flows/{flow_path(DEMO)}/runs", {"params": {"rows": [1]}}
@@ -117,6 +120,10 @@ def test_a_run_that_cannot_start_says_why(ui):
                      {"params": {"rows": "many"}}).json()["run_id"]
     run = ui.wait(run_id)
     assert run["status"] == "failed" and "rows" in run["error"]
+    listed = {r["id"]: r for r in ui.get("/api/v1/runs").json()}
+    assert "rows" in listed[run_id]["error"]  # kept in the store, not only by the UI
+    assert "not started: --param rows" in ui.http.get("/").text
+    assert "expected an int" in ui.http.get(f"/runs/{run_id}").text
 
 
 def test_cancel_interrupts_a_running_run_like_ctrl_c(project):
@@ -135,6 +142,8 @@ def _cancel_sleepy(ui) -> None:
     assert ui.post(f"/api/v1/runs/{run_id}/cancel").status_code == 202
     run = ui.wait(run_id, timeout=20)
     assert run["status"] == "interrupted"
+    logs = ui.get(f"/api/v1/runs/{run_id}/logs").json()  # printed before the cancel
+    assert any("napping now" in entry["stdout"] for entry in logs), logs
     again = ui.post(f"/api/v1/runs/{run_id}/cancel")
     assert again.status_code == 409 and "not running" in again.json()["error"]
 

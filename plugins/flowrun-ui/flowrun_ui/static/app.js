@@ -59,7 +59,8 @@ function runRow(run) {
   const cells = [runLink(run.id), flowLink(run.flow_id), badge(run.status),
     el("time", { datetime: run.started || "" }, (run.started || "-").slice(0, 19).replace("T", " ")),
     document.createTextNode(seconds(run.duration)), document.createTextNode(run.partition || ""),
-    document.createTextNode(counts(run.counts))];
+    document.createTextNode(Object.keys(run.counts || {}).length || !run.error
+      ? counts(run.counts) : "not started: " + run.error)];
   const classes = ["", "", "status", "", "duration", "", "counts"];
   cells.forEach((content, i) => {
     const td = el("td", classes[i] ? { class: classes[i] } : {});
