@@ -189,3 +189,40 @@ def test_a_file_written_just_before_it_was_hashed_is_hashed_again(tmp_path):
     again = FileHasher(str(tmp_path), cache)
     again.states(["racy.txt"])
     assert again.bytes_read == 3  # its mtime is within the racy window: trust nothing
+
+
+# -- comparing fingerprints ------------------------------------------------------------
+
+def test_changes_name_each_part_with_old_and_new():
+    from flowrun.fingerprint import Fingerprint, changes
+
+    old = Fingerprint(code={"flow.clean": ["aa", "flows/flow_x.py:3"],
+                            "lib.helper": ["bb", "lib.py:1"]},
+                      params={"day": "'2026-12-01'"}, upstream={"extract": "u1"},
+                      reads={"data/a.csv": ["sha256:" + "1" * 64, 10]})
+    new = Fingerprint(code={"flow.clean": ["aa", "flows/flow_x.py:3"],
+                            "lib.helper": ["cc", "lib.py:1"]},
+                      params={"day": "'2026-12-02'"}, upstream={"extract": "u1"},
+                      reads={"data/a.csv": ["sha256:" + "2" * 64, 12]})
+    lines = [c.describe() for c in changes(old, new)]
+    assert lines == ["code lib.helper (lib.py:1) changed",
+                     "parameter day: '2026-12-01' -> '2026-12-02'",
+                     "file data/a.csv: 111111111111 (10 bytes) -> 222222222222 (12 bytes)"]
+    assert changes(old, old) == []
+
+
+def test_a_fingerprint_of_another_format_is_never_read():
+    from flowrun.fingerprint import Fingerprint
+
+    stored = Fingerprint(params={"a": "1"}).to_json()
+    assert Fingerprint.from_json(stored) == Fingerprint(params={"a": "1"})
+    assert Fingerprint.from_json(stored.replace('"format":1', '"format":0')) is None
+    assert Fingerprint.from_json("not json") is None
+
+
+def test_outputs_that_no_longer_hold_what_was_written_are_named():
+    from flowrun.fingerprint import Fingerprint, outputs_intact
+
+    recorded = Fingerprint(writes={"out/a": ["sha256:1", 1], "out/b": ["sha256:2", 2]})
+    found = outputs_intact(recorded, {"out/a": ["sha256:1", 1], "out/b": None})
+    assert [c.describe() for c in found] == ["declared output out/b missing"]
