@@ -1,0 +1,179 @@
+"""Content hashes of the files cached tasks declare (``reads``/``writes``), with a stat
+cache so an unchanged file is never read twice.
+
+A file's hash is of its content (sha256, through OpenSSL: faster than ``sha256sum``
+here), recorded with the hash's name. A file whose stat signature (size, mtime_ns,
+inode, ctime_ns) is the one it had when last hashed is not read again; the cache lives
+beside the store (``.flowrun/filehashes.db``, one per host: inodes are local). As git
+does for "racily clean" files, a file modified just before it was hashed (within 100 ms,
+or 2 s on a file system that keeps whole seconds) is hashed again next time, since a
+second write in the same clock tick could keep its signature. Files that need hashing are hashed on a few threads (hashlib lets go of the
+GIL), so a directory of many changed files uses every core.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+HASH_NAME = "sha256"
+_RACY_NS = 100_000_000            # the coarsest clock tick of a file system with ns times
+_RACY_WHOLE_SECONDS_NS = 2_000_000_000
+_PARALLEL_BYTES = 8 << 20  # below this, threads cost more than they save
+
+
+@dataclass(frozen=True)
+class FileState:
+    """A file's content as hashed: ``digest`` is ``"sha256:<hex>"``."""
+
+    path: str  # relative to the rootdir, with "/" separators
+    size: int
+    digest: str
+
+
+class TemplateError(ValueError):
+    """A ``{name}`` in a declared path names no parameter of the task."""
+
+
+def expand(patterns: Iterable[str], rootdir: str, values: Mapping[str, object]
+           ) -> tuple[list[str], list[str]]:
+    """(files, missing): the files the declared ``patterns`` stand for, relative to
+    ``rootdir`` and sorted; ``missing`` lists plain paths that do not exist. A glob
+    matching nothing stands for no file; a directory for every file under it."""
+    files: set[str] = set()
+    missing = []
+    for pattern in patterns:
+        try:
+            path = pattern.format_map(_Strict(values))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise TemplateError(f"{pattern!r}: {exc}") from None
+        full = os.path.join(rootdir, path)
+        if glob.has_magic(path):
+            matches = glob.glob(full, recursive=True)
+        elif os.path.exists(full):
+            matches = [full]
+        else:
+            missing.append(path)
+            continue
+        for match in matches:
+            files.update(_files_under(match, rootdir))
+    return sorted(files), missing
+
+
+class _Strict(dict):
+    def __init__(self, values: Mapping[str, object]) -> None:
+        super().__init__(values)
+
+    def __missing__(self, key: str) -> str:
+        raise KeyError(f"no parameter named {key!r}")
+
+
+def _files_under(path: str, rootdir: str) -> Iterable[str]:
+    if os.path.isdir(path):
+        for top, dirs, names in os.walk(path):
+            dirs.sort()
+            for name in names:
+                yield _rel(os.path.join(top, name), rootdir)
+    else:
+        yield _rel(path, rootdir)
+
+
+def _rel(path: str, rootdir: str) -> str:
+    return os.path.relpath(path, rootdir).replace(os.sep, "/")
+
+
+def hash_file(path: str) -> str:
+    """The content hash of one file, read in large blocks."""
+    with open(path, "rb") as fh:
+        return f"{HASH_NAME}:{hashlib.file_digest(fh, HASH_NAME).hexdigest()}"
+
+
+class FileHasher:
+    """Hashes files under ``rootdir``, remembering stat signatures in ``cache_path``."""
+
+    def __init__(self, rootdir: str, cache_path: str | None) -> None:
+        self.rootdir = rootdir
+        self.cache_path = cache_path
+        self._known: dict[str, tuple[int, int, int, int, int, str]] | None = None
+        self._fresh: dict[str, tuple[int, int, int, int, int, str]] = {}
+        self.bytes_read = 0
+
+    def states(self, paths: Iterable[str]) -> dict[str, FileState | None]:
+        """path -> its state, or None where the file does not exist."""
+        known = self._load()
+        found: dict[str, FileState | None] = {}
+        todo: list[tuple[str, os.stat_result]] = []
+        for path in paths:
+            try:
+                st = os.stat(os.path.join(self.rootdir, path))
+            except OSError:
+                found[path] = None
+                continue
+            entry = known.get(path)
+            if entry is not None and entry[:4] == _signature(st) and \
+                    not _racy(st.st_mtime_ns, entry[4]):
+                found[path] = FileState(path, st.st_size, entry[5])
+            else:
+                todo.append((path, st))
+        for path, st, digest in self._hash_all(todo):
+            found[path] = FileState(path, st.st_size, digest)
+            self._fresh[path] = (*_signature(st), time.time_ns(), digest)
+        return found
+
+    def _hash_all(self, todo: list[tuple[str, os.stat_result]]
+                  ) -> Iterable[tuple[str, os.stat_result, str]]:
+        total = sum(st.st_size for _, st in todo)
+        self.bytes_read += total
+        paths = [os.path.join(self.rootdir, p) for p, _ in todo]
+        if len(todo) > 1 and total > _PARALLEL_BYTES:
+            with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+                digests = list(pool.map(hash_file, paths))
+        else:
+            digests = [hash_file(p) for p in paths]
+        return [(p, st, d) for (p, st), d in zip(todo, digests)]
+
+    def _load(self) -> dict[str, tuple[int, int, int, int, int, str]]:
+        if self._known is None:
+            self._known = {}
+            if self.cache_path and os.path.exists(self.cache_path):
+                try:
+                    with sqlite3.connect(self.cache_path) as conn:
+                        self._known = {row[0]: tuple(row[1:]) for row in conn.execute(
+                            "SELECT path, size, mtime_ns, inode, ctime_ns, hashed_ns, digest"
+                            " FROM files")}
+                except sqlite3.DatabaseError:
+                    self._known = {}  # a damaged cache only costs a re-hash
+        return self._known
+
+    def save(self) -> None:
+        """Keep what this hasher learnt; a cache that cannot be written is only slower."""
+        if not self._fresh or not self.cache_path:
+            return
+        try:
+            fd = os.open(self.cache_path, os.O_CREAT | os.O_RDWR, 0o600)
+            os.close(fd)
+            with sqlite3.connect(self.cache_path) as conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY,"
+                             " size INT, mtime_ns INT, inode INT, ctime_ns INT,"
+                             " hashed_ns INT, digest TEXT)")
+                conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)",
+                                 [(p, *entry) for p, entry in self._fresh.items()])
+        except (OSError, sqlite3.DatabaseError):
+            return
+        self._load().update(self._fresh)
+        self._fresh.clear()
+
+
+def _racy(mtime_ns: int, hashed_ns: int) -> bool:
+    """Could a write in the same clock tick as the last one have kept the signature?"""
+    window = _RACY_WHOLE_SECONDS_NS if mtime_ns % 1_000_000_000 == 0 else _RACY_NS
+    return mtime_ns >= hashed_ns - window
+
+
+def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
