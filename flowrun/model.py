@@ -65,17 +65,23 @@ class TaskOptions:
     executor: str | None = None
     hosts: tuple[str, ...] = ()
     run_key: Callable[..., str] | None = None
+    reads: tuple[str, ...] = ()   # declared files (API section 10)
+    writes: tuple[str, ...] = ()
+    cache: bool | str | None = None  # None: not set here (a flow or config may set it)
+    cache_version: str | None = None
     #: Keywords ``@task(...)`` was given but does not take: collection reports them.
     unknown: tuple[str, ...] = ()
 
     def merged(self, overrides: dict[str, Any]) -> TaskOptions:
         """A copy with ``overrides`` applied (later levels of the option hierarchy)."""
-        known = {k: v for k, v in overrides.items() if k in OVERRIDABLE_OPTIONS}
+        known = {k: v for k, v in overrides.items() if k in OVERRIDABLE_OPTIONS
+                 and (k != "cache" or self.cache is None)}  # the task's own cache= wins
         return dataclasses.replace(self, **known) if known else self
 
 
 #: Options a flow, the config file or the command line may set for every task.
-OVERRIDABLE_OPTIONS = ("retries", "retry_delay", "retry_backoff", "timeout", "executor")
+OVERRIDABLE_OPTIONS = ("retries", "retry_delay", "retry_backoff", "timeout", "executor",
+                       "cache")
 
 
 _created: list[TaskDef] | None = None  # see record_task_defs()
@@ -140,6 +146,8 @@ class Task:
     source_hash: str = ""
     task_type: str = "python"
     task_params: dict[str, Any] = field(default_factory=dict)
+    data_aware: bool = False  # declares reads/writes or is cached (flowrun.caching)
+    file_upstream: tuple[str, ...] = ()  # upstream only through files it reads
 
     @property
     def id(self) -> str:
