@@ -245,6 +245,7 @@ def select(flows: list[Flow], node_ids: dict[str, set[str] | None], keyword: str
         chosen = [n for n in flow.tasks if (not names or n in names)
                   and _matches(flow, flow.tasks[n], k_pred, m_pred)]
         selected = upstream_closure(flow, chosen)
+        flow.named = set(chosen) if names or k_pred or m_pred else None
         deselected += len(flow.tasks) - len(selected)
         if selected:
             flow.selected = [n for n in flow.tasks if n in selected]

@@ -1,0 +1,105 @@
+"""Declared files and cached tasks in a run (a collaborator the engine owns, beside
+``Reusing``): before a node starts, its reads must exist and, when it is cached, its
+fingerprint is made and judged (``flowrun.caching``); after it succeeds, its writes
+must exist and its fingerprint is recorded with what they hold.
+
+Only nodes of tasks that declare ``reads``/``writes`` or ``cache`` come here
+(``Task.data_aware``): every other task pays one attribute test.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from flowrun.caching import Fingerprinter, store_of, template_values
+from flowrun.fingerprint import Fingerprint
+from flowrun.model import CACHED, FAILED, SUCCEEDED, Report
+from flowrun.plugin import results
+
+if TYPE_CHECKING:
+    from flowrun.engine.life import NodeLife
+    from flowrun.engine.nodes import Node
+
+
+class Caching:
+    """The engine's rules for declared files and cached tasks."""
+
+    def __init__(self, fingerprinter: Fingerprinter, storage: Any, life: NodeLife,
+                 digest: Callable[[Node], bytes], forced: frozenset[str]) -> None:
+        self.fp = fingerprinter
+        self.store = store_of(storage)
+        self.life = life
+        self.digest = digest  # an upstream node's result, hashed (Reusing's)
+        self.forced = forced  # task ids --force names
+        self.pending: dict[Node, Fingerprint] = {}  # fingerprints of nodes now running
+
+    def decide(self, node: Node) -> bool:
+        """Before ``node`` starts: True if it was settled (a read is missing: failed;
+        up to date: cached)."""
+        task, run = node.task, node.flow_run.run
+        values = template_values(task, run.params, node.extra, run.partition)
+        reads, missing = self.fp.files(task, values, "reads")
+        if missing:
+            line = f"declared read {missing[0]} does not exist (reads={list(task.options.reads)})"
+            self.life.settle(node, FAILED, None, error=line, summary=line)
+            return True
+        if not task.options.cache or node.report.parent:  # children, subflows: not cached
+            return False
+        upstream = {up: self.digest(node.flow_run.nodes[up]).hex()
+                    for param, up in task.inputs.items() if param not in node.extra}
+        fp, why = self.fp.fingerprint(task, values, upstream, reads)
+        verdict = self.fp.judge(task, node.id, run.partition or "", fp, why, self.store,
+                                values, forced=task.id in self.forced)
+        if verdict.fresh and verdict.success is not None:
+            self._take(node, verdict.success)
+            return True
+        if fp is None:
+            node.report.reason = verdict.reasons[0]  # shown: it runs, uncached, and why
+        elif self.store is not None:
+            self.pending[node] = fp
+        return False
+
+    def succeeded(self, node: Node, outcome: Any) -> None:
+        """After a successful attempt: fail it if a declared write is missing, else
+        record its fingerprint (reads as they were when it started)."""
+        task, run = node.task, node.flow_run.run
+        fp = self.pending.pop(node, None)
+        if not task.options.writes and fp is None:
+            return
+        values = template_values(task, run.params, node.extra, run.partition)
+        if fp is None:
+            missing = self.fp.files(task, values, "writes")[1]
+        else:
+            fp, missing = self.fp.written(task, fp, values)
+        if missing:
+            line = f"declared write {missing[0]} was not produced by the task"
+            outcome.status, outcome.error, outcome.summary = FAILED, line, line
+            outcome.result = outcome.value = None
+            return
+        if fp is not None and outcome.result is not None:  # by reference: not cached
+            success = Report(run_id=run.id, flow_id=run.flow_id, task_id=node.id,
+                             status=SUCCEEDED, result=outcome.result,
+                             result_format=outcome.result_format,
+                             finished=outcome.finished)
+            self.store.record_fingerprint(node.id, run.partition or "", fp.to_json(),
+                                          success)
+
+    def dropped(self, node: Node) -> None:
+        """The attempt did not succeed: its fingerprint is not kept."""
+        self.pending.pop(node, None)
+
+    def _take(self, node: Node, success: Report) -> None:
+        node.reused = True
+        node.value = results.loads(success.result, success.result_format)
+        report = node.report
+        report.result, report.result_format = success.result, success.result_format
+        self.life.settle(node, CACHED, "up to date")
+
+
+def make_caching(engine: Any, rootdir: str | None = None, hash_cache: str | None = None,
+                 forced: frozenset[str] = frozenset()) -> Caching:
+    """The engine's ``Caching`` (the session gives the rootdir and the stat cache)."""
+    import os
+
+    fingerprinter = Fingerprinter(rootdir or os.getcwd(), hash_cache)
+    return Caching(fingerprinter, engine.storage, engine.life, engine.reusing.digest,
+                   forced)
