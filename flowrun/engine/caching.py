@@ -31,6 +31,7 @@ class Caching:
         self.digest = digest  # an upstream node's result, hashed (Reusing's)
         self.forced = forced  # task ids --force names
         self.pending: dict[Node, Fingerprint] = {}  # fingerprints of nodes now running
+        self.uncached: dict[Node, str] = {}  # running nodes that cannot be cached: why
 
     def decide(self, node: Node) -> bool:
         """Before ``node`` starts: True if it was settled (a read is missing: failed;
@@ -53,7 +54,7 @@ class Caching:
             self._take(node, verdict.success)
             return True
         if fp is None:
-            node.report.reason = verdict.reasons[0]  # shown: it runs, uncached, and why
+            self.uncached[node] = verdict.reasons[0]  # shown with its status: -v
         elif self.store is not None:
             self.pending[node] = fp
         return False
@@ -63,6 +64,8 @@ class Caching:
         record its fingerprint (reads as they were when it started)."""
         task, run = node.task, node.flow_run.run
         fp = self.pending.pop(node, None)
+        if self.uncached:
+            outcome.reason = outcome.reason or self.uncached.pop(node, None)
         if not task.options.writes and fp is None:
             return
         values = template_values(task, run.params, node.extra, run.partition)
