@@ -353,3 +353,12 @@ def test_forget_drops_fingerprints_of_tasks_or_of_a_data_file(project):
     assert "forgot 1 fingerprint of 1 task" in project.run("forget", "-k", "b").output
     assert "forgot 0 fingerprints of 3 tasks" in project.run("forget").output
     assert set(statuses(project.run()).values()) == {"succeeded"}
+
+
+def test_forget_and_accept_take_a_store_and_tags(project):
+    pipeline(project, flow=PIPE.replace("@task(cache=True)", "@task(cache=True, tags=['t'])"))
+    store = f"sqlite:///{project.path / '.flowrun' / 'flowrun.db'}"
+    assert "forgot 1 fingerprint of 1 task" in \
+        project.run("forget", "-m", "t", "--store", store).output
+    assert "already up to date" in project.run("accept", A, "--store", store).output
+    assert project.run("forget", "--store", "memory:").output.startswith("forgot 0")
