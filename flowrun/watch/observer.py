@@ -137,7 +137,21 @@ class Watcher:
         if self._ignored(path):
             return False
         return name.endswith(".py") or self._is_config(path) or \
-            any(fnmatch.fnmatch(name, p) for p in self.config.spec_files)
+            any(fnmatch.fnmatch(name, p) for p in self.config.spec_files) or \
+            bool(self._data_readers(path))
+
+    def _data_readers(self, path: str) -> list[str]:
+        """The flows that declare ``path`` in their reads, unless some flow writes it:
+        files the run's own tasks write never trigger a cycle."""
+        from flowrun.watch.cycle import reads_any
+
+        rel = self._rel(path)
+        known = list(self.known.items())
+        if os.path.isdir(path) or not known:
+            return []
+        if any(reads_any(entry.get("writes", ()), [rel]) for _, entry in known):
+            return []
+        return [fid for fid, entry in known if reads_any(entry.get("reads", ()), [rel])]
 
     def _is_config(self, path: str) -> bool:
         name = os.path.basename(path)
@@ -166,6 +180,10 @@ class Watcher:
         if any(self._is_config(p) for p in changed):
             _, _, self.config.ini = find_rootdir(self.rootdir)
             return self._cycle(None, f"changed: {names} (configuration: every flow reruns)")
+        data = {p for p in changed if not p.endswith(".py") and self._data_readers(p)}
+        changed -= {p for p in changed if os.path.isdir(p)}
+        if data and data == changed:
+            return self._data_cycle(data, names)
         flows = self.flow_files()
         gone = sorted(self._rel(p) for p in changed if p not in flows
                       and self._rel(p) in self.known and not os.path.exists(p))
@@ -185,6 +203,18 @@ class Watcher:
                     changed & self.graph.reach(path) == {path}:
                 previous[self._rel(path)] = before
         return self._cycle(affected, summary, previous)
+
+    def _data_cycle(self, data: set[str], names: str) -> int:
+        """Only data files changed: rerun the flows that read them, where the tasks that
+        read them run and the rest reuse the last cycle's results."""
+        rels = sorted(self._rel(p) for p in data)
+        flows, previous = [], {}
+        for flow_id in sorted({f for p in data for f in self._data_readers(p)}):
+            before = self.known[flow_id]
+            flows.append(before.get("path") or os.path.join(self.rootdir, flow_id))
+            if before.get("run"):
+                previous[flow_id] = {**before, "data": rels}
+        return self._cycle(flows, f"changed: {names} (data)", previous)
 
     def _cycle(self, files: list[str] | None, summary: str,
                previous: dict[str, Any] | None = None) -> int:
