@@ -76,8 +76,9 @@ class Fingerprinter:
             found, missing = expand(patterns, self.rootdir, values)
         except TemplateError as exc:  # checked at collection; a None value still fails
             return [], [str(exc)]
-        empty = [p for p in patterns if _glob_matches_nothing(p, values, found)]
-        return found, missing + empty
+        if any("*" in p or "?" in p or "[" in p for p in patterns):
+            missing += [p for p in patterns if _glob_matches_nothing(p, values, found)]
+        return found, missing
 
     def states(self, paths: list[str]) -> dict[str, list[Any] | None]:
         return {p: [s.digest, s.size] if s else None
@@ -142,19 +143,35 @@ class Fingerprinter:
     def _compare(self, task: Task, old: Fingerprint, fp: Fingerprint, success: Report,
                  values: Mapping[str, Any]) -> Verdict:
         found = changes(old, fp)
-        outputs = outputs_intact(old, self.states(list(old.writes)))
-        missing_now = [p for p in self.files(task, values, "writes")[1]]
-        found += [Change("output", p, None, "missing") for p in missing_now
+        files, missing = self._writes(task, values, old)
+        now = self.states([*files, *(p for p in old.writes if p not in files)])
+        found += outputs_intact(old, now)
+        found += [Change("output", p, None, "missing") for p in missing
                   if p not in old.writes]
-        found += outputs
         reasons = [c.describe() for c in found]
         limit = expiry_seconds(task.options.cache)
         age = time.time() - (success.finished or 0)
         if limit is not None and age > limit:
-            reasons.insert(0, f"expired (succeeded {_ago(age)} ago, cache={task.options.cache!r})")
+            reasons.insert(0, f"expired (succeeded {_ago(age)} ago, "
+                              f"cache={task.options.cache!r})")
         if reasons:
             return Verdict(False, reasons, found, fp, success)
         return Verdict(True, [UP_TO_DATE], [], fp, success)
+
+    def _writes(self, task: Task, values: Mapping[str, Any], old: Fingerprint
+                ) -> tuple[list[str], list[str]]:
+        """The declared writes now: plain paths the last success wrote are taken as
+        they are (their ``stat`` follows anyway); anything else is expanded."""
+        patterns = task.options.writes
+        if not patterns:
+            return [], []
+        try:
+            plain = [p.format_map(values) if "{" in p else p for p in patterns]
+        except (KeyError, IndexError, ValueError):
+            plain = []
+        if plain and all(p in old.writes for p in plain):
+            return plain, []
+        return self.files(task, values, "writes")
 
     def written(self, task: Task, fp: Fingerprint, values: Mapping[str, Any]
                 ) -> tuple[Fingerprint, list[str]]:

@@ -16,6 +16,7 @@ import glob
 import hashlib
 import os
 import sqlite3
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,24 +45,29 @@ def expand(patterns: Iterable[str], rootdir: str, values: Mapping[str, object]
            ) -> tuple[list[str], list[str]]:
     """(files, missing): the files the declared ``patterns`` stand for, relative to
     ``rootdir`` and sorted; ``missing`` lists plain paths that do not exist. A glob
-    matching nothing stands for no file; a directory for every file under it."""
+    matching nothing stands for no file; a directory for every file under it. A plain
+    file costs one ``stat`` (a null run of 10,000 cached tasks makes 20,000 of these)."""
     files: set[str] = set()
     missing = []
     for pattern in patterns:
         try:
-            path = pattern.format_map(_Strict(values))
+            path = pattern.format_map(_Strict(values)) if "{" in pattern else pattern
         except (KeyError, IndexError, ValueError) as exc:
             raise TemplateError(f"{pattern!r}: {exc}") from None
         full = os.path.join(rootdir, path)
         if glob.has_magic(path):
-            matches = glob.glob(full, recursive=True)
-        elif os.path.exists(full):
-            matches = [full]
-        else:
+            for match in glob.glob(full, recursive=True):
+                files.update(_files_under(match, rootdir))
+            continue
+        try:
+            is_dir = stat.S_ISDIR(os.stat(full).st_mode)
+        except OSError:
             missing.append(path)
             continue
-        for match in matches:
-            files.update(_files_under(match, rootdir))
+        if is_dir:
+            files.update(_files_under(full, rootdir))
+        else:
+            files.add(os.path.normpath(path).replace(os.sep, "/"))
     return sorted(files), missing
 
 
@@ -108,9 +114,10 @@ class FileHasher:
         known = self._load()
         found: dict[str, FileState | None] = {}
         todo: list[tuple[str, os.stat_result]] = []
+        root = os.path.join(self.rootdir, "")
         for path in paths:
             try:
-                st = os.stat(os.path.join(self.rootdir, path))
+                st = os.stat(root + path)
             except OSError:
                 found[path] = None
                 continue
@@ -127,6 +134,8 @@ class FileHasher:
 
     def _hash_all(self, todo: list[tuple[str, os.stat_result]]
                   ) -> Iterable[tuple[str, os.stat_result, str]]:
+        if not todo:
+            return []
         total = sum(st.st_size for _, st in todo)
         self.bytes_read += total
         paths = [os.path.join(self.rootdir, p) for p, _ in todo]

@@ -362,3 +362,23 @@ def test_forget_and_accept_take_a_store_and_tags(project):
         project.run("forget", "-m", "t", "--store", store).output
     assert "already up to date" in project.run("accept", A, "--store", store).output
     assert project.run("forget", "--store", "memory:").output.startswith("forgot 0")
+
+
+def test_each_reused_task_says_what_reused_it(project):
+    flow = PIPE + """
+    @task(run_key=lambda: "k")
+    def keyed():
+        return 1
+
+    @task
+    def boom(b):
+        raise ValueError("boom")
+    """
+    first = pipeline(project, flow=flow)
+    assert first.exit_code == 1
+    result = project.run("-v", "--resume")
+    run_id = first.new_runs()[0]["id"]
+    assert f"{A} CACHED - resumed from run {run_id}" in result.output
+    again = project.run("-v")
+    assert f"{A} CACHED - up to date" in again.output
+    assert "flows/flow_d.py::keyed CACHED - run key 'k' (succeeded in run " in again.output

@@ -68,7 +68,7 @@ def make_project(base: str, kind: str, n: int) -> str:
     for i in range(n):
         with open(os.path.join(root, "data", f"in_{i}.txt"), "w") as fh:
             fh.write(f"row {i}\n")
-    files = {"flowrun": {"flowrun.toml": "", "flows/flow_copy.py": FLOW.format(n=n)},
+    files = {"flowrun": {"flowrun.toml": 'flowpaths = ["flows"]\n', "flows/flow_copy.py": FLOW.format(n=n)},
              "doit": {"dodo.py": DODO.format(n=n)},
              "make": {"Makefile": MAKEFILE.format(last=n - 1)}}[kind]
     for rel, text in files.items():
