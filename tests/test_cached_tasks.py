@@ -72,6 +72,24 @@ def test_a_changed_read_reruns_its_reader_and_what_it_writes_for(project):
                                        "c": "succeeded"}
 
 
+def test_a_read_changed_while_the_task_ran_is_not_recorded_fresh(project):
+    project.write("flows/flow_d.py", """
+        from pathlib import Path
+        from flowrun import task
+
+        @task(reads=["data/log.txt"], cache=True)
+        def grow():
+            if not Path("data/stop").exists():  # an outside writer, during the run
+                Path("data/log.txt").write_text("longer than before\\n")
+            return 1
+    """)
+    project.write("data/log.txt", "short\n")
+    assert statuses(project.run()) == {"grow": "succeeded"}
+    project.write("data/stop", "")
+    assert statuses(project.run()) == {"grow": "succeeded"}  # fingerprinted as it started
+    assert statuses(project.run()) == {"grow": "cached"}
+
+
 def test_early_cutoff_an_upstream_with_the_same_result_leaves_downstream_cached(project):
     pipeline(project)
     project.write("data/in.txt", "jello\n")  # same length: a's result is the same
