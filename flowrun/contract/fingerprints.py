@@ -21,7 +21,8 @@ def _success(run_id: str, result: bytes, finished: float = 5.0) -> Report:
 class FingerprintStoreSemantics:
     """A recorded fingerprint is found by task id and partition with its success's run,
     result and time, replaced by the next one, kept across a flush and another
-    store, and dropped by ``forget_fingerprints`` with its task's instances."""
+    store, seen by a read that follows a write, and dropped by ``forget_fingerprints``
+    with its task's instances."""
 
     @pytest.fixture
     def fp_store(self, store: Any) -> Any:
@@ -62,3 +63,13 @@ class FingerprintStoreSemantics:
         assert fp_store.forget_fingerprints(TASK) == 3
         assert reader().get_fingerprint(TASK + "[1]", "") is None
         assert reader().get_fingerprint(TASK + "_other", "") is not None
+
+    def test_reads_after_writes_see_them_and_flows_are_kept_apart(self, fp_store):
+        other = "flows/flow_a.py.bak::clean"  # a flow id the first one is a prefix of
+        assert fp_store.get_fingerprint(TASK + "[0]", "") is None  # a read comes first
+        fp_store.record_fingerprint(TASK + "[1]", "", "b", _success("r1", b"1"))
+        fp_store.record_fingerprint(other, "", "o", _success("r1", b"1"))
+        fp_store.flush()
+        assert fp_store.get_fingerprint(TASK + "[1]", "")[0] == "b"
+        assert fp_store.get_fingerprint(other, "")[0] == "o"
+        assert fp_store.get_fingerprint("flows/flow_a.py::clean[2]", "") is None

@@ -73,6 +73,7 @@ class SqliteStorage(FingerprintRows):
         self._pending: dict[tuple[str, str, int], tuple] = {}
         self._state: list[tuple[str, str, Any]] = []
         self._fingerprints: dict[tuple[str, str], tuple] = {}
+        self._fingerprints_read: dict[tuple[str, str], dict[str, tuple]] = {}
         self._locks: dict[str, int | None] = {}  # flow id -> flock'ed fd (None: memory)
 
     def _migrate(self) -> None:

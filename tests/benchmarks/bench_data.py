@@ -84,7 +84,7 @@ def commands(peers: str) -> dict[str, list[str]]:
                                                 capture_output=True).returncode == 0:
         found["doit"] = [peers, "-m", "doit", "-f", "dodo.py"]
     if shutil.which("make"):
-        found["make"] = ["make", "-s", "-j1"]
+        found["make"] = ["make", "-r", "-s", "-j1"]  # -r: no built-in implicit rules
     return found
 
 
