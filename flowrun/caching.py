@@ -67,26 +67,30 @@ class Fingerprinter:
         self._code: dict[int, tuple[dict[str, list[Any]], str]] = {}
 
     # -- the declared files ------------------------------------------------------------
-    def files(self, task: Task, values: Mapping[str, Any], option: str
+    def files(self, task: Task, values: Mapping[str, Any], option: str,
+              stats: dict[str, os.stat_result] | None = None
               ) -> tuple[list[str], list[str]]:
         """(files, missing) of ``reads`` or ``writes`` with ``values`` filled in; a glob
-        that matches nothing is missing too."""
+        that matches nothing is missing too. ``stats`` keeps the ``stat`` of each plain
+        file for ``states``: one ``stat`` per file and fingerprint."""
         patterns = getattr(task.options, option)
         try:
-            found, missing = expand(patterns, self.rootdir, values)
+            found, missing = expand(patterns, self.rootdir, values, stats)
         except TemplateError as exc:  # checked at collection; a None value still fails
             return [], [str(exc)]
         if any("*" in p or "?" in p or "[" in p for p in patterns):
             missing += [p for p in patterns if _glob_matches_nothing(p, values, found)]
         return found, missing
 
-    def states(self, paths: list[str]) -> dict[str, list[Any] | None]:
+    def states(self, paths: list[str], stats: Mapping[str, os.stat_result] | None = None
+               ) -> dict[str, list[Any] | None]:
         return {p: [s.digest, s.size] if s else None
-                for p, s in self.hasher.states(paths).items()}
+                for p, s in self.hasher.states(paths, stats).items()}
 
     # -- the fingerprint ---------------------------------------------------------------
     def fingerprint(self, task: Task, values: Mapping[str, Any], upstream: dict[str, str],
-                    reads: list[str]) -> tuple[Fingerprint | None, str]:
+                    reads: list[str], stats: Mapping[str, os.stat_result] | None = None
+                    ) -> tuple[Fingerprint | None, str]:
         """The fingerprint of a node about to start, or (None, why it cannot be made)."""
         code, why = self._code_of(task)
         if why:
@@ -99,7 +103,7 @@ class Fingerprinter:
                              "fingerprinted: its repr names an address"
             params[name] = text if len(text) <= _REPR_MAX else \
                 "blake2b:" + blake2b(text.encode(), digest_size=16).hexdigest()
-        read_states = self.states(reads)
+        read_states = self.states(reads, stats)
         return Fingerprint(code=code, params=params, upstream=dict(upstream),
                            reads={p: s for p, s in read_states.items() if s},
                            version=task.options.cache_version or ""), ""
@@ -177,8 +181,9 @@ class Fingerprinter:
                 ) -> tuple[Fingerprint, list[str]]:
         """After a success: the fingerprint with its writes' contents, and the declared
         writes it did not produce."""
-        files, missing = self.files(task, values, "writes")
-        states = self.states(files)
+        stats: dict[str, os.stat_result] = {}
+        files, missing = self.files(task, values, "writes", stats)
+        states = self.states(files, stats)
         return Fingerprint(code=fp.code, params=fp.params, upstream=fp.upstream,
                            reads=fp.reads, writes={p: s for p, s in states.items() if s},
                            version=fp.version), missing

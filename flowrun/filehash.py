@@ -7,8 +7,9 @@ inode, ctime_ns) is the one it had when last hashed is not read again; the cache
 beside the store (``.flowrun/filehashes.db``, one per host: inodes are local). As git
 does for "racily clean" files, a file modified just before it was hashed (within 100 ms,
 or 2 s on a file system that keeps whole seconds) is hashed again next time, since a
-second write in the same clock tick could keep its signature. Files that need hashing are hashed on a few threads (hashlib lets go of the
-GIL), so a directory of many changed files uses every core.
+second write in the same clock tick could keep its signature. Files that need hashing
+are hashed on a few threads (hashlib lets go of the GIL), so a directory of many changed
+files uses every core.
 """
 from __future__ import annotations
 
@@ -41,12 +42,12 @@ class TemplateError(ValueError):
     """A ``{name}`` in a declared path names no parameter of the task."""
 
 
-def expand(patterns: Iterable[str], rootdir: str, values: Mapping[str, object]
-           ) -> tuple[list[str], list[str]]:
+def expand(patterns: Iterable[str], rootdir: str, values: Mapping[str, object],
+           stats: dict[str, os.stat_result] | None = None) -> tuple[list[str], list[str]]:
     """(files, missing): the files the declared ``patterns`` stand for, relative to
     ``rootdir`` and sorted; ``missing`` lists plain paths that do not exist. A glob
     matching nothing stands for no file; a directory for every file under it. A plain
-    file costs one ``stat`` (a null run of 10,000 cached tasks makes 20,000 of these)."""
+    file costs one ``stat``, kept in ``stats`` (when given) for ``FileHasher.states``."""
     files: set[str] = set()
     missing = []
     for pattern in patterns:
@@ -60,14 +61,17 @@ def expand(patterns: Iterable[str], rootdir: str, values: Mapping[str, object]
                 files.update(_files_under(match, rootdir))
             continue
         try:
-            is_dir = stat.S_ISDIR(os.stat(full).st_mode)
+            st = os.stat(full)
         except OSError:
             missing.append(path)
             continue
-        if is_dir:
+        if stat.S_ISDIR(st.st_mode):
             files.update(_files_under(full, rootdir))
-        else:
-            files.add(os.path.normpath(path).replace(os.sep, "/"))
+            continue
+        rel = os.path.normpath(path).replace(os.sep, "/")
+        files.add(rel)
+        if stats is not None:
+            stats[rel] = st
     return sorted(files), missing
 
 
@@ -109,18 +113,23 @@ class FileHasher:
         self._fresh: dict[str, tuple[int, int, int, int, int, str]] = {}
         self.bytes_read = 0
 
-    def states(self, paths: Iterable[str]) -> dict[str, FileState | None]:
-        """path -> its state, or None where the file does not exist."""
+    def states(self, paths: Iterable[str], stats: Mapping[str, os.stat_result] | None = None
+               ) -> dict[str, FileState | None]:
+        """path -> its state, or None where the file does not exist (``stats``: paths
+        ``expand`` has just taken a ``stat`` of)."""
         known = self._load()
         found: dict[str, FileState | None] = {}
+        stats = stats or {}
         todo: list[tuple[str, os.stat_result]] = []
         root = os.path.join(self.rootdir, "")
         for path in paths:
-            try:
-                st = os.stat(root + path)
-            except OSError:
-                found[path] = None
-                continue
+            st = stats.get(path)
+            if st is None:
+                try:
+                    st = os.stat(root + path)
+                except OSError:
+                    found[path] = None
+                    continue
             entry = known.get(path)
             if entry is not None and entry[:4] == _signature(st) and \
                     not _racy(st.st_mtime_ns, entry[4]):

@@ -38,7 +38,8 @@ class Caching:
         up to date: cached)."""
         task, run = node.task, node.flow_run.run
         values = template_values(task, run.params, node.extra, run.partition)
-        reads, missing = self.fp.files(task, values, "reads")
+        stats: dict[str, Any] = {}  # one stat per read file
+        reads, missing = self.fp.files(task, values, "reads", stats)
         if missing:
             line = f"declared read {missing[0]} does not exist (reads={list(task.options.reads)})"
             self.life.settle(node, FAILED, None, error=line, summary=line)
@@ -47,7 +48,7 @@ class Caching:
             return False
         upstream = {up: self.digest(node.flow_run.nodes[up]).hex()
                     for param, up in task.inputs.items() if param not in node.extra}
-        fp, why = self.fp.fingerprint(task, values, upstream, reads)
+        fp, why = self.fp.fingerprint(task, values, upstream, reads, stats)
         verdict = self.fp.judge(task, node.id, run.partition or "", fp, why, self.store,
                                 values, forced=task.id in self.forced)
         if verdict.fresh and verdict.success is not None:
