@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+from test_json_outputs import validate
 
 PIPE = """
     import os
@@ -172,6 +173,7 @@ def test_mapped_instances_each_have_their_own_fingerprint(project):
 
 def test_explain_names_the_changed_file_with_hashes_and_sizes(project):
     pipeline(project)
+    validate("explain", json.loads(project.run("explain", "--json").stdout))  # all cached
     project.write("data/in.txt", "a longer text\n")
     found = explain(project)
     assert found["a"]["verdict"] == "run"
@@ -182,6 +184,8 @@ def test_explain_names_the_changed_file_with_hashes_and_sizes(project):
     assert found["a"]["reasons"][0].startswith("file data/in.txt: ")
     assert "(6 bytes) -> " in found["a"]["reasons"][0]
     assert found["b"]["reasons"][0].startswith("decided at run time: a runs first")
+    result = project.run("explain", "--json")
+    validate("explain", json.loads(result.stdout))  # changes and reused_by as the schema says
 
 
 def test_explain_says_never_succeeded_and_missing_outputs(project):
