@@ -126,7 +126,7 @@ class FileHasher:
             st = stats.get(path)
             if st is None:
                 try:
-                    st = os.stat(root + path)
+                    st = os.stat(path if path.startswith("/") else root + path)
                 except OSError:
                     found[path] = None
                     continue

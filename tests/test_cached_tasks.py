@@ -171,6 +171,25 @@ def test_mapped_instances_each_have_their_own_fingerprint(project):
     assert found["flows/flow_d.py::per[1]"] == "succeeded"
 
 
+def test_a_mapped_upstream_cached_or_run_passes_on_the_same_result(project):
+    project.write("flows/flow_d.py", """
+        from flowrun import Flow, task
+
+        flow = Flow(cache=True)
+
+        @task(each={"region": ["eu", "us"]})
+        def per(region):
+            return {"region": region, "units": len(region)}  # keys shared across instances
+
+        @task
+        def board(per):
+            return [row["region"] for row in per]
+    """)
+    assert set(statuses(project.run()).values()) == {"succeeded"}
+    second = statuses(project.run())
+    assert (second["per[0]"], second["per[1]"], second["board"]) == ("cached",) * 3, second
+
+
 def test_explain_names_the_changed_file_with_hashes_and_sizes(project):
     pipeline(project)
     validate("explain", json.loads(project.run("explain", "--json").stdout))  # all cached
@@ -404,3 +423,20 @@ def test_each_reused_task_says_what_reused_it(project):
     again = project.run("-v")
     assert f"{A} CACHED - up to date" in again.output
     assert "flows/flow_d.py::keyed CACHED - run key 'k' (succeeded in run " in again.output
+
+
+def test_a_parameter_may_put_a_declared_file_outside_the_rootdir(project, tmp_path):
+    project.write("flows/flow_d.py", """
+        from pathlib import Path
+        from flowrun import task
+
+        @task(writes=["{out_dir}/r.txt"], cache=True)
+        def save(out_dir: str = "out"):
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            Path(out_dir, "r.txt").write_text("r")
+    """)
+    elsewhere = str(tmp_path / "elsewhere")
+    assert statuses(project.run("--param", f"out_dir={elsewhere}")) == {"save": "succeeded"}
+    assert statuses(project.run("--param", f"out_dir={elsewhere}")) == {"save": "cached"}
+    os.remove(os.path.join(elsewhere, "r.txt"))
+    assert statuses(project.run("--param", f"out_dir={elsewhere}")) == {"save": "succeeded"}

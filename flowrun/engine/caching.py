@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from flowrun.caching import Fingerprinter, store_of, template_values
 from flowrun.fingerprint import Fingerprint
+from flowrun.hashing import blake2b
 from flowrun.model import CACHED, FAILED, SUCCEEDED, Report
 from flowrun.plugin import results
 
@@ -46,7 +47,7 @@ class Caching:
             return True
         if not task.options.cache or node.report.parent:  # children, subflows: not cached
             return False
-        upstream = {up: self.digest(node.flow_run.nodes[up]).hex()
+        upstream = {up: self._upstream_digest(node.flow_run.nodes[up])
                     for param, up in task.inputs.items() if param not in node.extra}
         fp, why = self.fp.fingerprint(task, values, upstream, reads, stats)
         verdict = self.fp.judge(task, node.id, run.partition or "", fp, why, self.store,
@@ -79,13 +80,22 @@ class Caching:
             outcome.status, outcome.error, outcome.summary = FAILED, line, line
             outcome.result = outcome.value = None
             return
-        if fp is not None and outcome.result is not None:  # by reference: not cached
+        if fp is not None and not _held_elsewhere(outcome):
             success = Report(run_id=run.id, flow_id=run.flow_id, task_id=node.id,
                              status=SUCCEEDED, result=outcome.result,
                              result_format=outcome.result_format,
-                             finished=outcome.finished)
+                             result_ref=outcome.result_ref, finished=outcome.finished)
             self.store.record_fingerprint(node.id, run.partition or "", fp.to_json(),
                                           success)
+
+    def _upstream_digest(self, up: Node) -> str:
+        """An upstream result by hash. A mapped task's list goes by its instances'
+        results, each as stored: a pickle of the whole list depends on which strings
+        happen to be shared, so it differs between instances that ran and were cached."""
+        if up.instances is None:
+            return self.digest(up).hex()
+        joined = b"".join(self.digest(instance) for instance in up.instances)
+        return blake2b(joined, digest_size=16).hexdigest()
 
     def dropped(self, node: Node) -> None:
         """The attempt did not succeed: its fingerprint is not kept."""
@@ -97,6 +107,12 @@ class Caching:
         report = node.report
         report.result, report.result_format = success.result, success.result_format
         self.life.settle(node, CACHED, "up to date")
+
+
+def _held_elsewhere(outcome: Any) -> bool:
+    """A result an executor keeps (a Dask future) is not in the store: not cached. A
+    task that returned None (no bytes either) is."""
+    return outcome.ref is not None and outcome.result is None and outcome.result_ref is None
 
 
 def make_caching(engine: Any, rootdir: str | None = None, hash_cache: str | None = None,
