@@ -103,10 +103,23 @@ class Caching:
 
     def _take(self, node: Node, success: Report) -> None:
         node.reused = True
-        node.value = results.loads(success.result, success.result_format)
+        node.pending = _Stored(success.result, success.result_format)  # decoded if used
         report = node.report
         report.result, report.result_format = success.result, success.result_format
         self.life.settle(node, CACHED, "up to date")
+
+
+class _Stored:
+    """A cached node's stored result, decoded when a downstream task or a reporter
+    first asks for it (``Node.value``): a null run of a long chain decodes nothing."""
+
+    __slots__ = ("blob", "fmt")
+
+    def __init__(self, blob: bytes | None, fmt: str | None) -> None:
+        self.blob, self.fmt = blob, fmt
+
+    def get_value(self) -> Any:
+        return results.loads(self.blob, self.fmt)
 
 
 def _held_elsewhere(outcome: Any) -> bool:
