@@ -1,6 +1,7 @@
 """``flowrun --watch`` sees data: saving a file a task declares in ``reads`` reruns
 exactly the tasks that read it (and what follows them); files the run's own tasks write
-never start a cycle. A real ``flowrun --watch`` process on a temp project."""
+never start a cycle, while an edit to one from outside does. A real ``flowrun --watch``
+process on a temp project."""
 from __future__ import annotations
 
 from test_watch import Watch, runs, statuses  # noqa: F401 - the watch harness
@@ -55,3 +56,6 @@ def test_saving_a_data_file_reruns_the_tasks_that_read_it(project, watch):
         "prices": "succeeded", "total": "succeeded", "stock": "cached", "shelf": "cached"}
     project.write("notes/unrelated.csv", "x\n")
     assert w.quiet(1.0) == ""
+    project.write("out/stock.txt", "7\n")  # a run's output, edited from outside: it counts
+    assert "changed: out/stock.txt (data)" in w.cycle()
+    assert statuses(project, "flows/flow_shop.py")["shelf"] == "succeeded"
