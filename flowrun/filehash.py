@@ -20,8 +20,7 @@ import sqlite3
 import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NamedTuple
 
 HASH_NAME = "sha256"
 _RACY_NS = 100_000_000            # the coarsest clock tick of a file system with ns times
@@ -29,9 +28,9 @@ _RACY_WHOLE_SECONDS_NS = 2_000_000_000
 _PARALLEL_BYTES = 8 << 20  # below this, threads cost more than they save
 
 
-@dataclass(frozen=True)
-class FileState:
-    """A file's content as hashed: ``digest`` is ``"sha256:<hex>"``."""
+class FileState(NamedTuple):
+    """A file's content as hashed: ``digest`` is ``"sha256:<hex>"`` (a tuple: a null
+    run makes two of these per cached task)."""
 
     path: str  # relative to the rootdir, with "/" separators
     size: int
@@ -52,8 +51,10 @@ def expand(patterns: Iterable[str], rootdir: str, values: Mapping[str, object],
     missing = []
     for pattern in patterns:
         try:
-            path = pattern.format_map(_Strict(values)) if "{" in pattern else pattern
-        except (KeyError, IndexError, ValueError) as exc:
+            path = pattern.format_map(values) if "{" in pattern else pattern
+        except KeyError as exc:
+            raise TemplateError(f"{pattern!r}: no parameter named {exc}") from None
+        except (IndexError, ValueError) as exc:
             raise TemplateError(f"{pattern!r}: {exc}") from None
         full = os.path.join(rootdir, path)
         if glob.has_magic(path):
@@ -73,14 +74,6 @@ def expand(patterns: Iterable[str], rootdir: str, values: Mapping[str, object],
         if stats is not None:
             stats[rel] = st
     return sorted(files), missing
-
-
-class _Strict(dict):
-    def __init__(self, values: Mapping[str, object]) -> None:
-        super().__init__(values)
-
-    def __missing__(self, key: str) -> str:
-        raise KeyError(f"no parameter named {key!r}")
 
 
 def _files_under(path: str, rootdir: str) -> Iterable[str]:
@@ -131,8 +124,9 @@ class FileHasher:
                     found[path] = None
                     continue
             entry = known.get(path)
-            if entry is not None and entry[:4] == _signature(st) and \
-                    not _racy(st.st_mtime_ns, entry[4]):
+            if entry is not None and entry[1] == st.st_mtime_ns and entry[0] == st.st_size \
+                    and entry[2] == st.st_ino and entry[3] == st.st_ctime_ns \
+                    and not _racy(st.st_mtime_ns, entry[4]):
                 found[path] = FileState(path, st.st_size, entry[5])
             else:
                 todo.append((path, st))
