@@ -32,6 +32,8 @@ BUILTINS: tuple[tuple[str, str, dict[str, dict[str, bool]]], ...] = (
                                         "flowrun_collect_file": TRYLAST}),
     ("resume", "flowrun.resume", {"flowrun_addoption": {}, "flowrun_configure": TRYFIRST,
                                   "flowrun_make_requests": {}}),
+    ("forcing", "flowrun.forcing", {"flowrun_addoption": {},
+                                    "flowrun_collection_modifyitems": {}}),
     ("scheduling", "flowrun.schedules.due", {"flowrun_addoption": {}, "flowrun_commands": {},
                                              "flowrun_configure": {},
                                              "flowrun_check_flow": {}}),

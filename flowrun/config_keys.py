@@ -55,6 +55,8 @@ KEYS: dict[str, Key] = {
     "max_result_size": Key("int", "bytes a stored result may take", minimum=1),
     "result_file_threshold": Key("int", "results larger than this many bytes are kept "
                                  "in files beside the store"),
+    "cache": Key("cache", "cache every task (true) or with an expiry (\"12h\"); "
+                 "a task's cache=False opts out"),
     "ssh": Key("table", "the ssh executor's settings ([tool.flowrun.ssh])"),
     # command-line options that may also be set here (``config.getoption`` reads both)
     "exitfirst": Key("bool", "stop after the first failure (-x)"),
@@ -124,10 +126,17 @@ def _check_scalar(value: Any, key: Key) -> str | None:
     return None
 
 
-_CHECKS = {"strings": _check_strings, "limits": _check_limits}
+def _check_cache(value: Any, key: Key) -> str | None:
+    from flowrun.option_checks import cache_ok  # one rule for config and @task
+
+    return None if cache_ok(value) else CACHE_EXPECTED
+
+
+CACHE_EXPECTED = 'expected true, false or an expiry such as "12h", "7d", "30m", "45s"'
+_CHECKS = {"strings": _check_strings, "limits": _check_limits, "cache": _check_cache}
 #: Every kind a key may have (``Key.kind``).
 KINDS = ("int", "seconds", "number", "bool", "name", "text", "strings", "limits", "list",
-         "table")
+         "table", "cache")
 
 
 def check(settings: dict[str, Any], path: str, table: str) -> None:

@@ -1,8 +1,5 @@
-"""The plain data flowrun works on: task definitions, flows, statuses, ids.
-
-No I/O and no imports of the rest of flowrun, so every layer (and every plugin) can
-depend on it.
-"""
+"""The plain data flowrun works on: task definitions, flows, statuses, ids. No I/O and
+no imports of the rest of flowrun, so every layer (and every plugin) can depend on it."""
 from __future__ import annotations
 
 import dataclasses
@@ -65,17 +62,23 @@ class TaskOptions:
     executor: str | None = None
     hosts: tuple[str, ...] = ()
     run_key: Callable[..., str] | None = None
+    reads: tuple[str, ...] = ()  # declared files (API section 10)
+    writes: tuple[str, ...] = ()
+    cache: bool | str | None = None  # None: not set here (a flow or config may set it)
+    cache_version: str | None = None
     #: Keywords ``@task(...)`` was given but does not take: collection reports them.
     unknown: tuple[str, ...] = ()
 
     def merged(self, overrides: dict[str, Any]) -> TaskOptions:
         """A copy with ``overrides`` applied (later levels of the option hierarchy)."""
-        known = {k: v for k, v in overrides.items() if k in OVERRIDABLE_OPTIONS}
+        known = {k: v for k, v in overrides.items() if k in OVERRIDABLE_OPTIONS
+                 and (k != "cache" or self.cache is None)}  # the task's own cache= wins
         return dataclasses.replace(self, **known) if known else self
 
 
 #: Options a flow, the config file or the command line may set for every task.
-OVERRIDABLE_OPTIONS = ("retries", "retry_delay", "retry_backoff", "timeout", "executor")
+OVERRIDABLE_OPTIONS = ("retries", "retry_delay", "retry_backoff", "timeout", "executor",
+                       "cache")
 
 
 _created: list[TaskDef] | None = None  # see record_task_defs()
@@ -140,6 +143,8 @@ class Task:
     source_hash: str = ""
     task_type: str = "python"
     task_params: dict[str, Any] = field(default_factory=dict)
+    data_aware: bool = False  # declares reads/writes or is cached (flowrun.caching)
+    file_upstream: tuple[str, ...] = ()  # upstream only through files it reads
 
     @property
     def id(self) -> str:
@@ -192,6 +197,7 @@ class Flow:
         self.tasks: dict[str, Task] = {}
         self.module: Any = None
         self.selected: list[str] | None = None  # task names to run; None: all
+        self.named: set[str] | None = None  # names the command line chose (not upstream)
         # Only spec flows (flows as data) set these; ``to_dict`` writes them back.
         self.key: str | None = None                 # MissionControl's flow key
         self.data: dict[str, Any] = {}              # MissionControl's free-form data
@@ -345,8 +351,8 @@ RUN_RECORD_VERSION = 2
 
 
 def run_record(run: Run) -> dict[str, Any]:
-    """A run as JSON: the one shape ``flowrun history --json`` and ``--report-json``
-    share (times are seconds since the epoch; ``duration`` is None while running)."""
+    """A run as JSON, the shape ``history --json`` and ``--report-json`` share (times in
+    seconds since the epoch; ``duration`` is None while running)."""
     record = dataclasses.asdict(run)
     record["duration"] = round(run.finished - run.started, 6) if run.finished else None
     return record
@@ -376,8 +382,7 @@ class RunRequest:
 
 
 def slot_text(scheduled_for: float) -> str:
-    """A cron slot as every output names it: ISO 8601 in UTC
-    (``2026-12-07T06:00:00+00:00``), the same whatever the reader's timezone."""
+    """A cron slot as every output names it: ISO 8601 in UTC, whatever the timezone."""
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(scheduled_for, timezone.utc).isoformat()

@@ -44,7 +44,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "Engine": ("flowrun/engine/", "flowrun/graph.py", "flowrun/flow_order.py",
                "flowrun/option_checks.py", "flowrun/expression.py", "flowrun/resume.py",
                "flowrun/reuse.py", "flowrun/codeprint.py", "flowrun/filehash.py",
-               "flowrun/fingerprint.py"),
+               "flowrun/fingerprint.py", "flowrun/caching.py", "flowrun/forcing.py"),
     "API": ("flowrun/plugin/",),
     "Model": ("flowrun/model.py", "flowrun/model_dicts.py", "flowrun/errors.py",
               "flowrun/stash.py", "flowrun/hashing.py", "flowrun/api.py",

@@ -88,6 +88,25 @@ class Engine:
         self.flowstops = FlowStops(self.waiting, life)
         self.statelocks = StateLocks(storage, self.timers, self._runs_here, self.flow_state)
         self.onworker = OnWorker(self)
+        #: --force: task ids whose resumed, keyed or cached results are not taken
+        self.forced_ids: frozenset[str] = frozenset()
+        #: makes the collaborator for declared files and cached tasks, on first need
+        self.make_caching: Callable[[Engine], Any] | None = None
+        self._caching: Any = None
+
+    def forced(self, node: Node) -> bool:
+        return bool(self.forced_ids) and node.task.id in self.forced_ids
+
+    def caching(self) -> Any:
+        """Declared files and cached tasks (``flowrun.engine.caching``), made when the
+        first node that declares them decides: other runs never import it."""
+        if self._caching is None:
+            if self.make_caching is None:
+                from flowrun.engine.caching import make_caching
+
+                self.make_caching = make_caching
+            self._caching = self.make_caching(self)
+        return self._caching
 
     # -- public -----------------------------------------------------------------------
 
@@ -112,6 +131,8 @@ class Engine:
             restore()
             self.statelocks.release_all()  # flushes what their holders wrote
             self.storage.flush()
+            if self._caching is not None:
+                self._caching.fp.save()  # the file hashes learnt, for the next run
         return [fr.run for fr in self.flow_runs]
 
     # -- building -----------------------------------------------------------------------

@@ -138,3 +138,27 @@ class StateLockStore(Protocol):
 
     def unlock_state(self, handle: Any) -> None:
         """Release a lock ``lock_state`` gave."""
+
+
+@runtime_checkable
+class FingerprintStore(Protocol):
+    """Optional: fingerprints of cached tasks (API section 10), one per (task id,
+    partition), each with the success it belongs to. A store without them runs every
+    cached task (it says so once). ``fingerprint`` is opaque versioned JSON text: store
+    it as it is; ``partition`` is ``""`` for a run without one. Three methods:
+    """
+
+    def record_fingerprint(self, task_id: str, partition: str, fingerprint: str,
+                           success: Report) -> None:
+        """Keep (replacing any) the fingerprint of ``success``, a succeeded attempt:
+        its ``run_id``, ``result``, ``result_format`` and ``finished`` are kept with
+        it. May be buffered until ``flush``, like ``record``; a ``get_fingerprint`` of
+        this store sees it at once."""
+
+    def get_fingerprint(self, task_id: str, partition: str) -> tuple[str, Report] | None:
+        """The recorded fingerprint and its success (``run_id``, ``task_id``,
+        ``result`` loaded, ``result_format``, ``finished`` = when recorded), or None."""
+
+    def forget_fingerprints(self, task_id: str) -> int:
+        """Drop the fingerprints of ``task_id`` and of its mapped instances
+        (``task_id[i]``), every partition; return how many were dropped."""
