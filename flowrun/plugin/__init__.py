@@ -103,8 +103,12 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.results import dumps as dump_result
     from flowrun.plugin.results import loads as load_result
     from flowrun.plugin.source import task_source_hash
+    from flowrun.plugin.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+    from flowrun.plugin.metrics import render_metrics
     from flowrun.plugin.storage import (
         LiveStore,
+        MetricsStore,
+        OutboxStore,
         SlotStore,
         StateLockStore,
         Storage,
@@ -135,7 +139,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "task_source_hash": ("flowrun.plugin.source", "task_source_hash"),
     "schema_tag": ("flowrun.schemas", "tag"),
     **{name: ("flowrun.plugin.storage", name) for name in (
-        "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage")},
+        "Storage", "SlotStore", "LiveStore", "StateLockStore", "OutboxStore",
+        "MetricsStore", "open_storage")},
+    "render_metrics": ("flowrun.plugin.metrics", "render_metrics"),
+    "METRICS_CONTENT_TYPE": ("flowrun.plugin.metrics", "CONTENT_TYPE"),
 }
 
 __all__ = [
@@ -164,7 +171,10 @@ __all__ = [
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",
     # storage
-    "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
+    "Storage", "SlotStore", "LiveStore", "StateLockStore", "OutboxStore", "MetricsStore",
+    "open_storage",
+    # alerts
+    "render_metrics", "METRICS_CONTENT_TYPE",
 ]
 
 

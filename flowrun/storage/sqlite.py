@@ -29,6 +29,7 @@ from flowrun.plugin import (
 )
 from flowrun.plugin.private import create_private_file, make_private_dir
 from flowrun.storage import sqlite_live, sqlite_locks, sqlite_schema
+from flowrun.storage.sqlite_telemetry import TelemetryMixin
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 ATTEMPT_COLUMNS = (
@@ -43,15 +44,13 @@ _RESULT, _REF = ATTEMPT_COLUMNS.index("result"), ATTEMPT_COLUMNS.index("result_r
 _row = operator.attrgetter(*ATTEMPT_COLUMNS)  # a Report's row
 
 
-
-
 #: Results larger than this many bytes live in files under ``.flowrun/results/``.
 DEFAULT_FILE_THRESHOLD = 64 * 1024
 #: Buffered records written at once even before the engine's next timed flush.
 FLUSH_BATCH = 2000
 
 
-class SqliteStorage:
+class SqliteStorage(TelemetryMixin):
     def __init__(self, path: str, url: str | None = None,
                  file_threshold: int = DEFAULT_FILE_THRESHOLD) -> None:
         self.path = path
