@@ -42,7 +42,7 @@ class Channel:
         """The channel as shown: the URL with its tokens and passwords hidden."""
         if self.command:
             return f"command: {self.command[0]}"
-        import apprise
+        apprise = load_apprise()
 
         plugin = apprise.Apprise.instantiate(self.to)
         return plugin.url(privacy=True).split("?")[0] if plugin else _scheme(self.to or "")
@@ -113,13 +113,29 @@ def _scheme(url: str) -> str:
     return url.split("://", 1)[0] + "://..."
 
 
+def load_apprise() -> Any:
+    """The ``apprise`` module. It imports ``imghdr`` (deprecated in Python 3.11 and
+    3.12) when it loads a channel: imported here first, with that warning silenced, so
+    strict warning filters never turn a notification into an error."""
+    import sys
+    import warnings
+
+    if sys.version_info < (3, 13):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import imghdr  # noqa: F401
+    import apprise
+
+    return apprise
+
+
 def check_urls(channels: list[Channel]) -> str | None:
     """The first ``to`` URL Apprise cannot send to, with why; None if all are good.
     Imports Apprise: only where notifications are configured."""
     urls = [c.to for c in channels if c.to]
     if not urls:
         return None
-    import apprise
+    apprise = load_apprise()
 
     for url in urls:
         if apprise.Apprise.instantiate(url) is None:

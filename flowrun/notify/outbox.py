@@ -105,8 +105,9 @@ def _command(argv: tuple[str, ...], payload: dict[str, Any], cwd: str) -> str | 
 def _apprise(url: str, payload: dict[str, Any]) -> str | None:
     import logging
 
-    import apprise
+    from flowrun.notify.channels import load_apprise
 
+    apprise = load_apprise()
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return "Apprise cannot send to this URL"
