@@ -128,10 +128,10 @@ def test_a_channel_down_keeps_the_message_for_the_next_invocation(project):
         configure(project, f'to = "json://127.0.0.1:{port}/hook"', extra="notify_wait = 5")
         (project.path / "fail").unlink()
         assert project.run().exit_code == 0
-        titles = [m["title"] for m in receiver.messages()]  # the left-over goes first
-        assert titles == ["flowrun: flows/flow_orders.py failed",
-                          "flowrun: flows/flow_orders.py recovered"]
-        assert down.runs()[0]["id"] in receiver.messages()[0]["message"]
+        by_title = {m["title"]: m["message"] for m in receiver.messages()}
+        assert sorted(by_title) == ["flowrun: flows/flow_orders.py failed",
+                                    "flowrun: flows/flow_orders.py recovered"]
+        assert down.runs()[0]["id"] in by_title["flowrun: flows/flow_orders.py failed"]
     finally:
         receiver.stop()
 
