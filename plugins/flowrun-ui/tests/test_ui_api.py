@@ -342,3 +342,15 @@ def test_flow_listing_follows_edits_of_flow_files(ui, project):
     assert [p["name"] for p in ui.get(path).json()["params"]] == ["day"]
     (project.path / "flows" / "flow_demo.py").unlink()
     assert ui.get(path).status_code == 404
+
+
+def test_metrics_serves_the_prometheus_text_of_the_store(ui, project):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    project.run(DEMO)
+    response = ui.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    runs = {f.name: f for f in text_string_to_metric_families(response.text)}["flowrun_runs"]
+    assert [(s.labels, s.value) for s in runs.samples] == [
+        ({"flow": DEMO, "status": "succeeded"}, 1.0)]
