@@ -78,19 +78,18 @@ class TelemetryMixin:
 
     def metrics(self, buckets: tuple[float, ...]) -> dict[str, Any]:
         """A handful of aggregate queries: one scan of the runs, one of the attempts
-        (each row's bucket found by one CASE, then grouped)."""
+        (each row's bucket found by a few comparisons, then grouped)."""
         case = _bucket_case(buckets)
         runs = {(flow, status): n for flow, status, n in self.conn.execute(
             "SELECT flow, status, COUNT(*) FROM runs GROUP BY flow, status")}
         running = self.conn.execute(
             "SELECT pid, host FROM runs WHERE status='running'").fetchall()
         run_rows = self.conn.execute(
-            f"SELECT flow, {case} AS b, COUNT(*), SUM(d) FROM (SELECT flow, "
-            "finished - started AS d FROM runs WHERE finished IS NOT NULL) GROUP BY flow, b")
+            f"SELECT flow, {case} AS b, COUNT(*), SUM(finished - started) FROM runs "
+            "WHERE finished IS NOT NULL GROUP BY flow, b")
         task_rows = self.conn.execute(
-            f"SELECT task_id, {case} AS b, COUNT(*), SUM(d) FROM (SELECT task_id, "
-            "finished - started AS d FROM attempts WHERE finished IS NOT NULL AND "
-            "started IS NOT NULL) GROUP BY task_id, b")
+            f"SELECT task_id, {case} AS b, COUNT(*), SUM(finished - started) FROM attempts "
+            "WHERE finished IS NOT NULL AND started IS NOT NULL GROUP BY task_id, b")
         return {
             "runs": runs, "running": sum(1 for pid, host in running if _alive(pid, host)),
             "run_durations": _histograms(run_rows, len(buckets), lambda flow: flow),
@@ -105,10 +104,17 @@ class TelemetryMixin:
         }
 
 
-def _bucket_case(buckets: tuple[float, ...]) -> str:
-    """``CASE WHEN d <= 0.1 THEN 0 ... ELSE n END``: the row's bucket index."""
-    whens = " ".join(f"WHEN d <= {float(b)!r} THEN {i}" for i, b in enumerate(buckets))
-    return f"CASE {whens} ELSE {len(buckets)} END"
+def _bucket_case(buckets: tuple[float, ...], lo: int = 0, hi: int | None = None,
+                 d: str = "(finished - started)") -> str:
+    """The row's bucket index (``len(buckets)``: above them all) as a binary search of
+    nested CASEs: four comparisons a row instead of up to thirteen."""
+    hi = len(buckets) if hi is None else hi
+    if lo == hi:
+        return str(lo)
+    mid = (lo + hi) // 2
+    return (f"CASE WHEN {d} <= {float(buckets[mid])!r} THEN "
+            f"{_bucket_case(buckets, lo, mid, d)} ELSE "
+            f"{_bucket_case(buckets, mid + 1, hi, d)} END")
 
 
 def _histograms(rows: Any, size: int, label: Any) -> dict[Any, tuple[list[int], float]]:
