@@ -12,6 +12,7 @@ from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
 from flowrun.config import open_storage
 from flowrun.errors import CollectError, ExitCode, UsageError
+from flowrun.stash import CALL_PREPARERS
 from flowrun.plugin.executor import Declared
 from flowrun.plugins import raise_deferred
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
@@ -164,7 +165,8 @@ class Session:
                 limits=self.config.limits,
                 fail_fast=bool(self.config.getoption("exitfirst")),
                 use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
-                load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
+                load_flow=self.load_subflow, max_result_size=self.config.max_result_size,
+                prepare_call=self.config.stash.get(CALL_PREPARERS, None))
             engine.stopping.grace = self.config.interrupt_grace
             self.runs = engine.run(requests)  # its output captured by flowrun.capturing
         finally:

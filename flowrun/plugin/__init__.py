@@ -67,6 +67,7 @@ from flowrun.model import (
     task_id,
 )
 from flowrun.stash import (
+    CALL_PREPARERS,
     COLLECT,
     COMPACT_REPORT,
     HOLD_HEADER,
@@ -153,7 +154,7 @@ __all__ = [
     "PROJECT", "hookimpl", "hookspec",
     # configuration and shared state
     "Config", "OptionParser", "Stash", "StashKey", "REQUEST_MODE", "HOLD_HEADER",
-    "COMPACT_REPORT", "RESULT_FILES", "COLLECT", "claim_request_mode",
+    "COMPACT_REPORT", "RESULT_FILES", "COLLECT", "CALL_PREPARERS", "claim_request_mode",
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode", "ChildTaskError",
