@@ -180,16 +180,32 @@ def _around(call: Call) -> Any:
 
     if not call.around:
         return contextlib.nullcontext()
+    if len(call.around) == 1:  # the common case (tracing): no stack to build
+        made = _made(call, *call.around[0])
+        return contextlib.nullcontext() if made is None else made
     stack = contextlib.ExitStack()
     for ref, arg in call.around:
+        made = _made(call, ref, arg)
+        if made is not None:
+            stack.enter_context(made)
+    return stack
+
+
+_AROUND: dict[str, Any] = {}  # "module:function" -> the function, once imported
+
+
+def _made(call: Call, ref: str, arg: Any) -> Any:
+    """``function(call, arg)`` for ``ref``; None if it cannot load where this runs."""
+    function = _AROUND.get(ref)
+    if function is None:
         try:
             import importlib
 
             module, _, name = ref.partition(":")
-            stack.enter_context(getattr(importlib.import_module(module), name)(call, arg))
+            function = _AROUND[ref] = getattr(importlib.import_module(module), name)
         except Exception:  # noqa: BLE001 - not installed where it runs: run untraced
-            continue
-    return stack
+            return None
+    return function(call, arg)
 
 
 def _context(call: Call) -> context.Context:

@@ -57,13 +57,15 @@ def run_engine(shape: str, n: int, hook, store_dir: str) -> float:
     return run_flow_once(build(shape, n), hook, store_dir)
 
 
-def run_flow_once(flow: Flow, hook, store_dir: str) -> float:
-    """Seconds to run ``flow`` through the engine with a fresh SQLite store."""
+def run_flow_once(flow: Flow, hook, store_dir: str, prepare=None) -> float:
+    """Seconds to run ``flow`` through the engine with a fresh SQLite store
+    (``prepare``: the engine's call preparers, e.g. tracing's)."""
     storage = SqliteStorage(os.path.join(store_dir, f"{time.time_ns()}.db"))
     executor = ThreadExecutor()
     declared = Declared.of("bench", executor)
     engine = Engine(hook=hook, storage=storage, executor_for=lambda name: declared,
-                    default_executor="thread", workers=WORKERS, limits={})
+                    default_executor="thread", workers=WORKERS, limits={},
+                    prepare_call=prepare)
     start = time.perf_counter()
     runs = engine.run([RunRequest(flow)])
     storage.close()

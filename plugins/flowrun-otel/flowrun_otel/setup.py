@@ -9,7 +9,7 @@ from typing import Any
 
 from flowrun.plugin import UsageError
 
-_PROVIDER: list[Any] = []  # the one this process made, if any
+_PROVIDER: list[Any] = []  # the provider this process made and its processor, if any
 #: The pid of the process tracing the runs (the others run attempts for it).
 COORDINATOR: list[int] = []
 
@@ -25,10 +25,17 @@ def provider() -> Any:
 
     made = TracerProvider(resource=Resource.create(
         {"service.name": os.environ.get("OTEL_SERVICE_NAME") or "flowrun"}))
-    made.add_span_processor(BatchSpanProcessor(_exporter()))
+    processor = BatchSpanProcessor(_exporter())
+    made.add_span_processor(processor)
     trace.set_tracer_provider(made)
-    _PROVIDER.append(made)
+    _PROVIDER[:] = [made, processor]
     return made
+
+
+def processor() -> Any:
+    """The batch processor this process's spans are handed to."""
+    provider()
+    return _PROVIDER[1]
 
 
 def _exporter() -> Any:
@@ -60,4 +67,5 @@ def _exporter() -> Any:
 def shutdown() -> None:
     """Send what is left and stop the exporter (the end of the invocation)."""
     if _PROVIDER:
-        _PROVIDER.pop().shutdown()
+        _PROVIDER[0].shutdown()
+        _PROVIDER.clear()

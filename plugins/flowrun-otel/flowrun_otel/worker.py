@@ -2,28 +2,43 @@
 attempt's trace context is made current around the task's function, so spans the task
 makes with the OpenTelemetry API are children of its attempt's span. Outside the
 process that traces the run, a provider is made from the same ``OTEL_*`` variables and
-flushed after each attempt (a worker may be killed at any time)."""
+flushed after each attempt (a worker may be killed at any time). Imported only where
+a traced attempt runs."""
 from __future__ import annotations
 
-import contextlib
 import os
-from typing import Any, Iterator
+from typing import Any
+
+from opentelemetry import context, trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from flowrun_otel import setup
 
 
-@contextlib.contextmanager
-def attached(call: Any, carrier: dict[str, str]) -> Iterator[None]:
-    from opentelemetry import context
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+class attached:  # noqa: N801 - used as a function: attached(call, carrier)
+    """A context manager: the attempt's span is the current one while it is entered."""
 
-    worker = os.getpid() not in setup.COORDINATOR
-    if worker:
-        setup.provider()
-    token = context.attach(TraceContextTextMapPropagator().extract(carrier))
-    try:
-        yield
-    finally:
-        context.detach(token)
-        if worker:
+    __slots__ = ("carrier", "token", "worker")
+
+    def __init__(self, call: Any, carrier: dict[str, str]) -> None:
+        self.carrier = carrier
+        self.worker = os.getpid() not in setup.COORDINATOR
+
+    def __enter__(self) -> None:
+        if self.worker:
+            setup.provider()
+        parent = _parent(self.carrier["traceparent"])
+        self.token = context.attach(trace.set_span_in_context(parent))
+
+    def __exit__(self, *exc: Any) -> None:
+        context.detach(self.token)
+        if self.worker:
             setup.provider().force_flush()
+
+
+def _parent(traceparent: str) -> Any:
+    """The attempt's span as a parent, from the ``traceparent`` flowrun itself wrote
+    (``00-TRACE-SPAN-01``): read directly, without the propagator's regular expression."""
+    _, trace_id, span_id, flags = traceparent.split("-")
+    return NonRecordingSpan(SpanContext(int(trace_id, 16), int(span_id, 16), True,
+                                        TraceFlags(int(flags, 16))))
