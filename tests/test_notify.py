@@ -258,3 +258,31 @@ def test_notifications_cost_no_time_when_nothing_is_sent(project, receiver):
     started = time.monotonic()
     assert project.run().exit_code == 0
     assert receiver.bodies == [] and time.monotonic() - started < 5
+
+
+def test_missed_slots_are_one_message_each_even_when_run_late(project):
+    project.write("flows/flow_hourly.py", """
+        from flowrun import Flow, task
+        flow = Flow(schedule="0 * * * *", missed_after="15m")
+
+        @task
+        def tick():
+            return 1
+    """)
+    configure(project, command_channel(project, on='["missed"]'))
+    assert project.run_subprocess(
+        "--due", env={"FLOWRUN_NOW": "2026-01-05T10:01:00Z"}).exit_code == 0
+    assert payloads(project) == []  # on time
+    result = project.run_subprocess("--due", env={"FLOWRUN_NOW": "2026-01-05T13:30:00Z"})
+    assert result.exit_code == 0, result.stderr
+    found = sorted(p["scheduled_for"] for p in payloads(project))
+    # 11:00 and 12:00 never ran; 13:00 runs now, 30 minutes late
+    assert [time.strftime("%H:%M", time.gmtime(s)) for s in found] == \
+        ["11:00", "12:00", "13:00"]
+    for body in payloads(project):
+        jsonschema.validate(body, schemas.load("notification"))
+        assert body["event"] == "missed" and body["flow"] == "flows/flow_hourly.py"
+    project.run_subprocess("--due", env={"FLOWRUN_NOW": "2026-01-05T13:40:00Z"})
+    assert len(payloads(project)) == 3  # each slot once, on any later --due
+    with project.storage() as store:
+        assert store.metrics((1.0,))["missed"] == {"flows/flow_hourly.py": 3}

@@ -132,6 +132,15 @@ class Notifier:
 
     def __init__(self, config: Any, channels: list[Channel]) -> None:
         self.config, self.channels = config, channels
+        self.slots_before: dict[str, float] = {}  # --due: newest cron slots, at its start
+
+    @hookimpl(tryfirst=True)
+    def flowrun_make_requests(self, session: Any, params: Any) -> None:
+        """Before ``--due`` claims slots: what it had claimed so far (answers nothing)."""
+        if self.config.getoption("due") and session.storage is not None:
+            from flowrun.notify.missed import newest_slots
+
+            self.slots_before = newest_slots(session.storage)
 
     @hookimpl(trylast=True)  # after the summary line: a slow channel delays nothing shown
     def flowrun_session_finish(self, session: Any) -> None:
@@ -159,7 +168,21 @@ class Notifier:
             known.update((c.key, c) for c in channels)
             for event in run_events(run, storage):
                 self._send_event(event, run, storage, channels, flow)
+        if self.slots_before:
+            self._queue_missed(session, storage, known)
         return known
+
+    def _queue_missed(self, session: Any, storage: Any, known: dict[str, Channel]) -> None:
+        """``--due``: a message for each cron slot first found missed."""
+        from flowrun.notify.missed import newly_missed
+        from flowrun.notify.payload import missed_payload
+
+        for flow, slot, late in newly_missed(session, storage, self.slots_before,
+                                              self.config.ini):
+            channels = [*self.channels, *flow_channels(flow)]
+            known.update((c.key, c) for c in channels)
+            payload = missed_payload(flow.id, slot, late, self.config.ini.get("ui_url"))
+            queue(self.config, storage, "missed", payload, channels, flow)
 
     def _send_event(self, event: str, run: Any, storage: Any, channels: list[Channel],
                     flow: Any) -> None:
