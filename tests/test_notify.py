@@ -286,3 +286,32 @@ def test_missed_slots_are_one_message_each_even_when_run_late(project):
     assert len(payloads(project)) == 3  # each slot once, on any later --due
     with project.storage() as store:
         assert store.metrics((1.0,))["missed"] == {"flows/flow_hourly.py": 3}
+
+
+def test_a_run_past_its_expected_duration_sends_long_running_once(project):
+    configure(project, command_channel(project, on='["long_running"]'))
+    project.write("flows/flow_slow.py", """
+        import time
+        from flowrun import Flow, task
+        flow = Flow(expected_duration="1s")
+
+        @task
+        def crawl():
+            time.sleep(2.5)
+    """)
+    project.write("flows/flow_quick.py", """
+        from flowrun import Flow, task
+        flow = Flow(expected_duration="1s")
+
+        @task
+        def quick():
+            return 1
+    """)
+    result = project.run_subprocess()
+    assert result.exit_code == 0, result.stderr
+    [payload] = payloads(project)
+    jsonschema.validate(payload, schemas.load("notification"))
+    slow = next(r for r in result.runs() if r["flow"] == "flows/flow_slow.py")
+    assert (payload["event"], payload["status"], payload["run_id"]) == \
+        ("long_running", "running", slow["id"])
+    assert 1.0 <= payload["duration"] < 2.5

@@ -133,14 +133,34 @@ class Notifier:
     def __init__(self, config: Any, channels: list[Channel]) -> None:
         self.config, self.channels = config, channels
         self.slots_before: dict[str, float] = {}  # --due: newest cron slots, at its start
+        self.flows: dict[str, Any] = {}
+        self.long_running: Any = None  # LongRunning, once a flow has an expected_duration
 
     @hookimpl(tryfirst=True)
     def flowrun_make_requests(self, session: Any, params: Any) -> None:
         """Before ``--due`` claims slots: what it had claimed so far (answers nothing)."""
+        self.flows = {flow.id: flow for flow in session.flows}
         if self.config.getoption("due") and session.storage is not None:
             from flowrun.notify.missed import newest_slots
 
             self.slots_before = newest_slots(session.storage)
+
+    @hookimpl
+    def flowrun_run_start(self, run: Any) -> None:
+        flow = self.flows.get(run.flow_id)
+        if flow is None or (flow.expected_duration is None and
+                            self.config.ini.get("expected_duration") is None):
+            return
+        if self.long_running is None:
+            from flowrun.notify.long_running import LongRunning
+
+            self.long_running = LongRunning(self.config)
+        self.long_running.start(run, flow, [*self.channels, *flow_channels(flow)])
+
+    @hookimpl
+    def flowrun_run_finish(self, run: Any) -> None:
+        if self.long_running is not None:
+            self.long_running.finish(run)
 
     @hookimpl(trylast=True)  # after the summary line: a slow channel delays nothing shown
     def flowrun_session_finish(self, session: Any) -> None:
