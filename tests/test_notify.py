@@ -315,3 +315,18 @@ def test_a_run_past_its_expected_duration_sends_long_running_once(project):
     assert (payload["event"], payload["status"], payload["run_id"]) == \
         ("long_running", "running", slow["id"])
     assert 1.0 <= payload["duration"] < 2.5
+
+
+def test_notify_and_metrics_read_the_store_given_by_store(project):
+    configure(project, command_channel(project))
+    project.write("flows/flow_orders.py", FAILING)
+    (project.path / "fail").write_text("")
+    other = str(project.path / "elsewhere.db")
+    assert project.run("--store", other).exit_code == 1
+    log = json.loads(project.run("notify", "log", "--json", "--store", other).stdout)
+    assert [(m["event"], m["status"]) for m in log] == [("failed", "sent")]
+    assert json.loads(project.run("notify", "log", "--json").stdout) == []
+    assert project.run("notify", "test", "--store", other).exit_code == 0
+    assert len(json.loads(project.run("notify", "log", "--json", "--store", other).stdout)) == 2
+    metrics = project.run("metrics", "--store", other).stdout
+    assert 'flowrun_runs_total{flow="flows/flow_orders.py",status="failed"} 1.0' in metrics
