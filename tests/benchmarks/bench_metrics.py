@@ -34,8 +34,9 @@ def fill(root: Path, runs: int, rows: int) -> SqliteStorage:
         run = Run(secrets.token_hex(6), flow, started=started, pid=1, host="bench")
         store.run_started(run)
         for t in range(per_run):
-            name = f"each[{t}]" if t % 2 else f"t{t % 10}"
-            store.record(Report(run.id, flow, f"{flow}::{name}", status, 1, started,
+            # mapped instances, and 5 tasks of 10 attempts each: one row per attempt
+            name, attempt = (f"each[{t}]", 1) if t % 2 else (f"t{t % 10}", t // 10 + 1)
+            store.record(Report(run.id, flow, f"{flow}::{name}", status, attempt, started,
                                 started + t * 0.001, started + t * 0.001 + t % 5 * 0.3))
         run.status, run.finished, run.counts = status, started + 5, {status: per_run}
         store.run_finished(run)
