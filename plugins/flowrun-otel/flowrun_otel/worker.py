@@ -36,9 +36,13 @@ class attached:  # noqa: N801 - used as a function: attached(call, carrier)
             setup.provider().force_flush()
 
 
+_FLAGS = {"01": TraceFlags(TraceFlags.SAMPLED), "00": TraceFlags(TraceFlags.DEFAULT)}
+
+
 def _parent(traceparent: str) -> Any:
     """The attempt's span as a parent, from the ``traceparent`` flowrun itself wrote
-    (``00-TRACE-SPAN-01``): read directly, without the propagator's regular expression."""
-    _, trace_id, span_id, flags = traceparent.split("-")
-    return NonRecordingSpan(SpanContext(int(trace_id, 16), int(span_id, 16), True,
-                                        TraceFlags(int(flags, 16))))
+    (``00-TRACE-SPAN-01``, fixed widths): sliced, without the propagator's regular
+    expression (a microsecond an attempt)."""
+    return NonRecordingSpan(SpanContext(int(traceparent[3:35], 16),
+                                        int(traceparent[36:52], 16), True,
+                                        _FLAGS.get(traceparent[53:55]) or _FLAGS["00"]))
