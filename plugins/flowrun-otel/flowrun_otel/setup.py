@@ -14,10 +14,14 @@ _PROVIDER: list[Any] = []  # the provider this process made and its processor, i
 COORDINATOR: list[int] = []
 
 
-def provider() -> Any:
-    """This process's SDK provider, made (and set as the global one) on first use."""
+def provider(env: dict[str, str] | None = None) -> Any:
+    """This process's SDK provider, made (and set as the global one) on first use;
+    ``env``: the tracing process's ``OTEL_*`` variables, for a worker that did not
+    inherit them (SSH), its own ones first."""
     if _PROVIDER:
         return _PROVIDER[0]
+    for name, value in (env or {}).items():
+        os.environ.setdefault(name, value)
     from opentelemetry import trace
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider

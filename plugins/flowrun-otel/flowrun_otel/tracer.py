@@ -27,6 +27,9 @@ class RunTracer:
         self.host = os.environ.get("FLOWRUN_HOSTNAME") or os.uname().nodename
         self.runs: dict[str, dict[str, Any]] = {}  # run id -> its ids, times, attempts
         self.finished: list[tuple[dict[str, Any], Any]] = []  # (state, run), to export
+        #: The exporter's configuration, for workers that do not inherit it (SSH).
+        self.env = {name: value for name, value in os.environ.items()
+                    if name.startswith("OTEL_")}
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -73,4 +76,4 @@ class RunTracer:
         span_id = random.getrandbits(64) or 1
         state["opened"][(call.task_id, call.attempt)] = (span_id, executor)
         call.around = (*call.around, (WORKER_SIDE, {
-            "traceparent": f"00-{state['trace_hex']}-{span_id:016x}-01"}))
+            "traceparent": f"00-{state['trace_hex']}-{span_id:016x}-01", "env": self.env}))

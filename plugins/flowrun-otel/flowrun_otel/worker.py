@@ -20,13 +20,13 @@ class attached:  # noqa: N801 - used as a function: attached(call, carrier)
 
     __slots__ = ("carrier", "token", "worker")
 
-    def __init__(self, call: Any, carrier: dict[str, str]) -> None:
+    def __init__(self, call: Any, carrier: dict[str, Any]) -> None:
         self.carrier = carrier
         self.worker = os.getpid() not in setup.COORDINATOR
 
     def __enter__(self) -> None:
         if self.worker:
-            setup.provider()
+            setup.provider(self.carrier.get("env"))
         parent = _parent(self.carrier["traceparent"])
         self.token = context.attach(trace.set_span_in_context(parent))
 
