@@ -1,13 +1,21 @@
-"""The optional ``OutboxStore`` and ``MetricsStore`` parts of ``StorageSuite``: the
-notifications' outbox, missed slots, and the aggregates of ``flowrun metrics``. Skipped
-for a store that does not implement them."""
+"""The optional ``OutboxStore``, ``MetricsStore`` and ``TraceStore`` parts of
+``StorageSuite``: the notifications' outbox, missed slots, the aggregates of ``flowrun
+metrics`` and runs' trace ids. Skipped for a store that does not implement them."""
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 
-from flowrun.plugin import FAILED, SUCCEEDED, MetricsStore, OutboxStore, Report, Run
+from flowrun.plugin import (
+    FAILED,
+    SUCCEEDED,
+    MetricsStore,
+    OutboxStore,
+    Report,
+    Run,
+    TraceStore,
+)
 
 FLOW = "flows/flow_a.py"
 
@@ -79,3 +87,12 @@ class AlertStoreSemantics:
         assert figures["task_durations"][(FLOW, "each")] == ([6, 0, 0], 3.0)
         assert figures["last_success"] == {FLOW: 22.0}
         assert figures["running"] == 0 and figures["notifications_failed"] == 0
+
+    def test_a_runs_trace_id_is_kept(self, store, reader):
+        if not isinstance(store, TraceStore):
+            pytest.skip("the store does not implement TraceStore (no trace ids)")
+        run = Run(id="traced", flow_id=FLOW, started=1.0)
+        store.run_started(run)
+        store.record_trace(run.id, "0af7651916cd43dd8448eb211c80319c")
+        assert reader().trace_id(run.id) == "0af7651916cd43dd8448eb211c80319c"
+        assert reader().trace_id("nosuchrun") is None

@@ -50,7 +50,7 @@ class StorageSuite(SlotStoreSemantics, AlertStoreSemantics):
     ``get_state`` after ``record_state`` merges keys and deletes on None. A store that
     also implements ``SlotStore`` (``isinstance(store, SlotStore)``) is checked against
     it too (see ``SlotStoreSemantics``); otherwise those tests are skipped. So are
-    ``OutboxStore`` and ``MetricsStore`` (``AlertStoreSemantics``).
+    ``OutboxStore``, ``MetricsStore`` and ``TraceStore`` (``AlertStoreSemantics``).
     """
 
     persistent = True

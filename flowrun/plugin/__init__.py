@@ -113,6 +113,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
         SlotStore,
         StateLockStore,
         Storage,
+        TraceStore,
         open_storage,
     )
 
@@ -141,7 +142,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "schema_tag": ("flowrun.schemas", "tag"),
     **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "OutboxStore",
-        "MetricsStore", "open_storage")},
+        "MetricsStore", "TraceStore", "open_storage")},
     "render_metrics": ("flowrun.plugin.metrics", "render_metrics"),
     "METRICS_CONTENT_TYPE": ("flowrun.plugin.metrics", "CONTENT_TYPE"),
 }
@@ -173,7 +174,7 @@ __all__ = [
     "RemoteSpawner", "ChildRequests",
     # storage
     "Storage", "SlotStore", "LiveStore", "StateLockStore", "OutboxStore", "MetricsStore",
-    "open_storage",
+    "TraceStore", "open_storage",
     # alerts
     "render_metrics", "METRICS_CONTENT_TYPE",
 ]

@@ -174,6 +174,18 @@ class OutboxStore(Protocol):
 
 
 @runtime_checkable
+class TraceStore(Protocol):
+    """Optional: a run's OpenTelemetry trace id (``flowrun --otel``), for ``flowrun
+    show``. A store without it traces all the same; ``show`` prints no trace id."""
+
+    def record_trace(self, run_id: str, trace_id: str) -> None:
+        """Keep the trace id (32 hex digits) of run ``run_id``."""
+
+    def trace_id(self, run_id: str) -> str | None:
+        """The trace id kept for the run; None if none."""
+
+
+@runtime_checkable
 class MetricsStore(Protocol):
     """Optional: the aggregates ``flowrun metrics`` and the UI's ``/metrics`` print,
     computed by the store in a few aggregate queries (never row by row)."""
