@@ -330,3 +330,23 @@ def test_notify_and_metrics_read_the_store_given_by_store(project):
     assert len(json.loads(project.run("notify", "log", "--json", "--store", other).stdout)) == 2
     metrics = project.run("metrics", "--store", other).stdout
     assert 'flowrun_runs_total{flow="flows/flow_orders.py",status="failed"} 1.0' in metrics
+
+
+def test_urls_that_passed_are_not_checked_again_until_they_change(project, receiver):
+    """Apprise costs ~0.2 s to import: a run that sends nothing does not pay it twice."""
+    configure(project, f'to = "{receiver.url}"\non = ["failed"]')
+    project.write("flows/flow_check.py", """
+        import sys
+        from flowrun import task
+
+        @task
+        def loaded():
+            return sorted(m for m in sys.modules if m == "apprise")
+    """)
+    first = project.run_subprocess()
+    assert first.result("flows/flow_check.py::loaded") == ["apprise"]
+    again = project.run_subprocess()
+    assert again.exit_code == 0 and again.result("flows/flow_check.py::loaded") == []
+    configure(project, 'to = "nosuch://host"')
+    changed = project.run_subprocess()
+    assert changed.exit_code == 4 and "Apprise cannot send to this URL" in changed.stderr

@@ -129,16 +129,48 @@ def load_apprise() -> Any:
     return apprise
 
 
-def check_urls(channels: list[Channel]) -> str | None:
+def check_urls(channels: list[Channel], checked: Any = None) -> str | None:
     """The first ``to`` URL Apprise cannot send to, with why; None if all are good.
-    Imports Apprise: only where notifications are configured."""
+    Imports Apprise (~0.15-0.3 s) unless ``checked`` (a file) says these very URLs
+    passed before: a project's every run does not pay for it."""
     urls = [c.to for c in channels if c.to]
     if not urls:
         return None
+    key = urls_key(urls)
+    if checked is not None and key in _read_lines(checked):
+        return None
     apprise = load_apprise()
-
     for url in urls:
         if apprise.Apprise.instantiate(url) is None:
             return f"to = {_scheme(url)!r}: Apprise cannot send to this URL (unknown " \
                 "service or missing parts; see the Apprise wiki for the URL's form)"
+    if checked is not None:
+        _remember(checked, key)
     return None
+
+
+def urls_key(urls: list[str]) -> str:
+    return blake2b("\n".join(sorted(urls)).encode(), digest_size=16).hexdigest()
+
+
+def remember_checked(channels: list[Channel], checked: Any) -> None:
+    """Note that these channels' URLs passed (a first run made ``.flowrun`` since)."""
+    urls = [c.to for c in channels if c.to]
+    if urls and urls_key(urls) not in _read_lines(checked):
+        _remember(checked, urls_key(urls))
+
+
+def _read_lines(path: Any) -> list[str]:
+    try:
+        return path.read_text().split()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _remember(path: Any, key: str) -> None:
+    """Keep ``key`` among the last few checked URL sets (best effort)."""
+    try:
+        if path.parent.is_dir():
+            path.write_text("\n".join([*_read_lines(path)[-9:], key]) + "\n")
+    except OSError:
+        pass

@@ -13,7 +13,14 @@ from typing import Any
 
 from flowrun.errors import CollectError, ConfigError
 from flowrun.hookspecs import hookimpl
-from flowrun.notify.channels import KEYS, Channel, ChannelError, check_urls, parse_channel
+from flowrun.notify.channels import (
+    KEYS,
+    Channel,
+    ChannelError,
+    check_urls,
+    parse_channel,
+    remember_checked,
+)
 
 #: Seconds the end of an invocation waits for notifications to go (retries included).
 DEFAULT_WAIT = 5.0
@@ -100,10 +107,18 @@ def project_channels(config: Any, check: bool = False) -> list[Channel]:
         except ChannelError as exc:
             raise ConfigError(f"{where} #{number} {exc}") from None
     _check_settings(config)
-    problem = check_urls(channels) if check else None
+    problem = check_urls(channels, _checked_file(config)) if check else None
     if problem:
         raise ConfigError(f"{where} {problem}")
     return channels
+
+
+def _checked_file(config: Any) -> Any:
+    """Where the URL sets that passed the check are remembered: the project's
+    ``.flowrun`` folder, when it exists."""
+    from pathlib import Path
+
+    return Path(config.rootdir) / ".flowrun" / "notify-urls-checked"
 
 
 def _check_settings(config: Any) -> None:
@@ -165,6 +180,8 @@ class Notifier:
     @hookimpl(trylast=True)  # after the summary line: a slow channel delays nothing shown
     def flowrun_session_finish(self, session: Any) -> None:
         storage = session.storage
+        if self.channels:  # the first run of a project made .flowrun only now
+            remember_checked(self.channels, _checked_file(self.config))
         try:
             known = self._queue(session, storage) if storage is not None else {}
             if known and _has_outbox(storage):
@@ -182,12 +199,16 @@ class Notifier:
         """Queue each run's events; the channels known to this invocation by key."""
         flows = {flow.id: flow for flow in session.flows}
         known = {c.key: c for c in self.channels}
+        listening = bool(self.config.hook.flowrun_notify.get_hookimpls())
         for run in session.runs:
             flow = flows.get(run.flow_id)
             channels = [*self.channels, *(flow_channels(flow) if flow else [])]
             known.update((c.key, c) for c in channels)
+            if not (channels or listening):
+                continue  # nobody to tell: no query, no payload
             for event in run_events(run, storage):
-                self._send_event(event, run, storage, channels, flow)
+                if listening or wanted(channels, event, flow):
+                    self._send_event(event, run, storage, channels, flow)
         if self.slots_before:
             self._queue_missed(session, storage, known)
         return known
@@ -201,6 +222,9 @@ class Notifier:
                                               self.config.ini):
             channels = [*self.channels, *flow_channels(flow)]
             known.update((c.key, c) for c in channels)
+            if not (wanted(channels, "missed", flow) or
+                    self.config.hook.flowrun_notify.get_hookimpls()):
+                continue  # counted by the store (metrics), told to nobody
             payload = missed_payload(flow.id, slot, late, self.config.ini.get("ui_url"))
             queue(self.config, storage, "missed", payload, channels, flow)
 
@@ -221,12 +245,20 @@ def queue(config: Any, storage: Any, event: str, payload: dict[str, Any],
     except Exception as exc:
         print(f"flowrun: a flowrun_notify hook failed: {type(exc).__name__}: {exc}",
               file=sys.stderr)
-    wanted = [c for c in channels if c.wants(event, flow_tags(flow))]
-    if wanted and _has_outbox(storage):
+    targets = wanted(channels, event, flow)
+    if targets and _has_outbox(storage):
         from flowrun.notify.outbox import enqueue
 
-        for channel in wanted:
+        for channel in targets:
             enqueue(storage, channel, payload, time.time())
+
+
+def wanted(channels: list[Channel], event: str, flow: Any) -> list[Channel]:
+    """The channels that want ``event`` of this flow (its ``on`` and ``flows``)."""
+    if not channels:
+        return []
+    tags = flow_tags(flow)
+    return [c for c in channels if c.wants(event, tags)]
 
 
 def run_events(run: Any, storage: Any) -> list[str]:
