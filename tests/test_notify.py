@@ -350,3 +350,31 @@ def test_urls_that_passed_are_not_checked_again_until_they_change(project, recei
     configure(project, 'to = "nosuch://host"')
     changed = project.run_subprocess()
     assert changed.exit_code == 4 and "Apprise cannot send to this URL" in changed.stderr
+
+
+def test_an_interrupted_run_sends_one_interrupted_message(project):
+    import signal
+
+    configure(project, command_channel(project, on='["failed", "interrupted"]'),
+              extra="notify_wait = 5\ninterrupt_grace = 0.2")
+    started = project.path / "started"
+    project.write("flows/flow_long.py", f"""
+        import pathlib, time
+        from flowrun import task
+
+        @task
+        def wait():
+            pathlib.Path({str(started)!r}).touch()
+            time.sleep(60)
+    """)
+    proc = project.popen()
+    deadline = time.monotonic() + 30
+    while not started.exists():
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    [payload] = payloads(project)
+    assert (payload["event"], payload["status"]) == ("interrupted", "interrupted")
+    jsonschema.validate(payload, schemas.load("notification"))
