@@ -60,6 +60,14 @@ class AlertStoreSemantics:
             "sent", 2, 1, 500.0)
         assert [m["key"] for m in reader().outbox_due(now=1e12)] == ["late"]
 
+    def test_a_due_message_is_claimed_by_one_taker(self, outbox, reader):
+        outbox.outbox_add(message("k", next_try=100.0))
+        [due] = outbox.outbox_due(now=200.0)
+        assert outbox.outbox_claim(due["id"], now=200.0, lease=60.0) is True
+        assert reader().outbox_claim(due["id"], now=201.0, lease=60.0) is False
+        assert outbox.outbox_due(now=250.0) == []
+        assert [m["key"] for m in reader().outbox_due(now=260.0)] == ["k"]  # lease over
+
     def test_rate_limiting_sees_the_newest_message_not_suppressed(self, outbox):
         outbox.outbox_add(message("a", created=100.0))
         outbox.outbox_add(message("b", created=200.0, status="suppressed"))

@@ -16,6 +16,9 @@ from flowrun.notify.channels import Channel
 MAX_TRIES = 10
 #: A ``command`` channel gets this many seconds to read the payload and exit.
 COMMAND_TIMEOUT = 30.0
+#: Seconds a message taken for a try stays with its taker (then, had it died, it is
+#: due again).
+LEASE = 120.0
 
 
 def backoff(tries: int) -> float:
@@ -65,6 +68,8 @@ def deliver(storage: Any, channels: dict[str, Channel], wait: float, cwd: str,
 
 def _try(storage: Any, channel: Channel, message: dict[str, Any], cwd: str,
          notes: list[str]) -> None:
+    if not storage.outbox_claim(message["id"], time.time(), LEASE):
+        return  # another flowrun is sending it
     error = send(channel, json.loads(message["payload"]), cwd)
     now = time.time()
     if error is None:

@@ -156,6 +156,11 @@ class OutboxStore(Protocol):
     def outbox_due(self, now: float, limit: int = 100) -> list[dict[str, Any]]:
         """Pending messages whose ``next_try`` is at or before ``now``, oldest first."""
 
+    def outbox_claim(self, message_id: int, now: float, lease: float) -> bool:
+        """Take a due pending message for one try (its ``next_try`` moved ``lease``
+        seconds on, atomically); False if another process took it first. Two
+        invocations ending at once never send a message twice."""
+
     def outbox_update(self, message_id: int, status: str, next_try: float | None,
                       error: str | None, now: float) -> None:
         """Record one delivery try of a message: its new status, when to try again

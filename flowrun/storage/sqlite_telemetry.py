@@ -38,6 +38,13 @@ class TelemetryMixin:
                                  "ORDER BY next_try, id LIMIT ?", (now, limit))
         return [dict(zip(MESSAGE_COLUMNS, row)) for row in rows]
 
+    def outbox_claim(self, message_id: int, now: float, lease: float) -> bool:
+        with self._transaction():
+            cursor = self.conn.execute(
+                "UPDATE notifications SET next_try=? WHERE id=? AND status='pending' "
+                "AND next_try<=?", (now + lease, message_id, now))
+        return cursor.rowcount == 1
+
     def outbox_update(self, message_id: int, status: str, next_try: float | None,
                       error: str | None, now: float) -> None:
         failed = int(status != "sent")
