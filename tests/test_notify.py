@@ -328,6 +328,7 @@ def test_notify_and_metrics_read_the_store_given_by_store(project):
     assert json.loads(project.run("notify", "log", "--json").stdout) == []
     assert project.run("notify", "test", "--store", other).exit_code == 0
     assert len(json.loads(project.run("notify", "log", "--json", "--store", other).stdout)) == 2
+    assert "0 missed" in project.run("notify", "missed", "--store", other).output
     metrics = project.run("metrics", "--store", other).stdout
     assert 'flowrun_runs_total{flow="flows/flow_orders.py",status="failed"} 1.0' in metrics
 
@@ -378,3 +379,27 @@ def test_an_interrupted_run_sends_one_interrupted_message(project):
     [payload] = payloads(project)
     assert (payload["event"], payload["status"]) == ("interrupted", "interrupted")
     jsonschema.validate(payload, schemas.load("notification"))
+
+
+def test_notify_missed_notices_slots_when_no_due_runs(project):
+    """Cron itself is down: ``flowrun notify missed`` (what ``flowrun ui`` runs every
+    minute) finds the slots, once each; a late --due does not send them again."""
+    project.write("flows/flow_hourly.py", """
+        from flowrun import Flow, task
+        flow = Flow(schedule="0 * * * *")
+
+        @task
+        def tick():
+            return 1
+    """)
+    configure(project, command_channel(project, on='["missed"]'))
+    assert project.run("--due", env={"FLOWRUN_NOW": "2026-01-05T10:01:00Z"}).exit_code == 0
+    early = project.run("notify", "missed", env={"FLOWRUN_NOW": "2026-01-05T11:10:00Z"})
+    assert early.exit_code == 0 and "0 missed" in early.output  # 11:00 is 10 min late
+    found = project.run("notify", "missed", env={"FLOWRUN_NOW": "2026-01-05T12:20:00Z"})
+    assert found.exit_code == 0 and "2 missed" in found.output
+    assert [time.strftime("%H:%M", time.gmtime(p["scheduled_for"]))
+            for p in payloads(project)] == ["11:00", "12:00"]
+    project.run("notify", "missed", env={"FLOWRUN_NOW": "2026-01-05T12:30:00Z"})
+    project.run("--due", env={"FLOWRUN_NOW": "2026-01-05T12:40:00Z"})  # runs 12:00 late
+    assert len(payloads(project)) == 2

@@ -1,4 +1,5 @@
-"""``flowrun notify test [--to URL]``, ``flowrun notify log`` and ``flowrun metrics``."""
+"""``flowrun notify test [--to URL]``, ``flowrun notify log``, ``flowrun notify missed``
+and ``flowrun metrics``."""
 from __future__ import annotations
 
 import json
@@ -50,6 +51,27 @@ def make_notify_command(factory: Any) -> click.Command:
                    *((when(m["created"]), m["event"], m["flow"], m["run_id"] or "-",
                       m["status"], str(m["tries"]), m["label"], m["error"] or "")
                      for m in messages)])
+        return 0
+
+    @notify.command("missed")
+    @store_option
+    def missed(store: str | None) -> int:
+        """Send a message for each cron slot not started missed_after past its time
+        (what --due notices): for flowrun ui, or a monitor when cron may be down."""
+        from flowrun.config import open_storage
+        from flowrun.notify.plugin import send_missed
+        from flowrun.stash import COLLECT
+
+        config = factory.make({"store": store})
+        session = config.stash[COLLECT]([])
+        for error in session.errors:
+            click.echo(f"ERROR collecting {error.where}: {error}", err=True)
+        storage = open_storage(config)
+        try:
+            found = send_missed(config, session, storage)
+        finally:
+            storage.close()
+        click.echo(f"{found} missed cron slot(s) found")
         return 0
 
     return notify

@@ -213,13 +213,15 @@ class Notifier:
             self._queue_missed(session, storage, known)
         return known
 
-    def _queue_missed(self, session: Any, storage: Any, known: dict[str, Channel]) -> None:
-        """``--due``: a message for each cron slot first found missed."""
+    def _queue_missed(self, session: Any, storage: Any, known: dict[str, Channel]) -> int:
+        """A message for each cron slot first found missed; how many were found."""
         from flowrun.notify.missed import newly_missed
         from flowrun.notify.payload import missed_payload
 
+        found = 0
         for flow, slot, late in newly_missed(session, storage, self.slots_before,
                                               self.config.ini):
+            found += 1
             channels = [*self.channels, *flow_channels(flow)]
             known.update((c.key, c) for c in channels)
             if not (wanted(channels, "missed", flow) or
@@ -227,6 +229,7 @@ class Notifier:
                 continue  # counted by the store (metrics), told to nobody
             payload = missed_payload(flow.id, slot, late, self.config.ini.get("ui_url"))
             queue(self.config, storage, "missed", payload, channels, flow)
+        return found
 
     def _send_event(self, event: str, run: Any, storage: Any, channels: list[Channel],
                     flow: Any) -> None:
@@ -234,6 +237,24 @@ class Notifier:
 
         payload = run_payload(event, run, storage, self.config.ini.get("ui_url"))
         queue(self.config, storage, event, payload, channels, flow)
+
+
+def send_missed(config: Any, session: Any, storage: Any) -> int:
+    """``flowrun notify missed``: the slots of the collected flows missed by now (none
+    claimed since the newest one ``--due`` claimed), sent; how many were found."""
+    from flowrun.notify.missed import newest_slots
+    from flowrun.notify.outbox import deliver
+
+    notifier = Notifier(config, project_channels(config))
+    notifier.slots_before = newest_slots(storage)
+    known = {c.key: c for c in notifier.channels}
+    found = notifier._queue_missed(session, storage, known)
+    if found and known and _has_outbox(storage):
+        notes: list[str] = []
+        deliver(storage, known, wait_seconds(config), config.rootdir, notes)
+        for note in notes:
+            print(f"flowrun: {note}", file=sys.stderr)
+    return found
 
 
 def queue(config: Any, storage: Any, event: str, payload: dict[str, Any],

@@ -22,8 +22,13 @@ log = logging.getLogger("flowrun_ui")
 def make_app(state: Any) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from flowrun_ui.missed import MissedWatch
+
         state.hub.start()
+        missed = MissedWatch(state)  # cron slots nobody started, told as --due would
+        missed.start()
         yield
+        missed.stop()
         state.hub.stop()
 
     app = FastAPI(title="flowrun", version=__version__, openapi_url="/api/openapi.json",
