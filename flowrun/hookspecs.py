@@ -265,6 +265,6 @@ def flowrun_notify(event: str, payload: dict[str, Any], config: Config) -> None:
     ``test`` for ``flowrun notify test``); ``payload`` is the notification document
     (``flowrun schema notification``). Called once per event, whatever channels are
     configured, on the main thread once the run's state is stored, at the end of the
-    invocation. A plugin's own channel (a pager, a chat) goes here; raising is reported
+    invocation (``long_running``: on a timer thread while the run goes on). A plugin's own channel (a pager, a chat) goes here; raising is reported
     in one line and changes no run's status or exit code.
     """
