@@ -1,6 +1,7 @@
 """Real endpoints the alert tests send to, all on 127.0.0.1: an HTTP receiver (what
 Apprise's ``json://`` posts to; it can answer 500 a few times first), an SMTP server
-(``aiosmtpd``) for ``mailto://``, and an OTLP/HTTP trace collector decoding protobuf."""
+(``aiosmtpd``) for ``mailto://``. The OTLP/HTTP trace endpoint is
+``plugins/flowrun-otel/tests/otlp_receiver.py``."""
 from __future__ import annotations
 
 import json
