@@ -94,3 +94,15 @@ def test_an_unknown_exporter_is_a_usage_error(project):
     result = project.run_subprocess(env={"OTEL_TRACES_EXPORTER": "zipkin"})
     assert result.exit_code == 4
     assert "OTEL_TRACES_EXPORTER=zipkin" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_reused_result_is_a_span_with_a_cache_hit(project, otlp):
+    project.write("flows/flow_orders.py", FLOW)
+    assert project.run_subprocess(env=otlp.env).exit_code == 1
+    otlp.spans.clear()
+    project.run_subprocess("--resume", env=otlp.env)
+    extract = otlp.named("task extract")
+    assert extract["attributes"]["flowrun.cache"] == "hit"
+    assert extract["attributes"]["flowrun.status"] == "cached"
+    assert extract["parent"] == otlp.named("run flows/flow_orders.py")["span_id"]
+    assert [s for s in otlp.spans if s["name"] == "inner"] == []  # it did not run
