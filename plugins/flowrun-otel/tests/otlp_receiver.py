@@ -58,3 +58,45 @@ def _span(span: Any) -> dict[str, Any]:
             "event_attributes": [{a.key: a.value.string_value for a in e.attributes}
                                  for e in span.events],
             "attributes": attributes}
+
+
+class OtlpGrpcReceiver:
+    """The same endpoint over gRPC (``OTEL_EXPORTER_OTLP_PROTOCOL=grpc``): a real grpcio
+    server with opentelemetry-proto's trace service."""
+
+    def __init__(self) -> None:
+        from concurrent import futures
+
+        import grpc
+        from opentelemetry.proto.collector.trace.v1 import (
+            trace_service_pb2,
+            trace_service_pb2_grpc,
+        )
+
+        self.spans: list[dict[str, Any]] = []
+        receiver = self
+
+        class Service(trace_service_pb2_grpc.TraceServiceServicer):
+            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC's
+                for resource in request.resource_spans:
+                    for scope in resource.scope_spans:
+                        receiver.spans.extend(_span(s) for s in scope.spans)
+                return trace_service_pb2.ExportTraceServiceResponse()
+
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), self.server)
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{self.port}",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_INSECURE": "true",
+                "OTEL_BSP_SCHEDULE_DELAY": "50"}
+
+    def named(self, name: str) -> dict[str, Any]:
+        [span] = [s for s in self.spans if s["name"] == name]
+        return span
+
+    def stop(self) -> None:
+        self.server.stop(grace=None)

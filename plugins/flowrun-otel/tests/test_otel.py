@@ -106,3 +106,20 @@ def test_a_reused_result_is_a_span_with_a_cache_hit(project, otlp):
     assert extract["attributes"]["flowrun.status"] == "cached"
     assert extract["parent"] == otlp.named("run flows/flow_orders.py")["span_id"]
     assert [s for s in otlp.spans if s["name"] == "inner"] == []  # it did not run
+
+
+@pytest.mark.skipif(importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is None,
+                    reason="needs plugins/flowrun-otel[grpc]")
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_traces_go_over_grpc_too(project, executor):
+    from otlp_receiver import OtlpGrpcReceiver
+
+    receiver = OtlpGrpcReceiver()
+    try:
+        project.write("flows/flow_orders.py", FLOW)
+        project.run_subprocess("--executor", executor, env=receiver.env)
+        run, extract = receiver.named("run flows/flow_orders.py"), receiver.named("task extract")
+        assert extract["parent"] == run["span_id"]
+        assert receiver.named("inner")["parent"] == extract["span_id"]
+    finally:
+        receiver.stop()
