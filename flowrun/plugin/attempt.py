@@ -150,7 +150,10 @@ def run_attempt(call: Call, captured: capture.Captured | None = None) -> Outcome
                                        context.Lazy(lambda: _context(call)))
     captured = capture.begin(call.task_id, captured)
     try:
-        with _around(call):
+        if call.around:  # tracing: its context current while the task runs
+            with _around(call):
+                value = call.hook(call=call) if call.hook else call.invoke()
+        else:
             value = call.hook(call=call) if call.hook else call.invoke()
         outcome.result, outcome.result_format = results.dumps(value)
         if ctx is not None:  # a state value that cannot be stored fails the task
@@ -175,11 +178,9 @@ def run_attempt(call: Call, captured: capture.Captured | None = None) -> Outcome
 
 
 def _around(call: Call) -> Any:
-    """The context managers of ``call.around``, entered in order (none: a null one)."""
+    """The context managers of ``call.around``, entered in order."""
     import contextlib
 
-    if not call.around:
-        return contextlib.nullcontext()
     if len(call.around) == 1:  # the common case (tracing): no stack to build
         made = _made(call, *call.around[0])
         return contextlib.nullcontext() if made is None else made
