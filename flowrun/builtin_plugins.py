@@ -37,6 +37,8 @@ BUILTINS: tuple[tuple[str, str, dict[str, dict[str, bool]]], ...] = (
     ("scheduling", "flowrun.schedules.due", {"flowrun_addoption": {}, "flowrun_commands": {},
                                              "flowrun_configure": {},
                                              "flowrun_check_flow": {}}),
+    ("notify", "flowrun.notify.plugin", {"flowrun_addoption": {}, "flowrun_commands": {},
+                                         "flowrun_configure": {}, "flowrun_check_flow": {}}),
     ("ssh", "flowrun.executors.ssh", {"flowrun_addoption": {}, **EXECUTOR}),
     ("process", "flowrun.executors.process", EXECUTOR),
     ("thread", "flowrun.executors.thread", EXECUTOR),

@@ -176,6 +176,7 @@ class Flow:
         overlap: str = "skip",
         partitions: Any = None,
         after: list[str] | tuple[str, ...] | str = (),
+        notify: Any = None, missed_after: Any = None, expected_duration: Any = None,
         **task_defaults: Any,
     ) -> None:
         self.schedule = schedule
@@ -191,6 +192,9 @@ class Flow:
         #: flows (ids or paths) whose runs in the same session must succeed first
         self.after = tuple(after) if isinstance(after, (list, tuple)) else (after,)
         self.task_defaults = task_defaults
+        #: alerts (flowrun.notify checks them): channels, lateness of a slot, of a run
+        self.notify, self.missed_after, self.expected_duration = \
+            notify, missed_after, expected_duration
         # Filled in by collection:
         self.id = ""
         self.path = ""

@@ -22,7 +22,8 @@ MAX_REPEATS = 10_000
 MAX_SLOTS = 1_000_000
 #: Keywords ``Flow(...)`` takes besides task option defaults.
 FLOW_KEYWORDS = ("schedule", "name", "tags", "limits", "fail_fast", "timezone", "catchup",
-                 "overlap", "partitions", "after")
+                 "overlap", "partitions", "after", "notify", "missed_after",
+                 "expected_duration")
 #: Keywords ``@task(...)`` takes, for the "did you mean" of an unknown one.
 TASK_KEYWORDS = [f.name for f in dataclasses.fields(TaskOptions) if f.name != "unknown"]
 Bad = Callable[[str, Any, str], CollectError]

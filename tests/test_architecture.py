@@ -37,7 +37,8 @@ PLUGIN_FOLDERS = ("executors", "storage", "reporters", "collect", "schedules")
 PARTS: dict[str, tuple[str, ...]] = {
     "Face": ("flowrun/cli/", "flowrun/__main__.py"),
     "Session": ("flowrun/session.py", "flowrun/watch/", "flowrun/debugging.py",
-                "flowrun/capturing.py", "flowrun/params.py", "flowrun/unstarted.py"),
+                "flowrun/capturing.py", "flowrun/params.py", "flowrun/unstarted.py",
+                "flowrun/notify/"),
     "Host": ("flowrun/hookspecs.py", "flowrun/plugins.py", "flowrun/builtin_plugins.py",
              "flowrun/entry_points.py", "flowrun/config.py", "flowrun/config_keys.py",
              "flowrun/trust.py"),

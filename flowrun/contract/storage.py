@@ -6,6 +6,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from flowrun.contract.alerts import AlertStoreSemantics
 from flowrun.contract.fingerprints import FingerprintStoreSemantics
 from flowrun.contract.slots import SlotStoreSemantics
 from flowrun.plugin import FAILED, RUNNING, SUCCEEDED, Report, Run, Storage, StoreError
@@ -23,7 +24,7 @@ def make_report(run: Run, name: str, attempt: int = 1, status: str = SUCCEEDED,
                   status=status, attempt=attempt, **fields)
 
 
-class StorageSuite(SlotStoreSemantics, FingerprintStoreSemantics):
+class StorageSuite(SlotStoreSemantics, FingerprintStoreSemantics, AlertStoreSemantics):
     """The ``Storage`` interface's contract (``flowrun.plugin.Storage``), as tests.
 
     Subclass it and give a ``make_store`` fixture returning a callable that opens your
@@ -50,7 +51,8 @@ class StorageSuite(SlotStoreSemantics, FingerprintStoreSemantics):
     ``get_state`` after ``record_state`` merges keys and deletes on None. A store that
     also implements ``SlotStore`` (``isinstance(store, SlotStore)``) is checked against
     it too (see ``SlotStoreSemantics``), and one implementing ``FingerprintStore``
-    against ``FingerprintStoreSemantics``; otherwise those tests are skipped.
+    against ``FingerprintStoreSemantics``; otherwise those tests are skipped. So are
+    ``OutboxStore``, ``MetricsStore`` and ``TraceStore`` (``AlertStoreSemantics``).
     """
 
     persistent = True

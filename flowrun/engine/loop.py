@@ -55,7 +55,8 @@ class Engine:
                  default_executor: str, workers: int, limits: dict[str, int],
                  fail_fast: bool = False, use_call_hook: bool = False,
                  load_flow: Callable[[str, str], Flow] | None = None,
-                 max_result_size: int | None = None) -> None:
+                 max_result_size: int | None = None,
+                 prepare_call: list[Callable[[Call, str], None]] | None = None) -> None:
         self.hook = hook
         # The per-task events cost a pluggy call each even with nobody listening.
         # Their reports are snapshots: this engine changes its own ones later.
@@ -68,6 +69,7 @@ class Engine:
         self.capacity = workers
         self.fail_fast = fail_fast
         self.use_call_hook = use_call_hook
+        self.prepare_call = prepare_call or ()  # CALL_PREPARERS (tracing); none: free
         self.global_limits = dict(limits)  # [tool.flowrun.limits]; Flow(limits=) adds
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.lock = threading.Lock()  # held by whoever changes run state
@@ -314,6 +316,8 @@ class Engine:
             call.hook = self.hook.flowrun_task_call
         if task.wants_context:
             call.state = self.statelocks.source(node, in_process)
+        for prepare in self.prepare_call:
+            prepare(call, task.options.executor or self.default_executor)
         token = object()
         node.token = token
         self.inflight[token] = node

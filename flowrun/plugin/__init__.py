@@ -67,6 +67,7 @@ from flowrun.model import (
     task_id,
 )
 from flowrun.stash import (
+    CALL_PREPARERS,
     COLLECT,
     COMPACT_REPORT,
     HOLD_HEADER,
@@ -103,12 +104,17 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.results import dumps as dump_result
     from flowrun.plugin.results import loads as load_result
     from flowrun.plugin.source import task_source_hash
+    from flowrun.plugin.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+    from flowrun.plugin.metrics import render_metrics
     from flowrun.plugin.storage import (
         FingerprintStore,
         LiveStore,
+        MetricsStore,
+        OutboxStore,
         SlotStore,
         StateLockStore,
         Storage,
+        TraceStore,
         open_storage,
     )
 
@@ -137,7 +143,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "schema_tag": ("flowrun.schemas", "tag"),
     **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
-        "open_storage")},
+        "OutboxStore", "MetricsStore", "TraceStore", "open_storage")},
+    "render_metrics": ("flowrun.plugin.metrics", "render_metrics"),
+    "METRICS_CONTENT_TYPE": ("flowrun.plugin.metrics", "CONTENT_TYPE"),
 }
 
 __all__ = [
@@ -148,7 +156,7 @@ __all__ = [
     "PROJECT", "hookimpl", "hookspec",
     # configuration and shared state
     "Config", "OptionParser", "Stash", "StashKey", "REQUEST_MODE", "HOLD_HEADER",
-    "COMPACT_REPORT", "RESULT_FILES", "COLLECT", "claim_request_mode",
+    "COMPACT_REPORT", "RESULT_FILES", "COLLECT", "CALL_PREPARERS", "claim_request_mode",
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode", "ChildTaskError",
@@ -167,7 +175,9 @@ __all__ = [
     "RemoteSpawner", "ChildRequests",
     # storage
     "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
-    "open_storage",
+    "OutboxStore", "MetricsStore", "TraceStore", "open_storage",
+    # alerts
+    "render_metrics", "METRICS_CONTENT_TYPE",
 ]
 
 

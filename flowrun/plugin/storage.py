@@ -162,3 +162,67 @@ class FingerprintStore(Protocol):
     def forget_fingerprints(self, task_id: str) -> int:
         """Drop the fingerprints of ``task_id`` and of its mapped instances
         (``task_id[i]``), every partition; return how many were dropped."""
+
+
+@runtime_checkable
+class OutboxStore(Protocol):
+    """Optional: the notifications' outbox (``flowrun.notify``). A message is a dict:
+    ``id`` (given by the store), ``key`` (unique: a message is added once, ever),
+    ``channel`` (a hash naming the configured channel), ``label`` (the channel shown
+    without secrets), ``event``, ``flow``, ``run_id``, ``payload`` (JSON text),
+    ``created``, ``status`` (``pending``, ``sent``, ``failed``, ``suppressed``),
+    ``tries``, ``failures``, ``next_try``, ``last_try``, ``error``. A store without it
+    sends nothing: the notify plugin says so once."""
+
+    def outbox_add(self, message: dict[str, Any]) -> bool:
+        """Add ``message`` unless one with its ``key`` exists; True if added."""
+
+    def outbox_due(self, now: float, limit: int = 100) -> list[dict[str, Any]]:
+        """Pending messages whose ``next_try`` is at or before ``now``, oldest first."""
+
+    def outbox_claim(self, message_id: int, now: float, lease: float) -> bool:
+        """Take a due pending message for one try (its ``next_try`` moved ``lease``
+        seconds on, atomically); False if another process took it first. Two
+        invocations ending at once never send a message twice."""
+
+    def outbox_update(self, message_id: int, status: str, next_try: float | None,
+                      error: str | None, now: float) -> None:
+        """Record one delivery try of a message: its new status, when to try again
+        (pending), what went wrong; counts the try (and the failure, if it failed)."""
+
+    def outbox_last(self, channel: str, flow: str, event: str) -> float | None:
+        """When the newest message not ``suppressed`` of (channel, flow, event) was
+        added: ``min_interval`` rate limiting."""
+
+    def outbox_log(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest messages first, whatever their status."""
+
+    def note_missed(self, flow_id: str, slot: float, now: float) -> bool:
+        """Record that the flow's cron slot ``slot`` was missed; True the first time
+        (every host sharing the store sees one answer True, once per slot)."""
+
+
+@runtime_checkable
+class TraceStore(Protocol):
+    """Optional: a run's OpenTelemetry trace id (``flowrun --otel``), for ``flowrun
+    show``. A store without it traces all the same; ``show`` prints no trace id."""
+
+    def record_trace(self, run_id: str, trace_id: str) -> None:
+        """Keep the trace id (32 hex digits) of run ``run_id``."""
+
+    def trace_id(self, run_id: str) -> str | None:
+        """The trace id kept for the run; None if none."""
+
+
+@runtime_checkable
+class MetricsStore(Protocol):
+    """Optional: the aggregates ``flowrun metrics`` and the UI's ``/metrics`` print,
+    computed by the store in a few aggregate queries (never row by row)."""
+
+    def metrics(self, buckets: tuple[float, ...]) -> dict[str, Any]:
+        """``runs``: {(flow, status): count}; ``running``: runs running now;
+        ``run_durations`` / ``task_durations``: {flow or (flow, task): (per-bucket
+        counts, non-cumulative, one more than ``buckets`` for +Inf; sum)} of finished
+        runs / attempts (a mapped instance counts as its task); ``last_success``:
+        {flow: epoch seconds}; ``missed``: {flow: count}; ``notifications_failed``:
+        failed delivery tries."""

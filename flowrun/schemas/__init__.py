@@ -21,6 +21,8 @@ VERSIONS = {
     "graph": 1,
     "history": 1,
     "logs": 1,
+    "notification": 1,
+    "notify-log": 1,
     "partitions": 1,
     "report": 2,
     "schedule": 1,

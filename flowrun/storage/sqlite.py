@@ -30,6 +30,7 @@ from flowrun.plugin import (
 from flowrun.plugin.private import create_private_file, make_private_dir
 from flowrun.storage import sqlite_live, sqlite_locks, sqlite_schema
 from flowrun.storage.sqlite_fingerprints import FingerprintRows
+from flowrun.storage.sqlite_telemetry import TelemetryMixin
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 ATTEMPT_COLUMNS = (
@@ -49,7 +50,7 @@ DEFAULT_FILE_THRESHOLD = 64 * 1024
 FLUSH_BATCH = 2000
 
 
-class SqliteStorage(FingerprintRows):
+class SqliteStorage(FingerprintRows, TelemetryMixin):
     def __init__(self, path: str, url: str | None = None,
                  file_threshold: int = DEFAULT_FILE_THRESHOLD) -> None:
         self.path = path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from flowrun_ui import actions
 from flowrun_ui.schemas import (
@@ -110,6 +110,14 @@ def make_router(state: Any) -> APIRouter:
         return event_stream(state)
 
     return api
+
+
+def metrics(state: Any) -> Response:
+    """``GET /metrics``: the store's figures in the Prometheus text format (the same as
+    ``flowrun metrics``)."""
+    from flowrun.plugin import METRICS_CONTENT_TYPE, render_metrics
+
+    return Response(render_metrics(state.store), media_type=METRICS_CONTENT_TYPE)
 
 
 def event_stream(state: Any) -> StreamingResponse:
