@@ -8,8 +8,7 @@ import os
 import time
 from typing import Any
 
-from flowrun.plugin import (FAILED, INTERRUPTED, RUNNING, LiveStore, Run, StoreError,
-                            UsageError)
+from flowrun.plugin import FAILED, INTERRUPTED, RUNNING, Run, StoreError, UsageError
 
 from flowrun_ui.launcher import Pending
 from flowrun_ui.views import RUN_ID, run_json, task_counts, tasks_json
@@ -52,24 +51,10 @@ def run_detail(state: Any, run_id: str) -> dict[str, Any]:
 
 
 def list_runs(state: Any, flow: str | None, status: str | None, limit: int,
-              before: str | None) -> list[dict[str, Any]]:
-    store = state.store
-    if isinstance(store, LiveStore):
-        if before:
-            check_run_id(before)
-        try:
-            runs = store.runs_page(flow=flow, status=status, limit=limit, before=before)
-        except StoreError as exc:
-            raise ApiError(404, str(exc)) from None
-    else:  # any store: the slow way
-        runs = store.list_runs(flow=flow, status=status)
-        if before:
-            ids = [r.id for r in runs]
-            if before not in ids:
-                raise ApiError(404, f"no run {before!r}")
-            runs = runs[ids.index(before) + 1:]
-        runs = runs[:limit]
-    return [run_json(run) for run in runs]
+              before: str | None, **more: str | None) -> list[dict[str, Any]]:
+    from flowrun_ui.runlist import Filters, list_runs as listed
+
+    return listed(state, Filters(flow, status, **more), limit, before)
 
 
 def start_run(state: Any, flow_id: str, params: dict[str, Any],
