@@ -16,12 +16,14 @@ from flowrun_ui.schemas import (
     FlowDetail,
     FlowSummary,
     Grid,
+    HistoryGrid,
     LogEntry,
     NoBody,
     RunDetail,
     RunSummary,
     StartRun,
 )
+from flowrun_ui.page_parts import grid_json, history
 from flowrun_ui.views import iso, log_json
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -44,6 +46,11 @@ def make_router(state: Any) -> APIRouter:
     def partitions(flow_id: str) -> dict[str, Any]:
         """The partition grid: each cell's last status and run."""
         return actions.grid(state, flow_id)
+
+    @api.get("/flows/{flow_id:path}/grid", response_model=HistoryGrid)
+    def history_grid(flow_id: str, limit: int = Query(25, ge=1, le=200)) -> dict[str, Any]:
+        """The flow's last runs (newest first) × its tasks: each cell a status."""
+        return grid_json(history(state, actions.get_flow(state, flow_id), limit))
 
     @api.post("/flows/{flow_id:path}/runs", status_code=202, response_model=Accepted)
     def start(flow_id: str, body: StartRun | None = Body(None)) -> dict[str, Any]:
@@ -68,10 +75,15 @@ def make_router(state: Any) -> APIRouter:
     @api.get("/runs", response_model=list[RunSummary])
     def runs(flow: str | None = Query(None, max_length=1000),
              status: Status | None = None,
+             tag: str | None = Query(None, max_length=200),
+             partition: str | None = Query(None, max_length=200),
+             host: str | None = Query(None, max_length=255),
              limit: int = Query(50, ge=1, le=1000),
              before: str | None = Query(None, max_length=64)) -> list[dict[str, Any]]:
-        """Runs, newest first; ``before``: those older than that run."""
-        return actions.list_runs(state, flow, status, limit, before)
+        """Runs, newest first; ``before``: those older than that run; ``tag``: runs of
+        flows with that tag."""
+        return actions.list_runs(state, flow, status, limit, before, tag=tag,
+                                 partition=partition, host=host)
 
     @api.get("/runs/{run_id}", response_model=RunDetail)
     def run(run_id: str) -> dict[str, Any]:

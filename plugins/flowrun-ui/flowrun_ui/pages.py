@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from flowrun_ui import actions
-from flowrun_ui.graphs import flow_nodes, run_nodes
+from flowrun_ui.graphs import flow_nodes, folded, run_nodes
 from flowrun_ui.layout import svg
-from flowrun_ui.rendering import TEMPLATES, badge, counts, seconds, when
+from flowrun_ui.rendering import (TEMPLATES, badge, counts, run_href, seconds, task_anchor,
+                                  when)
 from flowrun_ui.runlist import resumed_by
 from flowrun_ui.schemas import RunStatus
 from flowrun_ui.views import group_id
@@ -110,7 +111,8 @@ def _run(state: Any, run_id: str) -> tuple[str, dict[str, Any]]:
     run = actions.run_detail(state, run_id)
     flow = state.catalog.get(run["flow_id"])
     tasks = run["tasks"]
-    graph = Markup(svg(run_nodes(run["flow_id"], flow, tasks)))
+    nodes = folded(run_nodes(run["flow_id"], flow, tasks, pending=run["status"] == "running"))
+    graph = Markup(svg(nodes, lambda node_id: "#" + task_anchor(node_id)))
     failures = [t for t in tasks if t["status"] == "failed"]
     bars, hidden_bars = parts.timeline(run, tasks, MOST_TASKS)
     can_resume = run["status"] in ("failed", "interrupted") and not run.get("error")
@@ -167,14 +169,23 @@ def _flows(state: Any) -> tuple[str, dict[str, Any]]:
 def _flow(state: Any, flow_id: str) -> tuple[str, dict[str, Any]]:
     flow = actions.get_flow(state, flow_id)
     grid = parts.history(state, flow, 25)
-    statuses = grid["runs"][0]["cells"] if grid["runs"] else {}
+    statuses = grid["runs"][-1]["cells"] if grid["runs"] else {}
     keys = [k for row in (flow.get("partitions") or {}).get("keys", []) for k in row]
     return "flow.html", {
         "title": flow_id, "nav_here": "/flows", "flow_id": flow_id,
-        "flow_facts": parts.flow_facts(flow, grid["runs"][:1]),
+        "flow_facts": parts.flow_facts(flow, grid["runs"][-1:]),
         "params": flow.get("params", []), "partition_keys": list(reversed(keys[-200:])),
-        "graph": Markup(svg(flow_nodes(flow, statuses))), "grid": grid,
+        "graph": Markup(svg(folded(flow_nodes(flow, statuses)), _task_link(grid))),
+        "grid": grid,
         "data": {"page": "flow", "flow_id": flow_id}}
+
+
+def _task_link(grid: dict[str, Any]) -> Callable[[str], str | None]:
+    """A node of the flow's graph opens that task in the flow's last run."""
+    if not grid["runs"]:
+        return lambda node_id: None
+    last = grid["runs"][-1]["id"]
+    return lambda node_id: f"{run_href(last)}#{task_anchor(node_id)}"
 
 
 def _partitions(state: Any, flow_id: str) -> tuple[str, dict[str, Any]]:

@@ -161,3 +161,16 @@ class Grid(BaseModel):
     categories: list[str]
     time_keys: list[str]
     cells: list[Cell]
+
+
+class HistoryRun(BaseModel):
+    id: str
+    status: RunStatus
+    started: str | None
+    cells: dict[str, str]  # task id (mapped instances folded) -> its status in this run
+
+
+class HistoryGrid(BaseModel):
+    flow_id: str
+    tasks: list[str]
+    runs: list[HistoryRun]

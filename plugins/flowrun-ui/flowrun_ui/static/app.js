@@ -109,6 +109,7 @@ function colour(taskId, status) {
 
 function onTaskForRun(task) {
   if (task.run_id !== DATA.run_id) return;
+  refreshSoon(500);
   if (!DATA.tasks) reloadSoon(1000); // drawn before its first task: draw the tasks
   if (colour(task.task_id, task.status)) return;
   const group = task.task_id.replace(/\[\d+\]/g, "");
@@ -151,10 +152,53 @@ async function loadOutput(details) {
   }
 }
 
-function runPage() {
+function bindTasks() {
   for (const details of document.querySelectorAll("details.task")) {
     details.addEventListener("toggle", () => details.open && loadOutput(details));
   }
+}
+
+// A running run: its rows, timeline and facts drawn again from the server every few
+// seconds and after task events (open rows stay open, their output re-read).
+let refreshing = null;
+
+function refreshSoon(delay) {
+  if (refreshing || DATA.status !== "running") return;
+  refreshing = setTimeout(refreshParts, delay);
+}
+
+async function refreshParts() {
+  try {
+    const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const open = new Set([...document.querySelectorAll("details.task[open]")].map((d) => d.dataset.taskId));
+    for (const part of ["#timeline", ".tasks", "dl.facts"]) {
+      const old = document.querySelector(part), now = fresh.querySelector(part);
+      if (old && now) old.replaceWith(now);
+    }
+    bindTasks();
+    for (const details of document.querySelectorAll("details.task")) {
+      if (open.has(details.dataset.taskId)) details.open = true;
+    }
+  } finally {
+    refreshing = null;
+    refreshSoon(3000);
+  }
+}
+
+function tick() {
+  for (const span of document.querySelectorAll(".elapsed[data-since]")) {
+    const since = Date.parse(span.dataset.since);
+    const s = Math.max(0, (Date.now() - since) / 1000);
+    if (!Number.isNaN(since)) span.textContent = s < 120 ? Math.floor(s) + " s" : (s / 60).toFixed(1) + " min";
+  }
+}
+
+function runPage() {
+  bindTasks();
+  setInterval(tick, 1000);
+  refreshSoon(3000);
   for (const button of document.querySelectorAll("button[data-action]")) {
     button.addEventListener("click", async () => {
       const action = button.dataset.action;
@@ -169,6 +213,88 @@ function runPage() {
       }
     });
   }
+}
+
+// -- the graph: fits its box, pans (drag, arrow keys) and zooms (wheel, + and -) ------
+
+function graphBox(box) {
+  const svg = box.querySelector("svg.graph");
+  if (!svg) return;
+  const natural = svg.viewBox.baseVal;
+  const full = { w: natural.width, h: natural.height };
+  box.style.height = Math.max(120, Math.min(full.h + 4, window.innerHeight * 0.7)) + "px";
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
+  let view = null;
+  function show() {
+    if (view) svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`);
+  }
+  function fit() {
+    if (!box.clientWidth || !box.clientHeight || !full.w || !full.h) return;
+    const scale = Math.min(1, box.clientWidth / full.w, box.clientHeight / full.h);
+    const w = box.clientWidth / scale, h = box.clientHeight / scale;
+    view = { x: (full.w - w) / 2, y: (full.h - h) / 2, w, h };
+    show();
+  }
+  function zoom(factor) {
+    if (!view) return;
+    const cx = view.x + view.w / 2, cy = view.y + view.h / 2;
+    view.w /= factor; view.h /= factor;
+    view.x = cx - view.w / 2; view.y = cy - view.h / 2;
+    show();
+  }
+  function pan(dx, dy) {
+    if (!view) return;
+    view.x += dx * view.w / box.clientWidth; view.y += dy * view.h / box.clientHeight;
+    show();
+  }
+  fit();
+  window.addEventListener("resize", fit);
+  for (const button of box.querySelectorAll("button.zoom")) {
+    button.addEventListener("click", () => {
+      const how = button.dataset.zoom;
+      if (how === "fit") fit(); else zoom(how === "in" ? 1.25 : 0.8);
+    });
+  }
+  box.addEventListener("wheel", (event) => { event.preventDefault(); zoom(event.deltaY < 0 ? 1.1 : 0.9); }, { passive: false });
+  box.addEventListener("keydown", (event) => {
+    if (event.target !== box) return;
+    const step = { ArrowLeft: [-40, 0], ArrowRight: [40, 0], ArrowUp: [0, -40], ArrowDown: [0, 40] }[event.key];
+    if (step) { event.preventDefault(); pan(step[0], step[1]); }
+    else if (event.key === "+" || event.key === "=") zoom(1.25);
+    else if (event.key === "-") zoom(0.8);
+    else if (event.key === "0") fit();
+  });
+  let drag = null;
+  box.addEventListener("pointerdown", (event) => {
+    if (event.target.closest("a, button")) return;
+    drag = { x: event.clientX, y: event.clientY };
+    box.setPointerCapture(event.pointerId);
+  });
+  box.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    pan(drag.x - event.clientX, drag.y - event.clientY);
+    drag = { x: event.clientX, y: event.clientY };
+  });
+  box.addEventListener("pointerup", () => { drag = null; });
+}
+
+// A task's row from a link (#task-...): open it; a folded node opens its first instance.
+function openTask() {
+  const id = decodeURIComponent(window.location.hash.slice(1));
+  if (!id.startsWith("task-")) return;
+  let row = document.getElementById(id);
+  if (!row) {
+    const node = document.querySelector(`g.node a[href="#${CSS.escape(id)}"]`);
+    const group = node && node.closest("g.node").dataset.taskId;
+    const rows = [...document.querySelectorAll("details.task")].filter(
+      (d) => group && d.dataset.taskId.replace(/\[\d+\]/g, "") === group);
+    row = rows.find((d) => d.dataset.status === "failed") || rows[0];
+  }
+  if (!row) return;
+  row.open = true;
+  row.scrollIntoView({ block: "start" });
+  row.querySelector("summary").focus();
 }
 
 // -- the flow and partitions pages -----------------------------------------------------
@@ -227,8 +353,10 @@ function partitionsPage() {
 function listen() {
   const live = document.getElementById("live");
   const source = new EventSource("/events");
+  const words = live && live.querySelector(".live-text");
   source.onopen = () => {
     if (live) live.classList.add("on");
+    if (words) words.textContent = "live";
     // what changed between drawing the page and listening
     if (DATA.page === "run" && DATA.status === "running") {
       fetch(`/api/v1/runs/${encodeURIComponent(DATA.run_id)}`, { credentials: "same-origin" })
@@ -237,7 +365,10 @@ function listen() {
         .catch(() => {});
     }
   };
-  source.onerror = () => live && live.classList.remove("on");
+  source.onerror = () => {
+    if (live) live.classList.remove("on");
+    if (words) words.textContent = "offline";
+  };
   source.addEventListener("run", (event) => {
     const run = JSON.parse(event.data);
     if (DATA.page === "runs") onRunForList(run);
@@ -249,7 +380,12 @@ function listen() {
   window.addEventListener("beforeunload", () => source.close());
 }
 
-if (DATA.page === "run") runPage();
+for (const box of document.querySelectorAll(".graph-box")) graphBox(box);
+if (DATA.page === "run") {
+  runPage();
+  window.addEventListener("hashchange", openTask);
+  openTask();
+}
 if (DATA.page === "flow") flowPage();
 if (DATA.page === "partitions") partitionsPage();
 if (DATA.page === "runs" || DATA.page === "run") listen();
