@@ -354,6 +354,7 @@ function listen() {
   const live = document.getElementById("live");
   const source = new EventSource("/events");
   const words = live && live.querySelector(".live-text");
+  if (live) live.hidden = false;
   source.onopen = () => {
     if (live) live.classList.add("on");
     if (words) words.textContent = "live";
