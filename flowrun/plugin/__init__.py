@@ -105,6 +105,8 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.source import task_source_hash
     from flowrun.plugin.storage import (
         LiveStore,
+        LogHit,
+        LogSearchStore,
         SlotStore,
         StateLockStore,
         Storage,
@@ -135,7 +137,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "task_source_hash": ("flowrun.plugin.source", "task_source_hash"),
     "schema_tag": ("flowrun.schemas", "tag"),
     **{name: ("flowrun.plugin.storage", name) for name in (
-        "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage")},
+        "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
+        "LogSearchStore", "LogHit")},
 }
 
 __all__ = [
@@ -165,6 +168,7 @@ __all__ = [
     "RemoteSpawner", "ChildRequests",
     # storage
     "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
+    "LogSearchStore", "LogHit",
 ]
 
 

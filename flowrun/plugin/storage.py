@@ -7,7 +7,7 @@ report and the result it carries are stored together, so a task is never recorde
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from flowrun.errors import UsageError, redact_url
 from flowrun.model import Report, Run
@@ -138,3 +138,27 @@ class StateLockStore(Protocol):
 
     def unlock_state(self, handle: Any) -> None:
         """Release a lock ``lock_state`` gave."""
+
+
+class LogHit(NamedTuple):
+    """One stored line that matched a search of the logs."""
+
+    run_id: str
+    flow_id: str
+    task_id: str
+    attempt: int
+    stream: str  # "stdout", "stderr" or "log"
+    line_number: int  # 1-based, within that attempt's stream
+    line: str
+
+
+@runtime_checkable
+class LogSearchStore(Protocol):
+    """Optional: full-text search of every stored log (``flowrun logs --grep``, the
+    UI's search). A store without it is searched by reading each run's attempts."""
+
+    def search_logs(self, text: str, flow: str | None = None, limit: int = 100
+                    ) -> list[LogHit]:
+        """Lines of captured stdout, stderr and log records that contain every word
+        of ``text`` (as a phrase where the store can), newest runs first, at most
+        ``limit``; ``flow`` keeps those of that flow's runs."""

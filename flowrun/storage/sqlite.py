@@ -316,6 +316,13 @@ class SqliteStorage:
         """What other connections committed since ``cursor`` (None: from now on)."""
         return sqlite_live.changes(self.conn, cursor, _run, _report_light, recheck)
 
+    def search_logs(self, text: str, flow: str | None = None, limit: int = 100) -> list:
+        """Stored lines holding every word of ``text``, newest runs first (FTS5)."""
+        from flowrun.storage import sqlite_search
+
+        self.flush()
+        return sqlite_search.search_logs(self.conn, self._transaction, text, flow, limit)
+
     def runs_page(self, flow: str | None = None, status: str | None = None,
                   limit: int = 50, before: str | None = None) -> list[Run]:
         """Runs newest first, older than run ``before``, with live task counts."""
