@@ -107,6 +107,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
         LiveStore,
         LogHit,
         LogSearchStore,
+        search_logs,
         SlotStore,
         StateLockStore,
         Storage,
@@ -138,7 +139,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "schema_tag": ("flowrun.schemas", "tag"),
     **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
-        "LogSearchStore", "LogHit")},
+        "LogSearchStore", "LogHit", "search_logs")},
 }
 
 __all__ = [
@@ -168,7 +169,7 @@ __all__ = [
     "RemoteSpawner", "ChildRequests",
     # storage
     "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
-    "LogSearchStore", "LogHit",
+    "LogSearchStore", "LogHit", "search_logs",
 ]
 
 

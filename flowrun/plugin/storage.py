@@ -162,3 +162,25 @@ class LogSearchStore(Protocol):
         """Lines of captured stdout, stderr and log records that contain every word
         of ``text`` (as a phrase where the store can), newest runs first, at most
         ``limit``; ``flow`` keeps those of that flow's runs."""
+
+
+def search_logs(storage: Any, text: str, flow: str | None = None, limit: int = 100
+                ) -> list[LogHit]:
+    """``storage.search_logs`` where the store has it; else every run's attempts read
+    and their lines matched (slow, but any store answers)."""
+    if isinstance(storage, LogSearchStore):
+        return storage.search_logs(text, flow=flow, limit=limit)
+    import re
+
+    words = [w.lower() for w in re.findall(r"\w+", text)]
+    hits: list[LogHit] = []
+    for run in storage.list_runs(flow=flow) if words else []:
+        for a in storage.attempts(run.id):
+            for stream in ("stdout", "stderr", "log"):
+                for number, line in enumerate((getattr(a, stream) or "").splitlines(), 1):
+                    if all(w in line.lower() for w in words):
+                        hits.append(LogHit(run.id, run.flow_id, a.task_id, a.attempt,
+                                           stream, number, line))
+                        if len(hits) >= limit:
+                            return hits
+    return hits

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
 from flowrun_ui import actions
+from flowrun_ui import logs as run_logs
 from flowrun_ui.schemas import (
     Accepted,
     AcceptedMany,
@@ -18,13 +19,15 @@ from flowrun_ui.schemas import (
     Grid,
     HistoryGrid,
     LogEntry,
+    LogHit,
+    LogMatch,
     NoBody,
     RunDetail,
     RunSummary,
     StartRun,
 )
 from flowrun_ui.page_parts import grid_json, history
-from flowrun_ui.views import iso, log_json
+from flowrun_ui.views import iso
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Error} for code in (400, 401, 404, 409)}
@@ -90,18 +93,36 @@ def make_router(state: Any) -> APIRouter:
         """One run with every task's attempts."""
         return actions.run_detail(state, run_id)
 
-    @api.get("/runs/{run_id}/logs", response_model=list[LogEntry])
-    def logs(run_id: str, task: str | None = Query(None, max_length=2000)
-             ) -> list[dict[str, Any]]:
-        """Captured stdout, stderr and log records per task and attempt."""
-        run = actions.find_run(state, run_id)
-        every = [] if isinstance(run, actions.Pending) else state.store.attempts(run.id)
-        if task is not None:
-            if task not in {r.task_id for r in every}:
-                raise actions.ApiError(404, f"no task {task!r} in run {run.id}")
-            every = [r for r in every if r.task_id == task]
-        reports = [r for r in every if r.attempt > 0 or r.stdout or r.stderr or r.log]
-        return [log_json(r) for r in reports]
+    @api.get("/runs/{run_id}/logs", response_model=list[LogEntry] | list[LogMatch],
+             response_model_exclude_none=True)
+    def logs(run_id: str, task: str | None = Query(None, max_length=2000),
+             q: str | None = Query(None, min_length=1, max_length=1000),
+             context: int = Query(2, ge=0, le=100),
+             tail: int | None = Query(None, ge=0, le=100_000)) -> list[dict[str, Any]]:
+        """Captured stdout, stderr and log records per task and attempt; ``tail``: each
+        stream's last lines only; ``q``: the lines holding that text, with ``context``
+        lines around each."""
+        reports = run_logs.attempts(state, run_id, task)
+        if q is not None:
+            return run_logs.matches(reports, q, context)
+        return run_logs.entries(reports, tail)
+
+    @api.get("/runs/{run_id}/logs.txt", response_model=None, responses={200: {
+        "description": "the log as text", "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    def logs_text(run_id: str, task: str | None = Query(None, max_length=2000)
+                  ) -> StreamingResponse:
+        """The whole log of the run (or of one task) as text, to download."""
+        reports = run_logs.attempts(state, run_id, task)
+        name = f"flowrun-{run_id}.log"
+        return StreamingResponse(run_logs.as_text(reports), media_type="text/plain",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @api.get("/search", response_model=list[LogHit])
+    def search(q: str = Query(..., max_length=1000), flow: str | None = Query(None, max_length=1000),
+               limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+        """Every stored log of every run (``flow``: of that flow's runs) searched for the
+        words of ``q``, newest runs first."""
+        return run_logs.search(state, q, flow, limit)
 
     @api.post("/runs/{run_id}/resume", status_code=202, response_model=Accepted)
     def resume(run_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from flowrun_ui import actions
+from flowrun_ui import logs as run_logs
 from flowrun_ui.graphs import flow_nodes, folded, run_nodes
 from flowrun_ui.layout import svg
 from flowrun_ui.rendering import (TEMPLATES, badge, counts, run_href, seconds, task_anchor,
@@ -22,6 +23,7 @@ from flowrun_ui import page_parts as parts
 
 STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 PAGE = 50
+SEARCH_LIMIT = 200
 #: Rows of tasks and timeline bars drawn on a run's page (the JSON has every one).
 MOST_TASKS = 2000
 
@@ -60,6 +62,11 @@ def make_pages(state: Any) -> APIRouter:
     @pages.get("/flows/{flow_id:path}")
     def flow_page(request: Request, flow_id: str) -> Response:
         return _html(request, lambda: _flow(state, flow_id))
+
+    @pages.get("/search")
+    def search_page(request: Request, q: str | None = Query(None, max_length=1000),
+                    flow: str | None = Query(None, max_length=1000)) -> Response:
+        return _html(request, lambda: _search(state, q, flow))
 
     @pages.get("/static/{name}")
     def static(name: str) -> Response:
@@ -178,6 +185,18 @@ def _flow(state: Any, flow_id: str) -> tuple[str, dict[str, Any]]:
         "graph": Markup(svg(folded(flow_nodes(flow, statuses)), _task_link(grid))),
         "grid": grid,
         "data": {"page": "flow", "flow_id": flow_id}}
+
+
+def _search(state: Any, q: str | None, flow: str | None) -> tuple[str, dict[str, Any]]:
+    hits, error = [], None
+    if q:
+        try:
+            hits = run_logs.search(state, q, flow or None, SEARCH_LIMIT)
+        except actions.ApiError as exc:
+            error = str(exc)
+    return "search.html", {"title": "Search", "nav_here": "/search", "q": q, "flow": flow,
+                           "flows": [f["id"] for f in state.catalog.flows()], "hits": hits,
+                           "error": error, "most": SEARCH_LIMIT, "data": {"page": "search"}}
 
 
 def _task_link(grid: dict[str, Any]) -> Callable[[str], str | None]:

@@ -113,7 +113,7 @@ def _environment() -> jinja2.Environment:
                        anchor=task_anchor, ago=ago, page_data=page_data,
                        short=lambda task_id: task_id.split("::", 1)[-1])
     env.globals["signs"] = SIGNS
-    env.globals["NAV"] = (("/", "Runs"), ("/flows", "Flows"))
+    env.globals["NAV"] = (("/", "Runs"), ("/flows", "Flows"), ("/search", "Search"))
     return env
 
 

@@ -64,6 +64,33 @@ class LogEntry(BaseModel):
     stdout: str
     stderr: str
     log: str
+    lines: dict[str, int] | None = None  # with ?tail=: each stream's lines in all
+    truncated: bool | None = None  # with ?tail=: whether a stream was cut
+
+
+Stream = Literal["stdout", "stderr", "log"]
+
+
+class LogMatch(BaseModel):
+    """A line holding ``?q=``, with its neighbours (``?context=N``)."""
+    task_id: str
+    attempt: int
+    stream: Stream
+    line_number: int
+    line: str
+    before: list[str]
+    after: list[str]
+
+
+class LogHit(BaseModel):
+    """A line of a stored log holding the words of ``GET /search?q=``."""
+    run_id: str
+    flow_id: str
+    task_id: str
+    attempt: int
+    stream: Stream
+    line_number: int
+    line: str
 
 
 class LastRun(BaseModel):

@@ -89,7 +89,7 @@ def _pages(project, failed: str) -> dict[str, str]:
     return {"runs": "/", "run-failed": f"/runs/{failed}", "flows": "/flows",
             "flow": f"/flows/{flow_path('flows/flow_orders.py')}",
             "partitions": f"/flows/{flow_path('flows/flow_parts.py')}/partitions",
-            "not-found": "/runs/nosuchrun"}
+            "search": "/search?q=audited", "not-found": "/runs/nosuchrun"}
 
 
 @pytest.mark.parametrize("look", ["light", "dark-390"])

@@ -129,24 +129,90 @@ function onRunForRun(run) {
   }
 }
 
-async function loadOutput(details) {
+// A task's output opens on its last lines (never a whole big log); the whole of it
+// downloads as text; a level filter narrows the log records; a search runs on the server.
+const TAIL = 200;
+const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
+
+function logsUrl(taskId, extra) {
+  return `/api/v1/runs/${encodeURIComponent(DATA.run_id)}/logs?task=${encodeURIComponent(taskId)}` + (extra || "");
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  return answer;
+}
+
+// Log records start with their level; the lines after one belong to it.
+function filterLevel(text, least) {
+  const floor = LEVELS.indexOf(least);
+  let keep = true;
+  return text.split("\n").filter((line) => {
+    const level = LEVELS.indexOf(line.split(/\s/, 1)[0]);
+    if (level >= 0) keep = level >= floor;
+    return keep;
+  }).join("\n");
+}
+
+function logTools(details, box) {
+  const taskId = details.dataset.taskId;
+  const tools = el("div", { class: "log-tools" });
+  const level = el("select", { "aria-label": "least log level shown" });
+  for (const name of LEVELS) level.appendChild(el("option", { value: name }, name + " and up"));
+  const query = el("input", { type: "search", placeholder: "search this task's output", "aria-label": "search this task's output" });
+  const results = el("div", { class: "log-results", role: "status" });
+  const txt = `/api/v1/runs/${encodeURIComponent(DATA.run_id)}/logs.txt?task=${encodeURIComponent(taskId)}`;
+  tools.append(el("label", {}, "level "), level, query,
+    el("a", { href: txt, download: "" }, "download the whole log"));
+  level.addEventListener("change", () => {
+    for (const pre of box.querySelectorAll("pre.log")) pre.textContent = filterLevel(pre.dataset.text, level.value);
+  });
+  query.addEventListener("keydown", async (event) => {
+    if (event.key !== "Enter") return;
+    results.replaceChildren();
+    if (!query.value) return;
+    try {
+      const found = await getJson(logsUrl(taskId, "&context=2&q=" + encodeURIComponent(query.value)));
+      results.appendChild(el("p", { class: "muted" }, `${found.length} matching line(s)`));
+      for (const hit of found) {
+        results.appendChild(el("div", { class: "stream" }, `attempt ${hit.attempt} ${hit.stream} line ${hit.line_number}`));
+        const pre = el("pre", { class: "match" });
+        pre.append(hit.before.join("\n") + (hit.before.length ? "\n" : ""), el("mark", {}, hit.line),
+          (hit.after.length ? "\n" : "") + hit.after.join("\n"));
+        results.appendChild(pre);
+      }
+    } catch (error) {
+      results.appendChild(el("p", { class: "error" }, String(error.message || error)));
+    }
+  });
+  box.append(tools, results);
+}
+
+async function loadOutput(details, again) {
   const box = details.querySelector(".output");
-  if (!box || box.dataset.loaded === "yes") return;
+  if (!box || (box.dataset.loaded === "yes" && !again)) return;
   box.dataset.loaded = "yes";
-  const url = `/api/v1/runs/${encodeURIComponent(DATA.run_id)}/logs?task=` +
-    encodeURIComponent(details.dataset.taskId);
   try {
-    const response = await fetch(url, { credentials: "same-origin" });
-    const entries = await response.json();
-    if (!response.ok) throw new Error(entries.error || response.statusText);
+    const entries = await getJson(logsUrl(details.dataset.taskId, "&tail=" + TAIL));
+    box.replaceChildren();
+    let any = false;
     for (const entry of entries) {
       for (const stream of ["stdout", "stderr", "log"]) {
         if (!entry[stream]) continue;
-        box.appendChild(el("div", { class: "stream" }, `attempt ${entry.attempt} ${stream}`));
-        box.appendChild(el("pre", { class: stream }, entry[stream]));
+        any = true;
+        const total = entry.lines[stream];
+        const cut = total > TAIL ? ` (the last ${TAIL} of ${total} lines)` : "";
+        box.appendChild(el("div", { class: "stream" }, `attempt ${entry.attempt} ${stream}${cut}`));
+        const pre = el("pre", { class: stream, tabindex: "0" }, entry[stream]);
+        pre.dataset.text = entry[stream];
+        box.appendChild(pre);
       }
     }
-    if (!box.childNodes.length) box.appendChild(el("p", { class: "muted" }, "No captured output."));
+    if (any) logTools(details, box);
+    else box.appendChild(el("p", { class: "muted" }, "No captured output."));
+    for (const pre of box.querySelectorAll("pre")) pre.scrollTop = pre.scrollHeight;
   } catch (error) {
     box.appendChild(el("p", { class: "error" }, String(error.message || error)));
   }
