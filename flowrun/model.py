@@ -373,6 +373,9 @@ class RunRequest:
     #: succeeded; reused when its arguments (``args_hash``) and code match (--resume)
     stored: dict[str, Report] = field(default_factory=dict)
     run_id: str | None = None  # chosen by the caller (FLOWRUN_RUN_ID); else a new one
+    #: task names rerun on their own (``--force`` without downstream): what follows
+    #: them is still reused
+    rerun_alone: frozenset[str] = frozenset()
 
 
 def slot_text(scheduled_for: float) -> str:

@@ -24,12 +24,18 @@ def flowrun_addoption(parser: Any) -> None:
     parser.addoption("--resume", "resume", is_flag=False, flag_value=LAST, default=None,
                      metavar="[RUN]", help="Rerun the last failed run (or RUN), reusing "
                      "what succeeded.")
+    parser.addoption("--force", "force", multiple=True, metavar="NODEID",
+                     help="With --resume: rerun these tasks instead of reusing them, and "
+                     "everything downstream of them.")
 
 
 @hookimpl(tryfirst=True)  # before anything reads the selection
 def flowrun_configure(config: Any) -> None:
     wanted = config.getoption("resume")
     if not wanted:
+        if config.getoption("force"):
+            raise UsageError("--force names tasks to rerun with --resume RUN; give "
+                             "--resume too (or drop --force)")
         return
     claim_request_mode(config, "--resume")
     if wanted != LAST and looks_like_a_path(wanted):  # `--resume flows/flow_x.py`
@@ -126,13 +132,69 @@ def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> Run
     params = {name: (defaults[name] if name in given or name not in run.params
                      else run.params[name]) for name in defaults}
     reuse, stored, changed = resume_plan(session.storage, flow, run, params)
+    forced = forced_tasks(session, flow)
+    reuse, stored = without_forced(flow, reuse, stored, forced, force_downstream())
     note = f"{flow.id}: resuming run {run.id} ({run.status}): {len(reuse)} task result" \
            f"{'s' * (len(reuse) != 1)} reused"
     if stored:
         note += f" (and up to {len(stored)} of instances, children and subflow tasks)"
     if changed:
         note += f"; code changed, running again: {', '.join(changed)}"
+    if forced:
+        note += f"; forced to run again: {', '.join(sorted(forced))}"
     session.notes.append(note)
+    alone = frozenset() if force_downstream() else frozenset(forced)
     return RunRequest(flow, params, partition=run.partition,
                       scheduled_for=run.scheduled_for, resumed_from=run.id, reuse=reuse,
-                      stored=stored)
+                      stored=stored, rerun_alone=alone)
+
+
+def force_downstream() -> bool:
+    """Whether what follows a forced task reruns too (``--force``'s meaning); the UI's
+    "rerun this task only" sets ``FLOWRUN_FORCE_DOWNSTREAM=0`` for its child run."""
+    return os.environ.get("FLOWRUN_FORCE_DOWNSTREAM", "1") != "0"
+
+
+def forced_tasks(session: Any, flow: Any) -> set[str]:
+    """The names of this flow's tasks named by ``--force``; a node id naming no task
+    of a selected flow is a usage error."""
+    names: set[str] = set()
+    flows = {f.id: f for f in session.flows}
+    for node_id in session.config.getoption("force") or ():
+        flow_id, _, name = node_id.partition("::")
+        known = flows.get(flow_id)
+        if known is None or name not in known.tasks:
+            raise UsageError(f"--force {node_id}: {_no_such_task(node_id, flows)}")
+        if flow_id == flow.id:
+            names.add(name)
+    return names
+
+
+def _no_such_task(node_id: str, flows: dict[str, Any]) -> str:
+    import difflib
+
+    every = [task.id for f in flows.values() for task in f.tasks.values()]
+    close = difflib.get_close_matches(node_id, every, n=1)
+    hint = f"did you mean {close[0]}?" if close else "give a node id such as " \
+        f"{every[0] if every else 'flows/flow_x.py::task'}"
+    return f"no such task in the resumed flow; {hint}"
+
+
+def without_forced(flow: Any, reuse: dict[str, Any], stored: dict[str, Any],
+                   forced: set[str], downstream: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The resume plan minus the forced tasks (and, ``downstream``, all that follows
+    them): their results, and those of their instances and children, are not reused.
+    The engine already reruns what follows a task that was not reused."""
+    if not forced:
+        return reuse, stored
+    gone = set(forced)
+    if downstream:
+        grew = True
+        while grew:
+            more = {n for n, t in flow.tasks.items() if n not in gone
+                    and any(u in gone for u in t.upstream)}
+            gone |= more
+            grew = bool(more)
+    prefixes = tuple(f"{flow.id}::{name}{sep}" for name in gone for sep in ("[", "::"))
+    return ({n: r for n, r in reuse.items() if n not in gone},
+            {i: r for i, r in stored.items() if not i.startswith(prefixes)})

@@ -101,6 +101,28 @@ def resume_run(state: Any, run_id: str) -> str:
     return record.id
 
 
+def rerun_tasks(state: Any, run_id: str, tasks: list[str], downstream: bool) -> str:
+    """``flowrun --resume RUN --force TASK...`` as a new run: those tasks (and, with
+    ``downstream``, everything after them) run again, every other success is reused."""
+    run = find_run(state, run_id)
+    if isinstance(run, Pending) or run.status == RUNNING:
+        raise ApiError(409, f"run {run.id} is {run.status}: wait for it to end (or "
+                            "cancel it), then rerun its tasks")
+    known = {t["id"] for t in get_flow(state, run.flow_id).get("tasks", [])}
+    wanted = list(dict.fromkeys(t.split("[", 1)[0] for t in tasks))  # t[3] -> t
+    unknown = [t for t in wanted if t not in known]
+    if not wanted or unknown:
+        raise ApiError(400, f"tasks: {', '.join(map(repr, unknown)) or 'none given'} "
+                            f"- give task ids of {run.flow_id}, such as "
+                            f"{sorted(known)[0] if known else run.flow_id + '::task'}")
+    record = Pending(state.launcher.new_id(), run.flow_id, params=run.params,
+                     partition=run.partition, resumed_from=run.id)
+    args = ["--resume", run.id, *(a for t in wanted for a in ("--force", t))]
+    state.launcher.start(args, record, {"FLOWRUN_FORCE_DOWNSTREAM": "1" if downstream
+                                        else "0"})
+    return record.id
+
+
 def cancel_run(state: Any, run_id: str) -> None:
     run = find_run(state, run_id)
     if run.status != RUNNING:

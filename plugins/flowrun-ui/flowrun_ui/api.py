@@ -22,6 +22,7 @@ from flowrun_ui.schemas import (
     LogHit,
     LogMatch,
     NoBody,
+    Rerun,
     RunDetail,
     RunSummary,
     StartRun,
@@ -128,6 +129,12 @@ def make_router(state: Any) -> APIRouter:
     def resume(run_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:
         """``flowrun --resume RUN`` as a new run: what succeeded is reused."""
         return {"run_id": actions.resume_run(state, run_id)}
+
+    @api.post("/runs/{run_id}/rerun", status_code=202, response_model=Accepted)
+    def rerun(run_id: str, body: Rerun) -> dict[str, Any]:
+        """A new run of the flow reusing every other succeeded task, rerunning these
+        (``downstream``: and everything after them); ``flowrun --resume RUN --force``."""
+        return {"run_id": actions.rerun_tasks(state, run_id, body.tasks, body.downstream)}
 
     @api.post("/runs/{run_id}/cancel", status_code=202, response_model=Accepted)
     def cancel(run_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:

@@ -162,6 +162,13 @@ class Backfill(BaseModel):
     only: Literal["missing", "failed"] | None = None
 
 
+class Rerun(BaseModel):
+    """Tasks of the run to run again (``downstream``: and everything after them)."""
+    model_config = ConfigDict(extra="forbid")
+    tasks: list[str] = Field(min_length=1, max_length=1000)
+    downstream: bool = True
+
+
 class NoBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -261,8 +261,25 @@ function tick() {
   }
 }
 
+// Rerun buttons (the run's and each task's): a new run reusing every other success.
+async function rerun(button) {
+  button.disabled = true;
+  try {
+    const body = { tasks: JSON.parse(button.dataset.rerun), downstream: button.dataset.downstream === "true" };
+    const answer = await post(`/api/v1/runs/${encodeURIComponent(DATA.run_id)}/rerun`, body);
+    window.location.href = "/runs/" + encodeURIComponent(answer.run_id);
+  } catch (error) {
+    say(error.message, true);
+    button.disabled = false;
+  }
+}
+
 function runPage() {
   bindTasks();
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-rerun]");
+    if (button) rerun(button);
+  });
   setInterval(tick, 1000);
   refreshSoon(3000);
   for (const button of document.querySelectorAll("button[data-action]")) {
