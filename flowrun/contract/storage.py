@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from flowrun.contract.logsearch import LogSearchSemantics
+from flowrun.contract.pause import PauseSemantics
 from flowrun.contract.slots import SlotStoreSemantics
 from flowrun.plugin import FAILED, RUNNING, SUCCEEDED, Report, Run, Storage, StoreError
 
@@ -23,7 +24,7 @@ def make_report(run: Run, name: str, attempt: int = 1, status: str = SUCCEEDED,
                   status=status, attempt=attempt, **fields)
 
 
-class StorageSuite(SlotStoreSemantics, LogSearchSemantics):
+class StorageSuite(SlotStoreSemantics, LogSearchSemantics, PauseSemantics):
     """The ``Storage`` interface's contract (``flowrun.plugin.Storage``), as tests.
 
     Subclass it and give a ``make_store`` fixture returning a callable that opens your
@@ -51,7 +52,8 @@ class StorageSuite(SlotStoreSemantics, LogSearchSemantics):
     also implements ``SlotStore`` (``isinstance(store, SlotStore)``) is checked against
     it too (see ``SlotStoreSemantics``); otherwise those tests are skipped. A store
     that implements ``LogSearchStore`` is checked to find stored lines of every run
-    (by flow, newest first, across records made since an earlier search).
+    (by flow, newest first, across records made since an earlier search); one that
+    implements ``PauseStore`` to keep paused flows for every reader until resumed.
     """
 
     persistent = True

@@ -107,6 +107,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
         LiveStore,
         LogHit,
         LogSearchStore,
+        PauseStore,
         search_logs,
         SlotStore,
         StateLockStore,
@@ -139,7 +140,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "schema_tag": ("flowrun.schemas", "tag"),
     **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
-        "LogSearchStore", "LogHit", "search_logs")},
+        "LogSearchStore", "LogHit", "search_logs", "PauseStore")},
 }
 
 __all__ = [
@@ -169,7 +170,7 @@ __all__ = [
     "RemoteSpawner", "ChildRequests",
     # storage
     "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
-    "LogSearchStore", "LogHit", "search_logs",
+    "LogSearchStore", "LogHit", "search_logs", "PauseStore",
 ]
 
 

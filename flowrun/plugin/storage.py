@@ -140,6 +140,21 @@ class StateLockStore(Protocol):
         """Release a lock ``lock_state`` gave."""
 
 
+@runtime_checkable
+class PauseStore(Protocol):
+    """Optional: paused schedules (``flowrun schedule pause FLOW``, the UI's Pause), kept
+    in the store so ``--due`` on every host sharing it skips a paused flow. A store
+    without it cannot pause; ``flowrun schedule pause`` says so."""
+
+    def pause_flow(self, flow_id: str, paused: bool = True, now: float | None = None
+                   ) -> None:
+        """Pause the flow's schedule at ``now`` (default: the time now); ``paused``
+        False: resume it. Pausing a paused flow keeps the time it was first paused."""
+
+    def paused_flows(self) -> dict[str, float]:
+        """Paused flow id -> when it was paused (epoch seconds)."""
+
+
 class LogHit(NamedTuple):
     """One stored line that matched a search of the logs."""
 

@@ -28,7 +28,7 @@ from flowrun.plugin import (
     write_result_file,
 )
 from flowrun.plugin.private import create_private_file, make_private_dir
-from flowrun.storage import sqlite_live, sqlite_locks, sqlite_schema
+from flowrun.storage import sqlite_live, sqlite_locks, sqlite_pause, sqlite_schema
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 ATTEMPT_COLUMNS = (
@@ -51,7 +51,7 @@ DEFAULT_FILE_THRESHOLD = 64 * 1024
 FLUSH_BATCH = 2000
 
 
-class SqliteStorage:
+class SqliteStorage(sqlite_pause.Pausing):
     def __init__(self, path: str, url: str | None = None,
                  file_threshold: int = DEFAULT_FILE_THRESHOLD) -> None:
         self.path = path

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def connect(path: str) -> tuple[sqlite3.Connection, bool]:
@@ -100,5 +100,11 @@ def _migrate_to_7(conn: sqlite3.Connection) -> None:
     _run(conn, 'ALTER TABLE "runs" ADD COLUMN "error" TEXT')
 
 
+def _migrate_to_8(conn: sqlite3.Connection) -> None:
+    """Flows whose schedule is paused (``flowrun schedule pause``): ``--due`` on every
+    host skips them."""
+    _run(conn, 'CREATE TABLE "paused" ("flow" TEXT PRIMARY KEY, "since" FLOAT)')
+
+
 MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5,
-              _migrate_to_6, _migrate_to_7)
+              _migrate_to_6, _migrate_to_7, _migrate_to_8)
