@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from flowrun_ui import actions
 from flowrun_ui import logs as run_logs
+from flowrun_ui import schedules as flow_schedules
 from flowrun_ui.schemas import (
     Accepted,
     AcceptedMany,
@@ -22,7 +23,9 @@ from flowrun_ui.schemas import (
     LogHit,
     LogMatch,
     NoBody,
+    PauseState,
     Rerun,
+    ScheduleRow,
     RunDetail,
     RunSummary,
     StartRun,
@@ -55,6 +58,21 @@ def make_router(state: Any) -> APIRouter:
     def history_grid(flow_id: str, limit: int = Query(25, ge=1, le=200)) -> dict[str, Any]:
         """The flow's last runs (newest first) × its tasks: each cell a status."""
         return grid_json(history(state, actions.get_flow(state, flow_id), limit))
+
+    @api.post("/flows/{flow_id:path}/pause", response_model=PauseState)
+    def pause(flow_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:
+        """Pause the flow's schedule: ``--due`` skips it on every host (409: no schedule)."""
+        return flow_schedules.set_paused(state, flow_id, True)
+
+    @api.post("/flows/{flow_id:path}/unpause", response_model=PauseState)
+    def unpause(flow_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:
+        """Resume the flow's schedule."""
+        return flow_schedules.set_paused(state, flow_id, False)
+
+    @api.get("/schedules", response_model=list[ScheduleRow])
+    def schedules() -> list[dict[str, Any]]:
+        """Every scheduled flow: ``paused``, its ``next`` fire times and last ``slots``."""
+        return flow_schedules.schedules(state)
 
     @api.post("/flows/{flow_id:path}/runs", status_code=202, response_model=Accepted)
     def start(flow_id: str, body: StartRun | None = Body(None)) -> dict[str, Any]:

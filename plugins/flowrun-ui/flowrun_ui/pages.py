@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from flowrun_ui import actions
 from flowrun_ui import logs as run_logs
+from flowrun_ui import schedules as flow_schedules
 from flowrun_ui.graphs import flow_nodes, folded, run_nodes
 from flowrun_ui.layout import svg
 from flowrun_ui.rendering import (TEMPLATES, badge, counts, run_href, seconds, task_anchor,
@@ -67,6 +68,12 @@ def make_pages(state: Any) -> APIRouter:
     def search_page(request: Request, q: str | None = Query(None, max_length=1000),
                     flow: str | None = Query(None, max_length=1000)) -> Response:
         return _html(request, lambda: _search(state, q, flow))
+
+    @pages.get("/schedules")
+    def schedules_page(request: Request) -> Response:
+        return _html(request, lambda: ("schedules.html", {
+            "title": "Schedules", "nav_here": "/schedules",
+            "rows": flow_schedules.schedules(state), "data": {"page": "schedules"}}))
 
     @pages.get("/static/{name}")
     def static(name: str) -> Response:

@@ -17,7 +17,7 @@ from starlette.templating import Jinja2Templates
 #: A status is never shown by colour alone: each badge has its word and a sign.
 SIGNS = {"succeeded": "✓", "cached": "✓", "failed": "✗", "running": "▶", "pending": "…",
          "cancelled": "⊘", "skipped": "↷", "interrupted": "■", "missing": "·",
-         "missed": "·", "overlap": "↷"}
+         "missed": "·", "overlap": "↷", "paused": "⏸", "due": "…", "abandoned": "■"}
 
 
 def now() -> float:
@@ -113,7 +113,8 @@ def _environment() -> jinja2.Environment:
                        anchor=task_anchor, ago=ago, page_data=page_data,
                        short=lambda task_id: task_id.split("::", 1)[-1])
     env.globals["signs"] = SIGNS
-    env.globals["NAV"] = (("/", "Runs"), ("/flows", "Flows"), ("/search", "Search"))
+    env.globals["NAV"] = (("/", "Runs"), ("/flows", "Flows"), ("/schedules", "Schedules"),
+                      ("/search", "Search"))
     return env
 
 

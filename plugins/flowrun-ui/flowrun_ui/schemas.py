@@ -169,6 +169,35 @@ class Rerun(BaseModel):
     downstream: bool = True
 
 
+SlotOutcome = Literal["running", "succeeded", "failed", "interrupted", "abandoned",
+                      "skipped", "missed", "due", "paused"]
+
+
+class Slot(BaseModel):
+    """A cron slot: its time, what became of it, and its run."""
+    time: str
+    outcome: SlotOutcome
+    run_id: str | None
+
+
+class ScheduleRow(BaseModel):
+    """A scheduled flow: ``next`` fire times and last ``slots``, newest first."""
+    flow_id: str
+    schedule: str
+    timezone: str
+    catchup: str
+    overlap: str
+    paused: bool
+    paused_since: str | None
+    next: list[str]
+    slots: list[Slot]
+
+
+class PauseState(BaseModel):
+    flow_id: str
+    paused: bool
+
+
 class NoBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

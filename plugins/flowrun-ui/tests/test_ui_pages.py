@@ -86,10 +86,17 @@ def _pages(project, failed: str) -> dict[str, str]:
         def load(partition): return partition
     """)
     project.run("flows/flow_parts.py", "--partition", "2026-11-26/eu")
+    project.write("flows/flow_hourly.py", """
+        from flowrun import Flow, task
+        flow = Flow(schedule="0 * * * *")
+        @task
+        def tick(): return 1
+    """)
+    project.run("--due", "flows/flow_hourly.py")
     return {"runs": "/", "run-failed": f"/runs/{failed}", "flows": "/flows",
             "flow": f"/flows/{flow_path('flows/flow_orders.py')}",
             "partitions": f"/flows/{flow_path('flows/flow_parts.py')}/partitions",
-            "search": "/search?q=audited", "not-found": "/runs/nosuchrun"}
+            "search": "/search?q=audited", "schedules": "/schedules", "not-found": "/runs/nosuchrun"}
 
 
 @pytest.mark.parametrize("look", ["light", "dark-390"])

@@ -470,6 +470,24 @@ if (DATA.page === "run") {
   window.addEventListener("hashchange", openTask);
   openTask();
 }
+// Pause / Unpause on the schedules page: kept in the store, so --due skips the flow.
+function schedulesPage() {
+  for (const button of document.querySelectorAll("button[data-pause]")) {
+    button.addEventListener("click", async () => {
+      const action = button.dataset.pause === "true" ? "pause" : "unpause";
+      button.disabled = true;
+      try {
+        await post(`/api/v1/flows/${encodeURIComponent(button.dataset.flowId)}/${action}`, {});
+        window.location.reload();
+      } catch (error) {
+        say(error.message, true);
+        button.disabled = false;
+      }
+    });
+  }
+}
+
 if (DATA.page === "flow") flowPage();
+if (DATA.page === "schedules") schedulesPage();
 if (DATA.page === "partitions") partitionsPage();
 if (DATA.page === "runs" || DATA.page === "run") listen();
