@@ -137,3 +137,19 @@ def test_keyboard_reaches_the_buttons_with_a_visible_focus(browser, ui, failed):
     outline = watched.page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("none", "")
     watched.check_clean()
+
+
+def test_a_tasks_rerun_button_opens_the_new_run_that_reuses_the_rest(browser, ui, failed):
+    watched = Watched(browser, ui.url)
+    watched.open(f"/runs/{failed}")
+    row = watched.page.locator('details.task[data-task-id="flows/flow_orders.py::audit"]')
+    row.locator("summary").click()
+    with watched.page.expect_navigation():
+        row.get_by_role("button", name="Rerun this task only").click()
+    new_id = watched.page.url.rsplit("/", 1)[1]
+    assert new_id != failed
+    run = ui.wait(new_id)
+    statuses = {t["task_id"].split("::")[1]: t["status"] for t in run["tasks"]}
+    assert statuses["audit"] == "succeeded" and statuses["orders"] == "cached"
+    assert run["resumed_from"] == failed
+    watched.check_clean()
