@@ -127,7 +127,8 @@ def make_router(state: Any) -> APIRouter:
         return run_logs.entries(reports, tail)
 
     @api.get("/runs/{run_id}/logs.txt", response_model=None, responses={200: {
-        "description": "the log as text", "content": {"text/plain": {"schema": {"type": "string"}}}}})
+        "description": "the log as text",
+        "content": {"text/plain": {"schema": {"type": "string"}}}}})
     def logs_text(run_id: str, task: str | None = Query(None, max_length=2000)
                   ) -> StreamingResponse:
         """The whole log of the run (or of one task) as text, to download."""
@@ -137,7 +138,8 @@ def make_router(state: Any) -> APIRouter:
                                  headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @api.get("/search", response_model=list[LogHit])
-    def search(q: str = Query(..., max_length=1000), flow: str | None = Query(None, max_length=1000),
+    def search(q: str = Query(..., max_length=1000),
+               flow: str | None = Query(None, max_length=1000),
                limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
         """Every stored log of every run (``flow``: of that flow's runs) searched for the
         words of ``q``, newest runs first."""

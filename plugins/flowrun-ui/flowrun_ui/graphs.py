@@ -67,9 +67,10 @@ MOST_NODES = 500
 
 def folded(nodes: list[Node]) -> list[Node]:
     """Nodes above ``MOST_NODES`` folded: children into their top-level task, then tasks
-    into groups by name prefix (``load_eu``, ``load_us`` -> ``load_*``), each group one
-    node with counts per status, edges between groups kept."""
-    for fold in (_top_level, _prefix):
+    into groups by name prefix (``load_eu``, ``load_us`` -> ``load_*``), then by name
+    without its number (``t1``, ``t2`` -> ``t#``), each group one node with counts per
+    status, edges between groups kept."""
+    for fold in (_top_level, _prefix, _numbered):
         if len(nodes) <= MOST_NODES:
             break
         nodes = _fold(nodes, fold)
@@ -87,6 +88,13 @@ def _prefix(node_id: str) -> str:
         if mark in name.strip(mark):
             return f"{head}::{name.strip(mark).split(mark, 1)[0]}{mark}*"
     return node_id
+
+
+def _numbered(node_id: str) -> str:
+    """``step17`` -> ``step#``: tasks told apart by a number alone."""
+    head, _, name = node_id.rpartition("::")
+    bare = name.rstrip("0123456789")
+    return f"{head}::{bare}#" if bare != name and bare else node_id
 
 
 def _fold(nodes: list[Node], key: Any) -> list[Node]:

@@ -96,16 +96,16 @@ def _order(grid: list[list[Node]], chains: dict[tuple[str, str], list[str]]) -> 
         for a, b in zip(path, path[1:]):
             up.setdefault(b, []).append(a)
             down.setdefault(a, []).append(b)
+    where = {n.id: i for layer in grid for i, n in enumerate(layer)}
     for sweep in range(SWEEPS):
         rows = grid[1:] if sweep % 2 == 0 else list(reversed(grid[:-1]))
         near = up if sweep % 2 == 0 else down
         for row in rows:
-            where = {n.id: i for layer in grid for i, n in enumerate(layer)}
-
             def key(n: Node) -> float:
                 spots = [where[m] for m in near.get(n.id, ()) if m in where]
                 return sum(spots) / len(spots) if spots else where[n.id]
             row.sort(key=key)
+            where.update((n.id, i) for i, n in enumerate(row))  # the next row sees it
 
 
 def svg(nodes: list[Node], href: Callable[[str], str | None] = lambda _: None) -> str:

@@ -38,12 +38,25 @@ def entries(reports: list[Any], tail: int | None) -> list[dict[str, Any]]:
         if tail is not None:
             entry["lines"] = {}
             for stream in STREAMS:
-                lines = entry[stream].splitlines(keepends=True)
-                entry["lines"][stream] = len(lines)
-                entry[stream] = "".join(lines[-tail:]) if tail else ""
+                text = entry[stream]
+                unended = bool(text) and not text.endswith("\n")
+                entry["lines"][stream] = text.count("\n") + unended
+                entry[stream] = last_lines(text, tail)
             entry["truncated"] = any(n > tail for n in entry["lines"].values())
         found.append(entry)
     return found
+
+
+def last_lines(text: str, count: int) -> str:
+    """The last ``count`` lines of ``text``, found from its end (a 50 MB log is never
+    split into lines)."""
+    end = len(text) - 1 if text.endswith("\n") else len(text)
+    cut = end
+    for _ in range(count):
+        cut = text.rfind("\n", 0, cut)
+        if cut < 0:
+            return text
+    return text[cut + 1:] if count else ""
 
 
 def matches(reports: list[Any], text: str, context: int) -> list[dict[str, Any]]:

@@ -25,8 +25,9 @@ from flowrun_ui import page_parts as parts
 STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 PAGE = 50
 SEARCH_LIMIT = 200
-#: Rows of tasks and timeline bars drawn on a run's page (the JSON has every one).
-MOST_TASKS = 2000
+#: Rows of tasks and timeline bars drawn on a run's page (the JSON has every one;
+#: failed and running tasks are drawn whatever their place).
+MOST_TASKS = 500
 
 #: Nothing but this server: no request ever leaves it.
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -130,11 +131,13 @@ def _run(state: Any, run_id: str) -> tuple[str, dict[str, Any]]:
     failures = [t for t in tasks if t["status"] == "failed"]
     bars, hidden_bars = parts.timeline(run, tasks, MOST_TASKS)
     can_resume = run["status"] in ("failed", "interrupted") and not run.get("error")
+    shown = [t for i, t in enumerate(tasks)
+             if i < MOST_TASKS or t["status"] in ("failed", "running")]
     return "run.html", {
         "title": f"Run {run['id']}", "nav_here": "/", "run": run, "graph": graph,
         "failures": failures, "can_resume": can_resume,
         "run_facts": _run_facts(state, run), "timeline": bars, "hidden_bars": hidden_bars,
-        "tasks": tasks[:MOST_TASKS], "hidden_tasks": max(len(tasks) - MOST_TASKS, 0),
+        "tasks": shown, "hidden_tasks": len(tasks) - len(shown),
         "data": {"page": "run", "run_id": run["id"], "status": run["status"],
                  "tasks": len(tasks), "members": _members(tasks)}}
 
