@@ -45,8 +45,8 @@ def make_router(state: Any) -> APIRouter:
     def list_flows() -> list[dict[str, Any]]:
         """Every collected flow, with its last run; a file that failed to collect has
         ``error``."""
-        last = _last_runs(state)
-        return [{**_summary(flow), "last_run": last.get(flow["id"])}
+        last, paused = _last_runs(state), flow_schedules.paused(state)
+        return [{**_summary(flow, flow["id"] in paused), "last_run": last.get(flow["id"])}
                 for flow in state.catalog.flows()]
 
     @api.get("/flows/{flow_id:path}/partitions", response_model=Grid)
@@ -91,7 +91,8 @@ def make_router(state: Any) -> APIRouter:
     def get_flow(flow_id: str) -> dict[str, Any]:
         """The flow as data, its parameters (with defaults and types), tasks, partitions."""
         flow = actions.get_flow(state, flow_id)
-        return {**flow.get("as_data", {}), **flow, **_summary(flow),
+        paused = flow_id in flow_schedules.paused(state)
+        return {**flow.get("as_data", {}), **flow, **_summary(flow, paused),
                 "last_run": _last_runs(state).get(flow_id)}
 
     @api.get("/runs", response_model=list[RunSummary])
@@ -178,9 +179,11 @@ def event_stream(state: Any) -> StreamingResponse:
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-def _summary(flow: dict[str, Any]) -> dict[str, Any]:
+def _summary(flow: dict[str, Any], paused: bool) -> dict[str, Any]:
+    """A paused flow is never due: no ``next_due``."""
     return {"id": flow["id"], "tags": flow.get("tags", []), "schedule": flow.get("schedule"),
-            "next_due": flow.get("next_due"), "error": flow.get("error")}
+            "next_due": None if paused else flow.get("next_due"), "paused": paused,
+            "error": flow.get("error")}
 
 
 def _last_runs(state: Any) -> dict[str, dict[str, Any]]:

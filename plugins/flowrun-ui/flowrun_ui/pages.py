@@ -174,10 +174,11 @@ def _members(tasks: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
 
 
 def _flows(state: Any) -> tuple[str, dict[str, Any]]:
-    flows = []
+    flows, paused = [], flow_schedules.paused(state)
     for flow in state.catalog.flows():
         last = state.store.list_runs(flow=flow["id"], limit=1)
-        flows.append({**flow, "last": {"id": last[0].id, "status": str(last[0].status)}
+        flows.append({**flow, "paused": flow["id"] in paused,
+                      "last": {"id": last[0].id, "status": str(last[0].status)}
                       if last else None})
     return "flows.html", {"title": "Flows", "nav_here": "/flows", "flows": flows,
                           "data": {"page": "flows"}}

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from typing import Any
 
-from flowrun.plugin import UsageError
+from flowrun.plugin import PauseStore, UsageError
 
 from flowrun_ui import actions
 from flowrun_ui.catalog import run_flowrun
@@ -49,3 +49,9 @@ def set_paused(state: Any, flow_id: str, paused: bool) -> dict[str, Any]:
     except UsageError as exc:
         raise actions.ApiError(409, str(exc)) from None
     return {"flow_id": flow_id, "paused": paused}
+
+
+def paused(state: Any) -> dict[str, float]:
+    """Paused flow id -> since when, from the store (none if it cannot pause)."""
+    store = state.store
+    return store.paused_flows() if isinstance(store, PauseStore) else {}

@@ -103,7 +103,8 @@ class FlowSummary(BaseModel):
     id: str
     tags: list[str] = []
     schedule: str | None = None
-    next_due: str | None = None
+    next_due: str | None = None  # None for a paused flow: it is never due
+    paused: bool = False
     last_run: LastRun | None = None
     error: str | None = None
 

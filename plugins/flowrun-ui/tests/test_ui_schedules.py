@@ -47,6 +47,10 @@ def test_pause_and_unpause_are_kept_for_due(scheduled, project):
     assert paused.status_code == 200 and paused.json() == {"flow_id": "flows/flow_h.py",
                                                            "paused": True}
     assert scheduled.get("/api/v1/schedules").json()[0]["paused"] is True
+    listed = {f["id"]: f for f in scheduled.get("/api/v1/flows").json()}
+    assert listed["flows/flow_h.py"]["paused"] is True
+    assert listed["flows/flow_h.py"]["next_due"] is None  # a paused flow is never due
+    assert "paused" in scheduled.get("/flows").text
     skipped = project.run("--due", env={"FLOWRUN_NOW": "2026-11-22T10:00:00Z"})
     assert skipped.exit_code == 0 and not skipped.new_runs()
     assert scheduled.post(f"/api/v1/flows/{flow}/unpause").json()["paused"] is False
