@@ -144,6 +144,8 @@ def test_a_tasks_rerun_button_opens_the_new_run_that_reuses_the_rest(browser, ui
     watched.open(f"/runs/{failed}")
     row = watched.page.locator('details.task[data-task-id="flows/flow_orders.py::audit"]')
     row.locator("summary").click()
+    row.locator(".log-tools").wait_for()
+    watched.shot("run-task-open")
     with watched.page.expect_navigation():
         row.get_by_role("button", name="Rerun this task only").click()
     new_id = watched.page.url.rsplit("/", 1)[1]

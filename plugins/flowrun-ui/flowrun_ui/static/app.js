@@ -187,7 +187,7 @@ function logTools(details, box) {
       results.appendChild(el("p", { class: "error" }, String(error.message || error)));
     }
   });
-  box.append(tools, results);
+  box.prepend(tools, results);  // above the output: found lines come first
 }
 
 async function loadOutput(details, again) {
