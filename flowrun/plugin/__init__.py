@@ -88,6 +88,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     )
     from flowrun.plugin.capture import Captured
     from flowrun.plugin.capture import abandon as abandon_capture
+    from flowrun.plugin.capture import so_far as capture_so_far
     from flowrun.plugin.capture import ensure_installed as ensure_capture
     from flowrun.plugin.children import ChildRequests, RemoteSpawner
     from flowrun.plugin.executor import Done, Executor
@@ -126,6 +127,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ensure_capture": ("flowrun.plugin.capture", "ensure_installed"),
     "Captured": ("flowrun.plugin.capture", "Captured"),
     "abandon_capture": ("flowrun.plugin.capture", "abandon"),
+    "capture_so_far": ("flowrun.plugin.capture", "so_far"),
     "Done": ("flowrun.plugin.executor", "Done"),
     "Executor": ("flowrun.plugin.executor", "Executor"),
     **{name: ("flowrun.plugin.wire", name) for name in (
@@ -164,7 +166,7 @@ __all__ = [
     "OK_STATUSES", "HAS_RESULT",
     # executors
     "Executor", "Done", "Call", "Outcome", "run_attempt", "failed_outcome",
-    "format_user_error", "ensure_capture", "Captured", "abandon_capture", "dump_result",
+    "format_user_error", "ensure_capture", "Captured", "abandon_capture", "capture_so_far", "dump_result",
     "load_result", "ResultFile", "write_result_file", "schema_tag",
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",
