@@ -7,7 +7,7 @@ from typing import Any
 from markupsafe import Markup
 
 from flowrun_ui.graphs import PRECEDENCE
-from flowrun_ui.rendering import badge, flow_href, run_href, stamp, when
+from flowrun_ui.rendering import badge, flow_href, now, run_href, stamp, when
 from flowrun_ui.views import group_id
 
 
@@ -26,12 +26,14 @@ def flow_link(flow_id: str) -> Markup:
 def timeline(run: dict[str, Any], tasks: list[dict[str, Any]], most: int
              ) -> tuple[list[dict[str, Any]], int]:
     """Where the time went: one bar per started task, placed within the run's span
-    (a running task's bar reaches the newest time seen)."""
+    (a running task's bar reaches now)."""
     spans = [(t, stamp(t["started"]), stamp(t["ended"])) for t in tasks if t["started"]]
     if not spans:
         return [], 0
     start = min(s for _, s, _ in spans)
     end = max([e or s for _, s, e in spans] + [stamp(run["ended"]) or 0])
+    if run["status"] == "running":
+        end = max(end, now())  # running bars reach now: the timeline grows as they run
     total = max(end - start, 1e-6)
     bars = []
     for task, s, e in sorted(spans, key=lambda x: x[1])[:most]:

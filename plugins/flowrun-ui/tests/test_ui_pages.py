@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import flow_path
-from test_ui_browser import CHROMIUM, SHOTS, Watched, browser  # noqa: F401 - the fixture
+from test_ui_browser import CHROMIUM, SHOTS, Watched, _first_running, browser  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason="needs Debian's Chromium at /usr/bin/chromium")
@@ -155,3 +155,37 @@ def test_a_tasks_rerun_button_opens_the_new_run_that_reuses_the_rest(browser, ui
     assert statuses["audit"] == "succeeded" and statuses["orders"] == "cached"
     assert run["resumed_from"] == failed
     watched.check_clean()
+
+
+def test_a_running_task_shows_its_elapsed_time_and_output_tail_live(browser, ui, project):
+    project.write("flows/flow_live.py", """
+        import os, time
+        from flowrun import task
+        @task
+        def crunch():
+            for batch in range(1, 8):
+                print(f"working on batch {batch}")
+            while not os.path.exists("go"):
+                time.sleep(0.05)
+            return 1
+    """)
+    proc = project.popen("flows/flow_live.py")
+    try:
+        run_id = _first_running(ui)
+        watched = Watched(browser, ui.url)
+        watched.open(f"/runs/{run_id}")
+        row = watched.page.locator('details.task[data-task-id="flows/flow_live.py::crunch"]')
+        tail = row.locator(".live-tail")
+        watched.page.wait_for_function(
+            "() => (document.querySelector('.live-tail') || {}).textContent"
+            "?.includes('working on batch 7')", timeout=15_000)
+        assert "batch 1" not in tail.inner_text()  # only the last lines
+        assert row.locator(".elapsed").count() == 1
+        if SHOTS is not None:
+            watched.shot("run-live")
+        (project.path / "go").write_text("")
+        watched.page.locator('.run-status .badge.st-succeeded').wait_for(timeout=15_000)
+        watched.check_clean()
+    finally:
+        proc.kill()
+        proc.communicate()

@@ -233,6 +233,28 @@ function refreshSoon(delay) {
   refreshing = setTimeout(refreshParts, delay);
 }
 
+// A running task's last lines of output, under its name (the store has what it printed
+// so far); kept across refreshes so they never blink.
+const LIVE_LINES = 3;
+const tails = new Map();
+
+async function fillTails() {
+  for (const span of document.querySelectorAll(".live-tail[data-task-id]")) {
+    const taskId = span.dataset.taskId;
+    if (tails.has(taskId)) span.textContent = tails.get(taskId);
+    try {
+      const entries = await getJson(logsUrl(taskId, "&tail=" + LIVE_LINES));
+      const last = entries[entries.length - 1];
+      if (!last) continue;
+      const text = (last.stdout + last.stderr).split("\n").filter((l) => l).slice(-LIVE_LINES).join("\n");
+      tails.set(taskId, text);
+      span.textContent = text;
+    } catch (error) {
+      // the task may have just ended: the next refresh shows its row as it ended
+    }
+  }
+}
+
 async function refreshParts() {
   try {
     const response = await fetch(window.location.pathname, { credentials: "same-origin" });
@@ -247,6 +269,7 @@ async function refreshParts() {
     for (const details of document.querySelectorAll("details.task")) {
       if (open.has(details.dataset.taskId)) details.open = true;
     }
+    fillTails();
   } finally {
     refreshing = null;
     refreshSoon(3000);
@@ -276,6 +299,7 @@ async function rerun(button) {
 
 function runPage() {
   bindTasks();
+  fillTails();
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-rerun]");
     if (button) rerun(button);
