@@ -2,7 +2,7 @@
 matches; every selected task when none is named) are not reused — not resumed, keyed
 or up to date — while their upstream still may be. With ``--resume`` everything
 downstream of a forced task runs again too (``flowrun --resume RUN --force NODEID``
-reruns that task and what follows), so the selection takes their downstream in.
+reruns that task and what follows, and reuses the rest of the run).
 
 Also the session's wiring of declared files and cached tasks into the engine."""
 from __future__ import annotations
@@ -21,26 +21,12 @@ def flowrun_addoption(parser: Any) -> None:
 
 @hookimpl
 def flowrun_collection_modifyitems(config: Any, flows: list[Any]) -> None:
+    """With ``--resume`` the node ids name what to force, not what to run: the resumed
+    run is the whole flow, every other success reused (``flowrun.resume``)."""
     if not (config.getoption("force") and config.getoption("resume")):
         return
     for flow in flows:
-        named = flow.named if flow.named is not None else set(flow.tasks)
-        below = _downstream(flow, named)
-        flow.selected = [n for n in flow.tasks if n in below or n in (flow.selected or ())]
-
-
-def _downstream(flow: Any, names: set[str]) -> set[str]:
-    down: dict[str, list[str]] = {n: [] for n in flow.tasks}
-    for name, task in flow.tasks.items():
-        for up in task.upstream:
-            down[up].append(name)
-    found, stack = set(), list(names)
-    while stack:
-        name = stack.pop()
-        if name not in found:
-            found.add(name)
-            stack.extend(down[name])
-    return found
+        flow.selected = None
 
 
 def forced_ids(config: Any, flows: list[Any]) -> frozenset[str]:

@@ -350,18 +350,6 @@ class Run:
         return False
 
 
-#: The version of ``run_record``'s shape (``history --json``, ``--report-json``).
-RUN_RECORD_VERSION = 2
-
-
-def run_record(run: Run) -> dict[str, Any]:
-    """A run as JSON, the shape ``history --json`` and ``--report-json`` share (times in
-    seconds since the epoch; ``duration`` is None while running)."""
-    record = dataclasses.asdict(run)
-    record["duration"] = round(run.finished - run.started, 6) if run.finished else None
-    return record
-
-
 @dataclass(eq=False)
 class RunRequest:
     """What the session asks the engine for: one run of one flow.
@@ -383,6 +371,9 @@ class RunRequest:
     #: succeeded; reused when its arguments (``args_hash``) and code match (--resume)
     stored: dict[str, Report] = field(default_factory=dict)
     run_id: str | None = None  # chosen by the caller (FLOWRUN_RUN_ID); else a new one
+    #: task names rerun on their own (``--force`` without downstream): what follows
+    #: them is still reused
+    rerun_alone: frozenset[str] = frozenset()
 
 
 def slot_text(scheduled_for: float) -> str:

@@ -17,7 +17,8 @@ from flowrun.cli.store_options import (
     table,
     when,
 )
-from flowrun.model import run_record, slot_text
+from flowrun.model import slot_text
+from flowrun.model_dicts import run_record
 from flowrun.schemas import tag
 
 

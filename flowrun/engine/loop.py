@@ -24,6 +24,7 @@ from flowrun.engine.events import (
     CapacityBlock,
     Event,
     Interrupt,
+    OutputTimer,
     SpawnChild,
     StartSubflow,
     TimeoutTimer,
@@ -31,6 +32,7 @@ from flowrun.engine.events import (
     Timers,
 )
 from flowrun.engine.life import NodeLife
+from flowrun.engine.liveoutput import LiveOutput
 from flowrun.engine.heap import KeptHeap
 from flowrun.engine.flowstops import FlowStops
 from flowrun.engine.interrupts import signals_as_events
@@ -95,6 +97,7 @@ class Engine:
         #: makes the collaborator for declared files and cached tasks, on first need
         self.make_caching: Callable[[Engine], Any] | None = None
         self._caching: Any = None
+        self.live_output = LiveOutput(self.timers, self.inflight, self.handles, self.record)
 
     def forced(self, node: Node) -> bool:
         return bool(self.forced_ids) and node.task.id in self.forced_ids
@@ -229,6 +232,8 @@ class Engine:
                 self.life.timed_out(timer)
             elif type(timer) is GraceTimer:
                 self.stopping.grace_over()
+            elif type(timer) is OutputTimer:
+                self.live_output.fire()
             else:  # a RetryTimer (stopping takes those out first) or a StateWaitTimer
                 self.ready.append(timer.node)
 
@@ -325,6 +330,8 @@ class Engine:
         executor = declared.executor
         handle = executor.submit(call, self.onworker.callback(declared, node, token))
         self.handles[token] = (declared, handle)
+        if declared.so_far is not None and not self.live_output.armed:
+            self.live_output.arm()
         if task.options.timeout:
             self.timers.add(TimeoutTimer(time.monotonic() + task.options.timeout, node,
                                          token, declared, handle))

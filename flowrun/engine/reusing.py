@@ -39,9 +39,11 @@ class Reusing:
 
     def task(self, node: Node) -> bool:
         """``--resume`` of a task written in the file: True if it was settled."""
-        stored = node.flow_run.request.reuse.get(node.task.name)
+        request = node.flow_run.request
+        stored = request.reuse.get(node.task.name)
         if stored is None or node.group is not None or node.report.parent is not None \
-                or not all(u.reused for u in node.upstream):
+                or not all(u.reused or u.task.name in request.rerun_alone
+                           for u in node.upstream):
             return False
         self._take(node, stored, f"resumed from run {stored.run_id}")
         return True

@@ -66,6 +66,13 @@ class Executor:
         Optional; the default says nothing."""
         return None
 
+    def output_so_far(self, handle: Any) -> tuple[str, str, str] | None:
+        """What a running attempt has printed and logged until now, as (stdout, stderr,
+        log), for live views (the store keeps it while the attempt runs); None if the
+        executor cannot say. Called every few seconds from the engine's thread.
+        Optional; the default says nothing."""
+        return None
+
     def shutdown(self, wait: bool = True) -> None:
         """Release workers. ``wait=False``: do not wait for running attempts."""
         raise NotImplementedError
@@ -101,6 +108,8 @@ class Declared:
     check: Callable[[list[Task]], None] | None = None
     #: ``output`` if the executor has its own (None: a cancelled attempt keeps nothing).
     output: Callable[[Any], tuple[str, str, str] | None] | None = None
+    #: ``output_so_far`` if the executor has its own (None: no live output).
+    so_far: Callable[[Any], tuple[str, str, str] | None] | None = None
 
     @classmethod
     def of(cls, name: str, executor: Any) -> Declared:
@@ -114,4 +123,5 @@ class Declared:
                    done_on_worker=bool(getattr(executor, "done_on_worker", False)),
                    slots=getattr(executor, "slots", None) or None,
                    supports_children=bool(getattr(executor, "supports_children", False)),
-                   accepts_ref=own("accepts_ref"), check=own("check"), output=own("output"))
+                   accepts_ref=own("accepts_ref"), check=own("check"), output=own("output"),
+                   so_far=own("output_so_far"))

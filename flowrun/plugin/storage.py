@@ -7,7 +7,7 @@ report and the result it carries are stored together, so a task is never recorde
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from flowrun.errors import UsageError, redact_url
 from flowrun.model import Report, Run
@@ -226,3 +226,64 @@ class MetricsStore(Protocol):
         runs / attempts (a mapped instance counts as its task); ``last_success``:
         {flow: epoch seconds}; ``missed``: {flow: count}; ``notifications_failed``:
         failed delivery tries."""
+
+
+@runtime_checkable
+class PauseStore(Protocol):
+    """Optional: paused schedules (``flowrun schedule pause FLOW``, the UI's Pause), kept
+    in the store so ``--due`` on every host sharing it skips a paused flow. A store
+    without it cannot pause; ``flowrun schedule pause`` says so."""
+
+    def pause_flow(self, flow_id: str, paused: bool = True, now: float | None = None
+                   ) -> None:
+        """Pause the flow's schedule at ``now`` (default: the time now); ``paused``
+        False: resume it. Pausing a paused flow keeps the time it was first paused."""
+
+    def paused_flows(self) -> dict[str, float]:
+        """Paused flow id -> when it was paused (epoch seconds)."""
+
+
+class LogHit(NamedTuple):
+    """One stored line that matched a search of the logs."""
+
+    run_id: str
+    flow_id: str
+    task_id: str
+    attempt: int
+    stream: str  # "stdout", "stderr" or "log"
+    line_number: int  # 1-based, within that attempt's stream
+    line: str
+
+
+@runtime_checkable
+class LogSearchStore(Protocol):
+    """Optional: full-text search of every stored log (``flowrun logs --grep``, the
+    UI's search). A store without it is searched by reading each run's attempts."""
+
+    def search_logs(self, text: str, flow: str | None = None, limit: int = 100
+                    ) -> list[LogHit]:
+        """Lines of captured stdout, stderr and log records that contain every word
+        of ``text`` (as a phrase where the store can), newest runs first, at most
+        ``limit``; ``flow`` keeps those of that flow's runs."""
+
+
+def search_logs(storage: Any, text: str, flow: str | None = None, limit: int = 100
+                ) -> list[LogHit]:
+    """``storage.search_logs`` where the store has it; else every run's attempts read
+    and their lines matched (slow, but any store answers)."""
+    if isinstance(storage, LogSearchStore):
+        return storage.search_logs(text, flow=flow, limit=limit)
+    import re
+
+    words = [w.lower() for w in re.findall(r"\w+", text)]
+    hits: list[LogHit] = []
+    for run in storage.list_runs(flow=flow) if words else []:
+        for a in storage.attempts(run.id):
+            for stream in ("stdout", "stderr", "log"):
+                for number, line in enumerate((getattr(a, stream) or "").splitlines(), 1):
+                    if all(w in line.lower() for w in words):
+                        hits.append(LogHit(run.id, run.flow_id, a.task_id, a.attempt,
+                                           stream, number, line))
+                        if len(hits) >= limit:
+                            return hits
+    return hits

@@ -21,6 +21,7 @@ VERSIONS = {
     "graph": 1,
     "history": 1,
     "logs": 1,
+    "log-search": 1,
     "notification": 1,
     "notify-log": 1,
     "partitions": 1,

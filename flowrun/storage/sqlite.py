@@ -28,7 +28,7 @@ from flowrun.plugin import (
     write_result_file,
 )
 from flowrun.plugin.private import create_private_file, make_private_dir
-from flowrun.storage import sqlite_live, sqlite_locks, sqlite_schema
+from flowrun.storage import sqlite_live, sqlite_locks, sqlite_pause, sqlite_schema
 from flowrun.storage.sqlite_fingerprints import FingerprintRows
 from flowrun.storage.sqlite_telemetry import TelemetryMixin
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -50,7 +50,7 @@ DEFAULT_FILE_THRESHOLD = 64 * 1024
 FLUSH_BATCH = 2000
 
 
-class SqliteStorage(FingerprintRows, TelemetryMixin):
+class SqliteStorage(FingerprintRows, TelemetryMixin, sqlite_pause.Pausing):
     def __init__(self, path: str, url: str | None = None,
                  file_threshold: int = DEFAULT_FILE_THRESHOLD) -> None:
         self.path = path
@@ -317,6 +317,13 @@ class SqliteStorage(FingerprintRows, TelemetryMixin):
                 ) -> tuple[Any, list[Run], list[Report]]:
         """What other connections committed since ``cursor`` (None: from now on)."""
         return sqlite_live.changes(self.conn, cursor, _run, _report_light, recheck)
+
+    def search_logs(self, text: str, flow: str | None = None, limit: int = 100) -> list:
+        """Stored lines holding every word of ``text``, newest runs first (FTS5)."""
+        from flowrun.storage import sqlite_search
+
+        self.flush()
+        return sqlite_search.search_logs(self.conn, self._transaction, text, flow, limit)
 
     def runs_page(self, flow: str | None = None, status: str | None = None,
                   limit: int = 50, before: str | None = None) -> list[Run]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 def connect(path: str) -> tuple[sqlite3.Connection, bool]:
@@ -125,5 +125,12 @@ def _migrate_to_9(conn: sqlite3.Connection) -> None:
          'ALTER TABLE "runs" ADD COLUMN "trace_id" TEXT')
 
 
+def _migrate_to_10(conn: sqlite3.Connection) -> None:
+    """Flows whose schedule is paused (``flowrun schedule pause``): ``--due`` on every
+    host skips them."""
+    _run(conn, 'CREATE TABLE "paused" ("flow" TEXT PRIMARY KEY, "since" FLOAT)')
+
+
 MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5,
-              _migrate_to_6, _migrate_to_7, _migrate_to_8, _migrate_to_9)
+              _migrate_to_6, _migrate_to_7, _migrate_to_8, _migrate_to_9,
+              _migrate_to_10)
