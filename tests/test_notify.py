@@ -403,3 +403,22 @@ def test_notify_missed_notices_slots_when_no_due_runs(project):
     project.run("notify", "missed", env={"FLOWRUN_NOW": "2026-01-05T12:30:00Z"})
     project.run("--due", env={"FLOWRUN_NOW": "2026-01-05T12:40:00Z"})  # runs 12:00 late
     assert len(payloads(project)) == 2
+
+
+def test_a_paused_flow_misses_no_slot(project):
+    """Pausing a schedule skips its slots on purpose: no ``missed`` message for them."""
+    project.write("flows/flow_hourly.py", """
+        from flowrun import Flow, task
+        flow = Flow(schedule="0 * * * *")
+
+        @task
+        def tick():
+            return 1
+    """)
+    configure(project, command_channel(project, on='["missed"]'))
+    assert project.run("--due", env={"FLOWRUN_NOW": "2026-01-05T10:01:00Z"}).exit_code == 0
+    assert project.run("schedule", "pause", "flows/flow_hourly.py").exit_code == 0
+    found = project.run("notify", "missed", env={"FLOWRUN_NOW": "2026-01-05T13:20:00Z"})
+    assert found.exit_code == 0 and "0 missed" in found.output
+    project.run("--due", env={"FLOWRUN_NOW": "2026-01-05T13:30:00Z"})
+    assert payloads(project) == []

@@ -41,14 +41,16 @@ def newly_missed(session: Any, storage: Any, before: dict[str, float],
     flow's newest one ``before`` this ``--due`` and at least ``missed_after`` old did
     not start in time, whether this ``--due`` skipped it or starts it late. The store
     notes it (``note_missed``), so it is never yielded again, on any host. A flow that
-    no ``--due`` ran before has missed nothing."""
+    no ``--due`` ran before has missed nothing, nor has a paused one."""
+    from flowrun.plugin import PauseStore
     from flowrun.schedules import cron as schedule
     from flowrun.schedules.due import now as due_now
 
     now = due_now()
+    paused = storage.paused_flows() if isinstance(storage, PauseStore) else {}
     for flow in session.flows:
-        if flow.schedule is None or flow.id not in before:
-            continue
+        if flow.schedule is None or flow.id not in before or flow.id in paused:
+            continue  # a paused flow misses nothing: its slots are skipped on purpose
         late = missed_after(flow, ini)
         cron = schedule.Schedule(flow.schedule, schedule.zone(flow.timezone))
         since = max(before[flow.id], now - late - LOOK_BACK)
