@@ -51,6 +51,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
         self._state: list[tuple[str, str, Any]] = []
         self.lease = leases.Lease(self)
         self._lost_since: float | None = None
+        self._gone = False
         locks.LockMethods.__init__(self)
         live.LiveMethods.__init__(self)
 
@@ -122,12 +123,14 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
         if rows or state:
             cur.execute("NOTIFY flowrun_changes")
 
-    def _write(self, work: Any) -> None:
+    def _write(self, work: Any, timeout: float = connect.CONNECT_TIMEOUT) -> None:
         """``work(cursor)`` in one transaction; ``StoreError`` if the database is away."""
         import psycopg
 
+        if self._gone:
+            raise StoreError(f"the store {redact_url(self.url)} is unreachable")
         try:
-            with self.pool.connection(timeout=connect.CONNECT_TIMEOUT) as conn:
+            with self.pool.connection(timeout=max(timeout, 0.1)) as conn:
                 with conn.transaction(), conn.cursor() as cur:
                     work(cur)
         except (psycopg.OperationalError, _pool_timeout()) as exc:
@@ -139,8 +142,10 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
         backoff (``wait``) or later, until ``reconnect_timeout`` has passed."""
         delay = 0.1
         while True:
+            waited = time.monotonic() - (self._lost_since or time.monotonic())
             try:
-                self._write(work)
+                self._write(work, min(connect.CONNECT_TIMEOUT,
+                                      self.settings["reconnect_timeout"] - waited))
             except StoreError as exc:
                 if not isinstance(exc, leases.LeaseLost):
                     self._still_waiting(exc)
@@ -158,7 +163,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
         now = time.monotonic()
         self._lost_since = self._lost_since or now
         if now - self._lost_since >= self.settings["reconnect_timeout"]:
-            self._lost_since = None
+            self._gone = True  # nothing more is tried: the run stops now
             raise leases.ConnectionGone(
                 f"{exc}; gave up after {self.settings['reconnect_timeout']:g} s: the run "
                 "stops interrupted (`flowrun --resume` continues it once the store is back)")
@@ -172,7 +177,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
             self.lease.stop()
             locks.LockMethods.close_locks(self)
             live.LiveMethods.close_live(self)
-            self.pool.close()
+            self.pool.close(timeout=1.0)
 
     # -- reads -------------------------------------------------------------------------
 
