@@ -6,6 +6,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from flowrun.contract.leases import LeaseStoreSemantics
 from flowrun.contract.slots import SlotStoreSemantics
 from flowrun.plugin import FAILED, RUNNING, SUCCEEDED, Report, Run, Storage, StoreError
 
@@ -22,7 +23,7 @@ def make_report(run: Run, name: str, attempt: int = 1, status: str = SUCCEEDED,
                   status=status, attempt=attempt, **fields)
 
 
-class StorageSuite(SlotStoreSemantics):
+class StorageSuite(SlotStoreSemantics, LeaseStoreSemantics):
     """The ``Storage`` interface's contract (``flowrun.plugin.Storage``), as tests.
 
     Subclass it and give a ``make_store`` fixture returning a callable that opens your
@@ -48,7 +49,9 @@ class StorageSuite(SlotStoreSemantics):
     results too; ``find_cached`` finds the newest succeeded attempt with the run key;
     ``get_state`` after ``record_state`` merges keys and deletes on None. A store that
     also implements ``SlotStore`` (``isinstance(store, SlotStore)``) is checked against
-    it too (see ``SlotStoreSemantics``); otherwise those tests are skipped.
+    it too (see ``SlotStoreSemantics``); otherwise those tests are skipped. Every store
+    records a run's host; one that implements ``LeaseStore`` (shared by several hosts)
+    is held to ``LeaseStoreSemantics``.
     """
 
     persistent = True

@@ -104,6 +104,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.results import loads as load_result
     from flowrun.plugin.source import task_source_hash
     from flowrun.plugin.storage import (
+        LeaseStore,
         LiveStore,
         SlotStore,
         StateLockStore,
@@ -135,7 +136,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "task_source_hash": ("flowrun.plugin.source", "task_source_hash"),
     "schema_tag": ("flowrun.schemas", "tag"),
     **{name: ("flowrun.plugin.storage", name) for name in (
-        "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage")},
+        "Storage", "SlotStore", "LiveStore", "StateLockStore", "LeaseStore",
+        "open_storage")},
 }
 
 __all__ = [
@@ -164,7 +166,7 @@ __all__ = [
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",
     # storage
-    "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
+    "Storage", "SlotStore", "LiveStore", "StateLockStore", "LeaseStore", "open_storage",
 ]
 
 

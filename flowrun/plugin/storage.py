@@ -138,3 +138,19 @@ class StateLockStore(Protocol):
 
     def unlock_state(self, handle: Any) -> None:
         """Release a lock ``lock_state`` gave."""
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """Optional: leases, for a store that several hosts share (a process on another host
+    cannot be asked whether it is alive). The store renews the lease of every run it
+    started while it is open; a run whose lease was not renewed for ``lease_timeout``
+    seconds is declared interrupted by whichever host notices, and the store that lost
+    it has its later writes of that run refused (``StoreError``)."""
+
+    #: Seconds without a renewal after which a running run is interrupted.
+    lease_timeout: float
+
+    def expire_leases(self) -> list[str]:
+        """Declare interrupted every run whose lease lapsed, with the reason "host H
+        stopped renewing at T"; their cron slots stay taken. Return their ids."""

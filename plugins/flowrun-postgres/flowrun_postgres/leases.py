@@ -18,7 +18,7 @@ _REASON = ("'host ' || COALESCE(host, '?') || ' stopped renewing at ' || "
            "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 _SWEEP = (f"UPDATE flowrun_runs SET status='interrupted', finished=renewed, "
           f"reason={_REASON}, lease_gen=lease_gen+1, seq=nextval('flowrun_seq') "
-          f"WHERE status='running' AND renewed < {NOW} - %s RETURNING flow, scheduled_for")
+          f"WHERE status='running' AND renewed < {NOW} - %s RETURNING id, flow, scheduled_for")
 
 
 class LeaseLost(StoreError):
@@ -81,20 +81,22 @@ class Lease:
             except StoreError:
                 pass  # the database is away: the run goes on; its lease may lapse
 
-    def sweep(self) -> None:
-        """Declare interrupted every run whose lease lapsed; their cron slots stay
-        taken (``interrupted``: never run again by ``--due``)."""
+    def sweep(self) -> list[str]:
+        """Declare interrupted every run whose lease lapsed (their ids); their cron
+        slots stay taken (``interrupted``: never run again by ``--due``)."""
         timeout = self.store.settings["lease_timeout"]
+        lapsed: list[tuple] = []
 
         def work(cur: Any) -> None:
             cur.execute(_SWEEP, (timeout,))
-            lapsed = cur.fetchall()
-            for flow, slot in lapsed:
+            lapsed[:] = cur.fetchall()
+            for _, flow, slot in lapsed:
                 cur.execute(f"UPDATE flowrun_slots SET status='interrupted', finished={NOW} "
                             "WHERE flow=%s AND slot=%s AND status='running'", (flow, slot))
             if lapsed:
                 cur.execute("NOTIFY flowrun_changes")
         self.store._write(work)
+        return [run_id for run_id, _, _ in lapsed]
 
     def stop(self) -> None:
         self._stop.set()

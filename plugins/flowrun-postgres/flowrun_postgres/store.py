@@ -55,6 +55,19 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
         locks.LockMethods.__init__(self)
         live.LiveMethods.__init__(self)
 
+    # -- leases (the optional LeaseStore interface) -------------------------------------
+
+    @property
+    def lease_timeout(self) -> float:
+        return self.settings["lease_timeout"]
+
+    @lease_timeout.setter
+    def lease_timeout(self, seconds: float) -> None:
+        self.settings["lease_timeout"] = seconds
+
+    def expire_leases(self) -> list[str]:
+        return self.lease.sweep()
+
     # -- the connection ----------------------------------------------------------------
 
     def execute(self, sql: str, args: Any = (), fetch: bool = True) -> list[tuple]:

@@ -10,4 +10,4 @@ from flowrun_postgres.store import PostgresStorage
 class TestPostgresStore(StorageSuite):
     @pytest.fixture
     def make_store(self, pg_url):
-        return lambda: PostgresStorage(pg_url, {"lease_interval": 0.2, "lease_timeout": 1.0})
+        return lambda: PostgresStorage(pg_url)
