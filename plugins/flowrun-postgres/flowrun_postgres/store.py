@@ -85,22 +85,30 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
     # -- writes ------------------------------------------------------------------------
 
     def run_started(self, run: Run) -> None:
-        self._write(lambda cur: cur.execute(
-            "INSERT INTO flowrun_runs (id, flow, status, started, params, resumed_from, "
-            "partition, scheduled_for, pid, host, error, reason, renewed) VALUES "
-            f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {leases.NOW})",
-            (run.id, run.flow_id, run.status, run.started,
-             json.dumps(run.params, default=repr), run.resumed_from, run.partition,
-             run.scheduled_for, run.pid, run.host, run.error, run.reason)))
+        def work(cur: Any) -> None:
+            cur.execute(
+                "INSERT INTO flowrun_runs (id, flow, status, started, params, resumed_from, "
+                "partition, scheduled_for, pid, host, error, reason, renewed) VALUES "
+                f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {leases.NOW})",
+                (run.id, run.flow_id, run.status, run.started,
+                 json.dumps(run.params, default=repr), run.resumed_from, run.partition,
+                 run.scheduled_for, run.pid, run.host, run.error, run.reason))
+            cur.execute("NOTIFY flowrun_changes")
+        self._write(work)
         self.lease.hold(run.id)
 
     def run_finished(self, run: Run) -> None:
-        self._write_until_deadline(lambda cur: (
-            self._write_pending(cur),
+        """Flush, then record the outcome, in one transaction (while this host still
+        holds the run's lease)."""
+        def work(cur: Any) -> None:
+            self.lease.check_held(cur, {run.id})
+            self._write_pending(cur)
             cur.execute("UPDATE flowrun_runs SET status=%s, finished=%s, counts=%s, "
-                        "error=%s, seq=nextval('flowrun_seq') WHERE id=%s AND "
-                        "lease_gen=%s", (run.status, run.finished, json.dumps(run.counts),
-                                         run.error, run.id, self.lease.gen(run.id)))))
+                        "error=%s, seq=nextval('flowrun_seq') WHERE id=%s",
+                        (run.status, run.finished, json.dumps(run.counts), run.error,
+                         run.id))
+            cur.execute("NOTIFY flowrun_changes")
+        self._write_until_deadline(work)
         self.lease.release(run.id)
 
     def record(self, r: Report) -> None:
@@ -133,8 +141,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
                 cur.execute("INSERT INTO flowrun_state VALUES (%s, %s, %s, %s) ON CONFLICT "
                             "(flow, key) DO UPDATE SET value=EXCLUDED.value, "
                             "format=EXCLUDED.format", (flow, key, value[0], value[1]))
-        if rows or state:
-            cur.execute("NOTIFY flowrun_changes")
+        cur.execute("NOTIFY flowrun_changes")
 
     def _write(self, work: Any, timeout: float = connect.CONNECT_TIMEOUT) -> None:
         """``work(cursor)`` in one transaction; ``StoreError`` if the database is away."""
