@@ -31,6 +31,22 @@ _row = operator.attrgetter(*ATTEMPT_COLUMNS)
 _TEXT = tuple(ATTEMPT_COLUMNS.index(c) for c in ("error", "stdout", "stderr", "log"))
 #: Buffered records written at once even before the engine's next timed flush.
 FLUSH_BATCH = 2000
+#: From this many rows a flush COPYs them into a temporary table and upserts from there
+#: (a tenth of the time per row of a pipelined ``executemany``).
+COPY_FROM = 64
+_COLUMNS = ", ".join(ATTEMPT_COLUMNS)
+
+
+def _copy_upsert(cur: Any, rows: list[tuple]) -> None:
+    """Upsert ``rows`` through ``COPY`` into a temporary table (one per connection,
+    emptied at commit); ``ORDER BY ctid`` keeps the recorded order in ``seq``."""
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS flowrun_batch ON COMMIT DELETE ROWS AS "
+                f"SELECT {_COLUMNS} FROM flowrun_attempts WITH NO DATA")
+    with cur.copy(f"COPY flowrun_batch ({_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cur.execute(_UPSERT.split(" VALUES ")[0] + f" SELECT {_COLUMNS} FROM flowrun_batch "
+                "ORDER BY ctid" + _UPSERT[_UPSERT.index(" ON CONFLICT"):])
 
 
 class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
@@ -133,7 +149,10 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
         rows, state = list(self._pending.values()), self._state
         if rows:
             self.lease.check_held(cur, {row[0] for row in rows})
-            cur.executemany(_UPSERT, rows)
+            if len(rows) < COPY_FROM:
+                cur.executemany(_UPSERT, rows)
+            else:
+                _copy_upsert(cur, rows)
         for flow, key, value in state:
             if value is None:
                 cur.execute("DELETE FROM flowrun_state WHERE flow=%s AND key=%s", (flow, key))
