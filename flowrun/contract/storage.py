@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from flowrun.contract.leases import LeaseStoreSemantics
+from flowrun.contract.limits import LimitStoreSemantics
 from flowrun.contract.slots import SlotStoreSemantics
 from flowrun.plugin import FAILED, RUNNING, SUCCEEDED, Report, Run, Storage, StoreError
 
@@ -23,7 +24,7 @@ def make_report(run: Run, name: str, attempt: int = 1, status: str = SUCCEEDED,
                   status=status, attempt=attempt, **fields)
 
 
-class StorageSuite(SlotStoreSemantics, LeaseStoreSemantics):
+class StorageSuite(SlotStoreSemantics, LeaseStoreSemantics, LimitStoreSemantics):
     """The ``Storage`` interface's contract (``flowrun.plugin.Storage``), as tests.
 
     Subclass it and give a ``make_store`` fixture returning a callable that opens your
@@ -51,7 +52,8 @@ class StorageSuite(SlotStoreSemantics, LeaseStoreSemantics):
     also implements ``SlotStore`` (``isinstance(store, SlotStore)``) is checked against
     it too (see ``SlotStoreSemantics``); otherwise those tests are skipped. Every store
     records a run's host; one that implements ``LeaseStore`` (shared by several hosts)
-    is held to ``LeaseStoreSemantics``.
+    is held to ``LeaseStoreSemantics``; one that implements ``LimitStore`` (limits
+    shared by hosts) to ``LimitStoreSemantics``.
     """
 
     persistent = True

@@ -105,6 +105,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.source import task_source_hash
     from flowrun.plugin.storage import (
         LeaseStore,
+        LimitStore,
         LiveStore,
         SlotStore,
         StateLockStore,
@@ -137,7 +138,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "schema_tag": ("flowrun.schemas", "tag"),
     **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "LeaseStore",
-        "open_storage")},
+        "LimitStore", "open_storage")},
 }
 
 __all__ = [
@@ -166,7 +167,8 @@ __all__ = [
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",
     # storage
-    "Storage", "SlotStore", "LiveStore", "StateLockStore", "LeaseStore", "open_storage",
+    "Storage", "SlotStore", "LiveStore", "StateLockStore", "LeaseStore", "LimitStore",
+    "open_storage",
 ]
 
 

@@ -154,3 +154,18 @@ class LeaseStore(Protocol):
     def expire_leases(self) -> list[str]:
         """Declare interrupted every run whose lease lapsed, with the reason "host H
         stopped renewing at T"; their cron slots stay taken. Return their ids."""
+
+
+@runtime_checkable
+class LimitStore(Protocol):
+    """Optional: concurrency ``limits`` counted in the store, so a group's slots are
+    shared by every run on every host using it (a store without it: each run counts its
+    own). A run's slots are released when it finishes or its lease lapses."""
+
+    def take_limits(self, run_id: str, wanted: dict[str, int]) -> bool:
+        """Take one slot in each group of ``wanted`` (group -> its size) for ``run_id``,
+        all or none, in one transaction; False if one is full (or the store is briefly
+        unreachable: the caller tries again later)."""
+
+    def give_limits(self, run_id: str, groups: tuple[str, ...]) -> None:
+        """Give back one of ``run_id``'s slots in each of ``groups``."""

@@ -90,6 +90,9 @@ class Lease:
         def work(cur: Any) -> None:
             cur.execute(_SWEEP, (timeout,))
             lapsed[:] = cur.fetchall()
+            if lapsed:  # their concurrency slots are free for other runs
+                cur.execute("DELETE FROM flowrun_limits WHERE run_id = ANY(%s)",
+                            ([run_id for run_id, _, _ in lapsed],))
             for _, flow, slot in lapsed:
                 cur.execute(f"UPDATE flowrun_slots SET status='interrupted', finished={NOW} "
                             "WHERE flow=%s AND slot=%s AND status='running'", (flow, slot))

@@ -46,7 +46,14 @@ def _migrate_to_1(cur: Any) -> None:
         cur.execute(statement)
 
 
-MIGRATIONS = (_migrate_to_1,)
+def _migrate_to_2(cur: Any) -> None:
+    """Concurrency limits shared by hosts: one row per taken slot."""
+    cur.execute("CREATE TABLE flowrun_limits (grp TEXT NOT NULL, run_id TEXT NOT NULL)")
+    cur.execute("CREATE INDEX flowrun_limits_grp ON flowrun_limits (grp)")
+    cur.execute("CREATE INDEX flowrun_limits_run ON flowrun_limits (run_id)")
+
+
+MIGRATIONS = (_migrate_to_1, _migrate_to_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

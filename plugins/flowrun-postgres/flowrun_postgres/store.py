@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from flowrun.plugin import SUCCEEDED, Report, Run, StoreError, redact_url
-from flowrun_postgres import connect, leases, live, locks, schema, slots
+from flowrun_postgres import connect, leases, limits, live, locks, schema, slots
 
 ATTEMPT_COLUMNS = (
     "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
@@ -49,7 +49,8 @@ def _copy_upsert(cur: Any, rows: list[tuple]) -> None:
                 "ORDER BY ctid" + _UPSERT[_UPSERT.index(" ON CONFLICT"):])
 
 
-class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
+class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
+                      limits.LimitMethods):
     def __init__(self, url: str, settings: dict[str, float] | None = None) -> None:
         self.url = url
         self.settings = {**leases.DEFAULTS, **(settings or {})}
@@ -123,6 +124,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods):
                         "error=%s, seq=nextval('flowrun_seq') WHERE id=%s",
                         (run.status, run.finished, json.dumps(run.counts), run.error,
                          run.id))
+            cur.execute("DELETE FROM flowrun_limits WHERE run_id=%s", (run.id,))
             cur.execute("NOTIFY flowrun_changes")
         self._write_until_deadline(work)
         self.lease.release(run.id)

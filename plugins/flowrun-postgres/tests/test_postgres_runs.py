@@ -107,7 +107,7 @@ def test_a_store_written_by_a_newer_flowrun_is_refused(project, pg_url):
     project.write("flows/flow_etl.py", FLOW)
     assert project.run("history", "--store", pg_url).exit_code == 0  # creates it
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("UPDATE flowrun_schema SET version = 99")
+        conn.execute("UPDATE flowrun_schema SET version = 99")  # the file format
     code, text = cli(project, "history", "--store", pg_url)
     assert code == 1 and "Traceback" not in text
-    assert "written by a newer flowrun (schema 99, this one knows 1)" in text
+    assert "written by a newer flowrun (schema 99, this one knows 2)" in text
