@@ -30,7 +30,7 @@ class Cluster:
 
     def __init__(self, bindir: str) -> None:
         self.bindir = bindir
-        self.dir = tempfile.mkdtemp(prefix="flowrun-pg-")
+        self.dir = tempfile.mkdtemp(prefix="flowrun-pg-", dir=_base_dir())
         self.data = os.path.join(self.dir, "data")
         self.port = _free_port()
         self._names = itertools.count(1)
@@ -109,6 +109,19 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _base_dir() -> str | None:
+    """Where the cluster's dir goes: the temp dir, unless the server runs as another user
+    (we are root) who cannot reach it (pytest's ``tmp_path`` is private): then /tmp."""
+    path = tempfile.gettempdir()
+    if os.geteuid() != 0:
+        return None
+    while path != os.path.dirname(path):
+        if not os.stat(path).st_mode & 0o001:  # others may not pass through it
+            return "/tmp"
+        path = os.path.dirname(path)
+    return None
 
 
 def _user_exists(name: str) -> bool:
