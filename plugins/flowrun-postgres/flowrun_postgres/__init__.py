@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flowrun.plugin import hookimpl
+from flowrun.plugin import ConfigError, hookimpl
 
 if TYPE_CHECKING:
     from flowrun_postgres.store import PostgresStorage
@@ -27,4 +27,9 @@ def flowrun_make_storage(url: str, config: Any) -> PostgresStorage | None:
 
     settings = {name: float(config.setting(name)) for name in SETTINGS} \
         if config is not None else None
+    if settings and settings["lease_timeout"] <= settings["lease_interval"]:
+        raise ConfigError(
+            f"{getattr(config, 'inifile', None) or '[tool.flowrun]'}: lease_timeout "
+            f"({settings['lease_timeout']:g}) must be longer than lease_interval "
+            f"({settings['lease_interval']:g}), or runs are interrupted between renewals")
     return PostgresStorage(url, settings)

@@ -131,3 +131,12 @@ def test_a_store_of_an_older_schema_is_migrated_forward(project, pg_url):
         assert store.take_limits("r00000000001", {"db": 1})  # its table is back
     finally:
         store.close()
+
+
+def test_a_lease_timeout_not_longer_than_its_interval_is_a_usage_error(project, pg_url):
+    project.write("flows/flow_etl.py", FLOW)
+    project.write("flowrun.toml", f'[tool.flowrun]\nstore = "{pg_url}"\n'
+                  "lease_interval = 5\nlease_timeout = 5\n")
+    code, text = cli(project, "history")
+    assert code == 4 and "Traceback" not in text and "s3cret" not in text
+    assert "flowrun.toml: lease_timeout (5) must be longer than lease_interval (5)" in text
