@@ -4,7 +4,9 @@ by one connection of their own, so they die with the process (its connection clo
 Session-level advisory locks are re-entrant within a connection, so threads of this
 process are first kept apart by a ``threading.Lock`` per name; waiting polls with
 ``pg_try_advisory_lock``, so a waiting thread stays interruptible and never holds the
-shared connection while it waits."""
+shared connection while it waits. A host that vanishes without closing its connection
+(power loss, a network cut) is dropped by the server's TCP keepalives within about
+``lease_timeout``, and its locks with it."""
 from __future__ import annotations
 
 import struct
@@ -25,6 +27,7 @@ class LockMethods:
     """Mixed into ``PostgresStorage``."""
 
     url: str
+    settings: dict[str, float]
     get_state: Any
 
     def __init__(self) -> None:
@@ -36,10 +39,21 @@ class LockMethods:
     def _try(self, name: str) -> bool:
         with self._guard:
             if self._lock_conn is None:
-                self._lock_conn = connect.connect(self.url)
+                self._lock_conn = self._connect_for_locks()
             row = self._lock_conn.execute("SELECT pg_try_advisory_lock(%s)",
                                           (_key(name),)).fetchone()
             return bool(row[0])
+
+    def _connect_for_locks(self) -> Any:
+        """The lock connection, which the server drops (releasing its locks) once this
+        host stops answering for about ``lease_timeout`` seconds."""
+        conn = connect.connect(self.url)
+        timeout = self.settings["lease_timeout"]
+        conn.execute(f"SET tcp_keepalives_idle = {max(1, int(timeout / 2))}; "
+                     f"SET tcp_keepalives_interval = {max(1, int(timeout / 6))}; "
+                     "SET tcp_keepalives_count = 3; "
+                     f"SET tcp_user_timeout = {max(1000, int(timeout * 1000))}")
+        return conn
 
     def _unlock(self, name: str) -> None:
         with self._guard:
