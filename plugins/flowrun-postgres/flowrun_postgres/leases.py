@@ -16,9 +16,12 @@ NOW = "extract(epoch from clock_timestamp())"
 _REASON = ("'host ' || COALESCE(host, '?') || ' stopped renewing at ' || "
            "to_char(to_timestamp(renewed) AT TIME ZONE 'UTC', "
            "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+#: Hosts sweeping at once skip each other's rows (and those a live host is writing)
+#: rather than wait for them.
 _SWEEP = (f"UPDATE flowrun_runs SET status='interrupted', finished=renewed, "
           f"reason={_REASON}, lease_gen=lease_gen+1, seq=nextval('flowrun_seq') "
-          f"WHERE status='running' AND renewed < {NOW} - %s RETURNING id, flow, scheduled_for")
+          f"WHERE id IN (SELECT id FROM flowrun_runs WHERE status='running' AND "
+          f"renewed < {NOW} - %s FOR UPDATE SKIP LOCKED) RETURNING id, flow, scheduled_for")
 
 
 class LeaseLost(StoreError):
