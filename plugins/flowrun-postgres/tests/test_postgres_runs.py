@@ -140,3 +140,32 @@ def test_a_lease_timeout_not_longer_than_its_interval_is_a_usage_error(project, 
     code, text = cli(project, "history")
     assert code == 4 and "Traceback" not in text and "s3cret" not in text
     assert "flowrun.toml: lease_timeout (5) must be longer than lease_interval (5)" in text
+
+
+BIG = """
+    import os
+    from flowrun import task
+
+    @task(executor="process")
+    def big():
+        return os.urandom(16) * (1 << 20)  # 16 MiB
+
+    @task
+    def size(big):
+        if not os.path.exists("ok"):
+            raise ValueError("not yet")
+        return len(big)
+"""
+
+
+def test_a_large_result_is_kept_in_the_database_and_resumed_on_another_host(
+        project, pg_url):
+    project.write("flows/flow_big.py", BIG)
+    env = {"FLOWRUN_STORE": pg_url}
+    first = project.run(env={**env, "FLOWRUN_HOSTNAME": "host-a"})
+    assert first.exit_code == 1 and first.status("flows/flow_big.py::big") == "succeeded"
+    (project.path / "ok").write_text("")
+    again = project.run("--resume", env={**env, "FLOWRUN_HOSTNAME": "host-b"})
+    assert again.exit_code == 0, again.output
+    assert again.status("flows/flow_big.py::big") == "cached"
+    assert again.result("flows/flow_big.py::size") == 16 << 20
