@@ -8,6 +8,8 @@ import subprocess
 import time
 from collections import Counter
 
+import pytest
+
 from flowrun.testing import flowrun_command
 from flowrun_postgres.store import PostgresStorage
 
@@ -128,3 +130,46 @@ def test_three_hosts_running_due_together_run_each_slot_exactly_once(project, pg
     slots = Counter((run.flow_id, run.scheduled_for) for run in runs)
     assert len(slots) == flows * hours and set(slots.values()) == {1}
     assert all(run.status == "succeeded" for run in runs)
+
+
+OVERLAPPING = """
+    import pathlib, time
+    from flowrun import Flow, task
+    flow = Flow(schedule="*/10 * * * *", overlap={overlap!r})
+
+    @task
+    def slow():
+        here = pathlib.Path(__file__).parent
+        (here / "started").touch()
+        while not (here / "go").exists():
+            time.sleep(0.02)
+"""
+
+
+@pytest.mark.parametrize("overlap, later", [("skip", "skipped"), ("wait", "succeeded")])
+def test_a_flows_overlap_policy_holds_across_hosts(project, pg_url, overlap, later):
+    project.write("flowrun.toml", f'[tool.flowrun]\nstore = "{pg_url}"\n')
+    project.write("flows/flow_slow.py", OVERLAPPING.format(overlap=overlap))
+    env = {k: v for k, v in os.environ.items() if k != "FLOWRUN_STORE"}
+
+    def due(host: str, at: str) -> subprocess.Popen:
+        return subprocess.Popen(flowrun_command("--due"), cwd=project.path,
+                                env={**env, "FLOWRUN_HOSTNAME": host, "FLOWRUN_NOW": at},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = due("host-a", "2026-11-22T06:00:30Z")
+    wait_for(lambda: (project.path / "flows/started").exists(), 30)
+    busy = due("host-b", "2026-11-22T06:10:30Z")  # 06:00 still runs on host-a
+    assert busy.communicate(timeout=30)[0].decode() == "" and busy.returncode == 0
+    (project.path / "flows/go").touch()
+    out = first.communicate(timeout=30)[0].decode()
+    assert first.returncode == 0, out
+    third = due("host-c", "2026-11-22T06:11:00Z")
+    out = third.communicate(timeout=30)[0].decode()
+    assert third.returncode == 0, out
+    store = PostgresStorage(pg_url)
+    try:
+        assert [status for _, status in store.slot_history("flows/flow_slow.py")] == [
+            "succeeded", later]
+        assert {run.host for run in store.list_runs()} <= {"host-a", "host-c"}
+    finally:
+        store.close()
