@@ -23,6 +23,7 @@ FLOW = """
 
     @task
     def c(b):
+        open("c-done", "w").close()
         return b + 1
 """
 
@@ -69,3 +70,30 @@ def test_a_database_gone_past_reconnect_timeout_stops_the_run_interrupted(
     assert "Traceback" not in text and "s3cret" not in text
     lines = [line for line in text.splitlines() if "gave up after 1 s" in line]
     assert len(lines) == 1 and "--resume" in lines[0]
+
+
+def test_tasks_go_on_while_the_database_is_away_and_are_recorded_when_it_is_back(
+        project, pg_cluster, pg_url):
+    proc = start(project, pg_url, lease_interval=0.2, reconnect_timeout=30)
+    pg_cluster.stop()
+    try:
+        (project.path / "go").write_text("")
+        deadline = time.monotonic() + 30  # b and c finish; their records wait in memory
+        while not (project.path / "c-done").exists():
+            assert time.monotonic() < deadline, "the tasks stopped with the database"
+            time.sleep(0.05)
+        time.sleep(0.3)  # flushes fail meanwhile
+        assert proc.poll() is None
+    finally:
+        pg_cluster.start()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
+    store = PostgresStorage(pg_url)
+    try:
+        (run,) = store.list_runs()
+        final = {a.task_id.rpartition("::")[2]: (a.status, a.finished is not None)
+                 for a in store.attempts(run.id)}
+    finally:
+        store.close()
+    assert run.status == "succeeded"
+    assert final == {name: ("succeeded", True) for name in "abc"}
