@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flowrun.plugin import SUCCEEDED, LeaseStore, LimitStore, Run
+from flowrun.plugin import SUCCEEDED, LeaseStore, LimitStore, Run, StoreError
 
 FLOW = "flows/flow_db.py"
 
@@ -60,3 +60,6 @@ class LimitStoreSemantics:
         time.sleep(0.5)
         assert other.expire_leases() == ["r00000000001"]
         assert other.take_limits("r00000000002", {"db": 1})
+        with pytest.raises(StoreError):  # the old holder takes no more
+            limit_store.take_limits("r00000000001", {"api": 1})
+        assert reader().take_limits("r00000000003", {"api": 1})

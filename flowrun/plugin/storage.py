@@ -165,7 +165,8 @@ class LimitStore(Protocol):
     def take_limits(self, run_id: str, wanted: dict[str, int]) -> bool:
         """Take one slot in each group of ``wanted`` (group -> its size) for ``run_id``,
         all or none, in one transaction; False if one is full (or the store is briefly
-        unreachable: the caller tries again later)."""
+        unreachable: the caller tries again later); ``StoreError`` if the run's lease
+        was taken by another host (``LeaseStore``)."""
 
     def give_limits(self, run_id: str, groups: tuple[str, ...]) -> None:
         """Give back one of ``run_id``'s slots in each of ``groups``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowrun.plugin import StoreError
+from flowrun_postgres.leases import LeaseLost
 from flowrun_postgres.locks import _key
 
 
@@ -19,12 +20,14 @@ class LimitMethods:
     execute: Any
     _write: Any
     _still_waiting: Any
+    _lost_since: float | None
     lease: Any
 
     def take_limits(self, run_id: str, wanted: dict[str, int]) -> bool:
         taken = [False]
 
         def work(cur: Any) -> None:
+            self.lease.check_held(cur, {run_id})  # a lapsed run takes none (sweep freed its)
             for group in sorted(wanted):
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (_key("limit:" + group),))
                 cur.execute("SELECT count(*) FROM flowrun_limits WHERE grp=%s", (group,))
@@ -37,9 +40,12 @@ class LimitMethods:
             self._write(work)
             if not taken[0] and self.lease.sweep():  # a dead host's slots came free
                 self._write(work)
+        except LeaseLost:
+            raise  # another host declared this run interrupted: it stops
         except StoreError as exc:
             self._still_waiting(exc)  # past reconnect_timeout this raises: the run stops
             return False
+        self._lost_since = None  # the database answers again
         return taken[0]
 
     def give_limits(self, run_id: str, groups: tuple[str, ...]) -> None:
