@@ -27,6 +27,8 @@ _SWEEP = (f"UPDATE flowrun_runs SET status='interrupted', finished=renewed, "
 class LeaseLost(StoreError):
     """Another host declared this host's run interrupted: its later writes are refused."""
 
+    exit_code = ExitCode.INTERRUPTED
+
 
 class ConnectionGone(StoreError):
     """The database stayed away longer than ``reconnect_timeout``: the run is stopped."""

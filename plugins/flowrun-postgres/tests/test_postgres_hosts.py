@@ -173,3 +173,35 @@ def test_a_flows_overlap_policy_holds_across_hosts(project, pg_url, overlap, lat
         assert {run.host for run in store.list_runs()} <= {"host-a", "host-c"}
     finally:
         store.close()
+
+
+def test_a_host_that_comes_back_after_its_lease_was_taken_stops_in_one_line(
+        project, pg_url):
+    configure(project, pg_url)
+    project.write("flows/flow_slow.py", SLOW)
+    (project.path / "slow").write_text("")
+    proc = subprocess.Popen(flowrun_command("-q"), cwd=project.path, start_new_session=True,
+                            env={**{k: v for k, v in os.environ.items()
+                                    if k != "FLOWRUN_STORE"}, "FLOWRUN_HOSTNAME": "host-a"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    wait_for(lambda: (project.path / "started").exists(), 30)
+    os.killpg(proc.pid, signal.SIGSTOP)  # a host that hangs (or loses the network)
+    try:
+        time.sleep(LEASE["lease_timeout"] + 0.5)
+        store = PostgresStorage(pg_url, LEASE)
+        try:
+            (run,) = store.list_runs()  # reading sweeps: another host takes the lease
+            assert run.status == "interrupted"
+        finally:
+            store.close()
+        (project.path / "slow").unlink()
+    finally:
+        os.killpg(proc.pid, signal.SIGCONT)
+    out = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 2, out
+    assert "Traceback" not in out and "s3cret" not in out
+    assert f"ERROR: run {run.id} was declared interrupted by another host (host host-a " \
+        "stopped renewing at 20" in out
+    assert f"`flowrun --resume {run.id}` continues it" in out
+    shown = project.run("show", run.id)
+    assert shown.exit_code == 0 and "interrupted" in shown.output
