@@ -50,14 +50,29 @@ def connect(url: str, **kwargs: Any) -> Any:
         raise unreachable(exc, url) from None
 
 
-def open_pool(url: str) -> Any:
+def session_settings(lease_timeout: float) -> str:
+    """What each connection asks of the server so that a host which stops answering
+    (hung, power loss, a network cut) loses its sessions, and with them its locks and
+    any transaction it left open, in about ``lease_timeout``: TCP keepalives, and a
+    transaction left idle that long is ended (flowrun's last milliseconds)."""
+    return (f"SET tcp_keepalives_idle = {max(1, int(lease_timeout / 2))}; "
+            f"SET tcp_keepalives_interval = {max(1, int(lease_timeout / 6))}; "
+            "SET tcp_keepalives_count = 3; "
+            f"SET tcp_user_timeout = {max(1000, int(lease_timeout * 1000))}; "
+            "SET idle_in_transaction_session_timeout = "
+            f"{max(1000, int(lease_timeout * 1000))}")
+
+
+def open_pool(url: str, lease_timeout: float) -> Any:
     """A pool of 1-2 autocommit connections; the first is made (and checked) now."""
     from psycopg_pool import ConnectionPool
 
     first = connect(url)  # a wrong password or host is reported now, in one line
     first.close()
+    settings = session_settings(lease_timeout)
     pool = ConnectionPool(_libpq_url(url), min_size=POOL_SIZE[0], max_size=POOL_SIZE[1],
                           kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+                          configure=lambda conn: conn.execute(settings),
                           open=False, name="flowrun")
     pool.open(wait=False)
     return pool

@@ -48,11 +48,7 @@ class LockMethods:
         """The lock connection, which the server drops (releasing its locks) once this
         host stops answering for about ``lease_timeout`` seconds."""
         conn = connect.connect(self.url)
-        timeout = self.settings["lease_timeout"]
-        conn.execute(f"SET tcp_keepalives_idle = {max(1, int(timeout / 2))}; "
-                     f"SET tcp_keepalives_interval = {max(1, int(timeout / 6))}; "
-                     "SET tcp_keepalives_count = 3; "
-                     f"SET tcp_user_timeout = {max(1000, int(timeout * 1000))}")
+        conn.execute(connect.session_settings(self.settings["lease_timeout"]))
         return conn
 
     def _unlock(self, name: str) -> None:

@@ -54,7 +54,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
     def __init__(self, url: str, settings: dict[str, float] | None = None) -> None:
         self.url = url
         self.settings = {**leases.DEFAULTS, **(settings or {})}
-        self.pool = connect.open_pool(url)
+        self.pool = connect.open_pool(url, self.settings["lease_timeout"])
         try:
             with self.pool.connection() as conn:
                 schema.ensure_schema(conn, url)

@@ -187,11 +187,12 @@ def test_a_host_that_comes_back_after_its_lease_was_taken_stops_in_one_line(
     wait_for(lambda: (project.path / "started").exists(), 30)
     os.killpg(proc.pid, signal.SIGSTOP)  # a host that hangs (or loses the network)
     try:
-        time.sleep(LEASE["lease_timeout"] + 0.5)
         store = PostgresStorage(pg_url, LEASE)
-        try:
-            (run,) = store.list_runs()  # reading sweeps: another host takes the lease
-            assert run.status == "interrupted"
+        try:  # reading sweeps: another host takes the lease (a transaction the stopped
+            # host left open is ended by the server after lease_timeout too)
+            wait_for(lambda: store.list_runs()[0].status == "interrupted",
+                     2 * LEASE["lease_timeout"] + 2)
+            (run,) = store.list_runs()
         finally:
             store.close()
         (project.path / "slow").unlink()
