@@ -52,6 +52,11 @@ def test_a_killed_hosts_run_is_interrupted_when_its_lease_lapses_and_resumes_els
     proc = project.popen(env={"FLOWRUN_HOSTNAME": "host-a"}, start_new_session=True)
     wait_for(lambda: (project.path / "started").exists(), 30)
     time.sleep(0.3)  # a lease renewal or two
+    with project.storage() as store:
+        (running,) = store.list_runs()
+    early = project.run("--resume", running.id, env={"FLOWRUN_HOSTNAME": "host-b"})
+    assert early.exit_code == 1 and f"ERROR: run {running.id} of flows/flow_slow.py is " \
+        "still running on host host-a; wait for it to end" in early.output
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
     store = PostgresStorage(pg_url, LEASE)
