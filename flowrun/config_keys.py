@@ -57,6 +57,14 @@ KEYS: dict[str, Key] = {
                                  "in files beside the store"),
     "cache": Key("cache", "cache every task (true) or with an expiry (\"12h\"); "
                  "a task's cache=False opts out"),
+    "lease_interval": Key("seconds", "seconds between a running session's lease renewals "
+                          "on a shared store (default 10)", open_min=True,
+                          maximum=MAX_SECONDS),
+    "lease_timeout": Key("seconds", "seconds without a renewal after which a shared "
+                         "store's run is interrupted (default 60)", open_min=True,
+                         maximum=MAX_SECONDS),
+    "reconnect_timeout": Key("seconds", "seconds a run waits for a lost store connection "
+                             "(default 60)", maximum=MAX_SECONDS),
     "ssh": Key("table", "the ssh executor's settings ([tool.flowrun.ssh])"),
     # command-line options that may also be set here (``config.getoption`` reads both)
     "exitfirst": Key("bool", "stop after the first failure (-x)"),
@@ -68,7 +76,9 @@ KEYS: dict[str, Key] = {
 }
 
 #: Defaults of keys whose users read them through ``Config.setting``.
-DEFAULTS: dict[str, Any] = {"interrupt_grace": 10.0, "max_output_size": 1024 * 1024}
+DEFAULTS: dict[str, Any] = {"interrupt_grace": 10.0, "max_output_size": 1024 * 1024,
+                            "lease_interval": 10.0, "lease_timeout": 60.0,
+                            "reconnect_timeout": 60.0}
 
 
 def _is_number(value: Any) -> bool:

@@ -315,6 +315,11 @@ class ReportSnapshot(Report):
         return Report, _report_fields(self)
 
 
+def host_name() -> str:
+    """This machine's name as runs record it: ``FLOWRUN_HOSTNAME``, else the node name."""
+    return os.environ.get("FLOWRUN_HOSTNAME") or os.uname().nodename
+
+
 @dataclass
 class Run:
     """One run of one flow."""
@@ -331,15 +336,17 @@ class Run:
     scheduled_for: float | None = None  # the cron slot this run is for (--due)
     #: The process running it, so a run whose process died shows ``interrupted``.
     pid: int | None = field(default_factory=os.getpid)
-    host: str | None = field(default_factory=lambda: os.uname().nodename)
+    host: str | None = field(default_factory=lambda: host_name())
     #: Why the run failed before any task started (a bad ``--param``, a flow that no
     #: longer collects on ``--resume``); None for a run that got to its tasks.
     error: str | None = None
+    #: Why a run ended so when no task says it ("host H stopped renewing at T"), or None.
+    reason: str | None = None
 
     def process_gone(self) -> bool:
         """True if this run is recorded ``running`` but its process, on this host, is
         no longer alive (killed, power loss): it is then shown ``interrupted``."""
-        if self.status != RUNNING or not self.pid or self.host != os.uname().nodename:
+        if self.status != RUNNING or not self.pid or self.host != host_name():
             return False
         try:
             os.kill(self.pid, 0)
@@ -377,7 +384,7 @@ class RunRequest:
 
 
 def slot_text(scheduled_for: float) -> str:
-    """A cron slot as every output names it: ISO 8601 in UTC, whatever the timezone."""
+    """A cron slot as every output names it: ISO 8601 in UTC, whatever the reader's zone."""
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(scheduled_for, timezone.utc).isoformat()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flowrun.plugin import (SUCCEEDED, FlowrunError, Run, RunRequest, SlotStore, UsageError,
+from flowrun.plugin import (RUNNING, SUCCEEDED, FlowrunError, Run, RunRequest, SlotStore, UsageError,
                             claim_request_mode, hookimpl)
 from flowrun.reuse import resume_plan
 from flowrun.unstarted import record_unstarted
@@ -69,6 +69,9 @@ def flowrun_make_requests(session: Any, params: dict[str, dict[str, Any]]
         run = previous.get(flow.id)
         if run is not None:
             _claim(storage, run)
+            if run.status == RUNNING:  # on another host, or by a plain `flowrun` here
+                _still_running(session, storage, run, explicit=wanted != LAST)
+                continue
         if run is None:
             why = "its last run succeeded" if storage.list_runs(flow=flow.id, limit=1) \
                 else "it has no recorded run yet; run it without --resume"
@@ -76,6 +79,19 @@ def flowrun_make_requests(session: Any, params: dict[str, dict[str, Any]]
             continue
         requests.append(_request(session, flow, run, params[flow.id]))
     return requests
+
+
+def _still_running(session: Any, storage: Any, run: Run, explicit: bool) -> None:
+    """A run still running is not resumed (its tasks would run twice): an error when
+    asked for by id, else a note; the flow's lock taken for it is given back."""
+    on = f" on host {run.host}" if run.host else ""
+    if explicit:
+        raise FlowrunError(f"run {run.id} of {run.flow_id} is still running{on}; wait "
+                           "for it to end, then resume it if it fails")
+    if isinstance(storage, SlotStore):
+        storage.unlock_flow(run.flow_id)
+    session.notes.append(f"{run.flow_id}: nothing to resume (its last run {run.id} is "
+                         f"still running{on})")
 
 
 def _claim(storage: Any, run: Run) -> None:

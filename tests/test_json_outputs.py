@@ -167,6 +167,20 @@ def test_history_is_an_array_whose_every_run_names_the_schema(store):
     assert {run["schema"] for run in document} == {"history/1"}
 
 
+def test_a_run_records_its_host_which_flowrun_hostname_names(project):
+    project.write("flows/flow_one.py", """
+        from flowrun import task
+
+        @task
+        def one():
+            return 1
+    """)
+    assert project.run(env={"FLOWRUN_HOSTNAME": "cron-7"}).exit_code == 0
+    document = printed(project, "history", "--json")
+    validate("history", document)
+    assert [(run["host"], run["reason"]) for run in document] == [("cron-7", None)]
+
+
 def test_logs_json_matches_its_schema_for_a_run_and_a_task(store):
     project, first, _ = store
     validate("logs", printed(project, "logs", first, "--json"))

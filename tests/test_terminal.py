@@ -356,3 +356,36 @@ def test_pdb_on_another_executor_says_it_cannot(project):
     result = project.run("--pdb", "--executor", "process")
     assert result.exit_code == 4
     assert "--pdb cannot debug tasks on the process executor" in result.output
+
+
+def test_a_run_still_running_is_not_resumed(project):
+    project.write("flows/flow_r.py", """
+        import os, time
+        from flowrun import task
+
+        @task
+        def slow():
+            open("started", "w").close()
+            while not os.path.exists("go"):
+                time.sleep(0.02)
+    """)
+    proc = project.popen()
+    deadline = time.monotonic() + 30
+    while not (project.path / "started").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "it never started"
+        time.sleep(0.02)
+    try:
+        with project.storage() as store:
+            (run,) = store.list_runs()
+        by_id = project.run("--resume", run.id, env={"FLOWRUN_HOSTNAME": "box-1"})
+        assert by_id.exit_code == 1
+        assert by_id.lines[-1].startswith(f"ERROR: run {run.id} of flows/flow_r.py is still "
+                                          f"running on host {run.host}; wait for it")
+        last = project.run("--resume")
+        assert last.exit_code == 0
+        assert f"flows/flow_r.py: nothing to resume (its last run {run.id} is still " \
+            "running" in last.output
+    finally:
+        (project.path / "go").touch()
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0

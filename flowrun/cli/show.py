@@ -42,6 +42,8 @@ def make_show_command(factory: Any) -> click.Command:
         click.echo(f"run {run.id}  {run.flow_id}  {run.status}{_slot(run)}  started "
                    f"{when(run.started)}  took {total:.2f}s" + (
                        f"  resumed from {run.resumed_from}" if run.resumed_from else ""))
+        if run.reason:  # e.g. its host stopped renewing its lease
+            click.echo(f"reason: {run.reason}")
         if trace:  # traced with OpenTelemetry (--otel): find it in the tracing backend
             click.echo(f"trace: {trace}")
         if run.error:  # it failed before its first task

@@ -17,9 +17,13 @@ def json_option(fn: Any) -> Any:
 
 
 def open_store(factory: Any, store: str | None) -> Any:
+    """The command's store, closed when the command ends (a shared store's connections
+    and threads too, also when the command runs inside a test process)."""
     from flowrun.config import open_storage
 
-    return open_storage(factory.make({"store": store}))
+    storage = open_storage(factory.make({"store": store}))
+    click.get_current_context().call_on_close(storage.close)
+    return storage
 
 
 def table(rows: list[tuple[str, ...]]) -> None:

@@ -10,6 +10,8 @@ from flowrun.contract.alerts import AlertStoreSemantics
 from flowrun.contract.fingerprints import FingerprintStoreSemantics
 from flowrun.contract.logsearch import LogSearchSemantics
 from flowrun.contract.pause import PauseSemantics
+from flowrun.contract.leases import LeaseStoreSemantics
+from flowrun.contract.limits import LimitStoreSemantics
 from flowrun.contract.slots import SlotStoreSemantics
 from flowrun.plugin import FAILED, RUNNING, SUCCEEDED, Report, Run, Storage, StoreError
 
@@ -27,7 +29,8 @@ def make_report(run: Run, name: str, attempt: int = 1, status: str = SUCCEEDED,
 
 
 class StorageSuite(SlotStoreSemantics, FingerprintStoreSemantics, AlertStoreSemantics,
-                   LogSearchSemantics, PauseSemantics):
+                   LogSearchSemantics, PauseSemantics, LeaseStoreSemantics,
+                   LimitStoreSemantics):
     """The ``Storage`` interface's contract (``flowrun.plugin.Storage``), as tests.
 
     Subclass it and give a ``make_store`` fixture returning a callable that opens your
@@ -59,6 +62,9 @@ class StorageSuite(SlotStoreSemantics, FingerprintStoreSemantics, AlertStoreSema
     store that implements ``LogSearchStore`` is checked to find stored lines of every
     run (by flow, newest first, across records made since an earlier search); one that
     implements ``PauseStore`` to keep paused flows for every reader until resumed.
+    Every store records a run's host; one that implements ``LeaseStore`` (shared by
+    several hosts) is held to ``LeaseStoreSemantics``; one that implements
+    ``LimitStore`` (limits shared by hosts) to ``LimitStoreSemantics``.
     """
 
     persistent = True

@@ -133,7 +133,18 @@ class StateWaitTimer:
         self.due, self.node = due, node
 
 
-Timer = Union[RetryTimer, TimeoutTimer, GraceTimer, StateWaitTimer, OutputTimer]
+class SlotPollTimer:
+    """Tasks waiting for a slot of a shared store look again (another host may have
+    given one back)."""
+
+    __slots__ = ("due",)
+
+    def __init__(self, due: float) -> None:
+        self.due = due
+
+
+Timer = Union[RetryTimer, TimeoutTimer, GraceTimer, StateWaitTimer, OutputTimer,
+              SlotPollTimer]
 
 
 class Timers:

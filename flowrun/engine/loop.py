@@ -29,6 +29,7 @@ from flowrun.engine.events import (
     StartSubflow,
     TimeoutTimer,
     GraceTimer,
+    SlotPollTimer,
     Timers,
 )
 from flowrun.engine.life import NodeLife
@@ -37,13 +38,13 @@ from flowrun.engine.heap import KeptHeap
 from flowrun.engine.flowstops import FlowStops
 from flowrun.engine.interrupts import signals_as_events
 from flowrun.engine.onworker import OnWorker
-from flowrun.engine.nodes import FlowRun, Node, RunOrder, Slots, Waiting
+from flowrun.engine.nodes import FlowRun, Node, RunOrder, SharedSlots, Slots, Waiting
 from flowrun.engine.reusing import Reusing
 from flowrun.engine.spawning import Spawning
 from flowrun.engine.statelocks import StateLocks
 from flowrun.engine.stopping import Stopping
 from flowrun.model import CANCELLED, RUNNING, Flow, Report, Run, RunRequest, Task
-from flowrun.plugin import Call
+from flowrun.plugin import Call, LimitStore
 from flowrun.plugin.executor import Declared
 from flowrun.plugin.source import task_source_hash
 
@@ -73,6 +74,8 @@ class Engine:
         self.use_call_hook = use_call_hook
         self.prepare_call = prepare_call or ()  # CALL_PREPARERS (tracing); none: free
         self.global_limits = dict(limits)  # [tool.flowrun.limits]; Flow(limits=) adds
+        self.shared_limits = isinstance(storage, LimitStore)  # counted across hosts
+        self.slot_poll_due = 0.0  # when waiting tasks look for a shared slot again
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.lock = threading.Lock()  # held by whoever changes run state
         self.waiting = Waiting(Timers())  # what waits to start, shared with stopping
@@ -143,7 +146,10 @@ class Engine:
     # -- building -----------------------------------------------------------------------
 
     def _add_flow_run(self, request: RunRequest) -> None:
-        fr = FlowRun(request, Slots({**self.global_limits, **request.flow.limits}))
+        limits = {**self.global_limits, **request.flow.limits}
+        fr = FlowRun(request, Slots(limits))
+        if self.shared_limits and limits:
+            fr.slots = SharedSlots(limits, self.storage, fr.run.id)
         flow = request.flow
         for task in flow.selected_tasks:
             fr.nodes[task.name] = Node(task, task.id, fr)
@@ -234,6 +240,9 @@ class Engine:
                 self.stopping.grace_over()
             elif type(timer) is OutputTimer:
                 self.live_output.fire()
+            elif type(timer) is SlotPollTimer:
+                self.slot_poll_due = 0.0
+                self._wake_slot_waiters()
             else:  # a RetryTimer (stopping takes those out first) or a StateWaitTimer
                 self.ready.append(timer.node)
 
@@ -276,6 +285,9 @@ class Engine:
                 continue
             if node.task.options.limit and not self._take_slots(node):
                 self.waiting.slot_waiters.append(node)
+                if node.flow_run.slots.poll and not self.slot_poll_due:
+                    self.slot_poll_due = time.monotonic() + node.flow_run.slots.poll
+                    self.timers.add(SlotPollTimer(self.slot_poll_due))
                 continue
             if node.task.wants_context and not self.statelocks.may_start(node):
                 self.release_slots(node)  # it waits for the state lock, on a timer
@@ -291,9 +303,12 @@ class Engine:
     def release_slots(self, node: Node) -> None:
         if node.task.options.limit:
             node.flow_run.slots.give(node.task.options.limit)
-            waiters = self.waiting.slot_waiters
-            self.ready.extendleft(reversed(waiters))
-            waiters.clear()
+            self._wake_slot_waiters()
+
+    def _wake_slot_waiters(self) -> None:
+        waiters = self.waiting.slot_waiters
+        self.ready.extendleft(reversed(waiters))
+        waiters.clear()
 
     def _start(self, node: Node) -> None:
         node.attempt += 1

@@ -163,6 +163,37 @@ class Slots:
         for g in groups:
             self.free[g] += 1
 
+    #: Seconds after which tasks waiting for a slot look again (None: only when a task
+    #: of this run gives one back, the only way one frees up).
+    poll: float | None = None
+
+
+class SharedSlots(Slots):
+    """The slots of a store shared by hosts (``LimitStore``): taken and given in the
+    store. A group found full is not asked again until ``poll`` has passed or this run
+    gave a slot back, so many waiting tasks cost one query per wake-up, not one each."""
+
+    poll = 0.2
+
+    def __init__(self, limits: dict[str, int], storage: Any, run_id: str) -> None:
+        super().__init__(limits)
+        self.size = dict(limits)
+        self.storage, self.run_id = storage, run_id
+        self.full: dict[str, float] = {}  # group -> until when it counts as full
+
+    def take(self, groups: tuple[str, ...]) -> bool:
+        now = time.monotonic()
+        if any(self.full.get(g, 0.0) > now for g in groups):
+            return False
+        if self.storage.take_limits(self.run_id, {g: self.size[g] for g in groups}):
+            return True
+        self.full.update(dict.fromkeys(groups, now + self.poll))
+        return False
+
+    def give(self, groups: tuple[str, ...]) -> None:
+        self.storage.give_limits(self.run_id, groups)
+        self.full.clear()
+
 
 def size_text(n: int) -> str:
     for unit in ("bytes", "KiB", "MiB"):

@@ -108,6 +108,8 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.metrics import render_metrics
     from flowrun.plugin.storage import (
         FingerprintStore,
+        LeaseStore,
+        LimitStore,
         LiveStore,
         LogHit,
         LogSearchStore,
@@ -151,7 +153,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
         "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
-        "search_logs", "PauseStore", "open_storage")},
+        "search_logs", "PauseStore", "LeaseStore", "LimitStore", "open_storage")},
     "render_metrics": ("flowrun.plugin.metrics", "render_metrics"),
     "METRICS_CONTENT_TYPE": ("flowrun.plugin.metrics", "CONTENT_TYPE"),
 }
@@ -184,7 +186,7 @@ __all__ = [
     # storage
     "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
     "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
-    "search_logs", "PauseStore", "open_storage",
+    "search_logs", "PauseStore", "LeaseStore", "LimitStore", "open_storage",
     # alerts
     "render_metrics", "METRICS_CONTENT_TYPE",
 ]

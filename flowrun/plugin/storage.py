@@ -287,3 +287,35 @@ def search_logs(storage: Any, text: str, flow: str | None = None, limit: int = 1
                         if len(hits) >= limit:
                             return hits
     return hits
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """Optional: leases, for a store that several hosts share (a process on another host
+    cannot be asked whether it is alive). The store renews the lease of every run it
+    started while it is open; a run whose lease was not renewed for ``lease_timeout``
+    seconds is declared interrupted by whichever host notices, and the store that lost
+    it has its later writes of that run refused (``StoreError``)."""
+
+    #: Seconds without a renewal after which a running run is interrupted.
+    lease_timeout: float
+
+    def expire_leases(self) -> list[str]:
+        """Declare interrupted every run whose lease lapsed, with the reason "host H
+        stopped renewing at T"; their cron slots stay taken. Return their ids."""
+
+
+@runtime_checkable
+class LimitStore(Protocol):
+    """Optional: concurrency ``limits`` counted in the store, so a group's slots are
+    shared by every run on every host using it (a store without it: each run counts its
+    own). A run's slots are released when it finishes or its lease lapses."""
+
+    def take_limits(self, run_id: str, wanted: dict[str, int]) -> bool:
+        """Take one slot in each group of ``wanted`` (group -> its size) for ``run_id``,
+        all or none, in one transaction; False if one is full (or the store is briefly
+        unreachable: the caller tries again later); ``StoreError`` if the run's lease
+        was taken by another host (``LeaseStore``)."""
+
+    def give_limits(self, run_id: str, groups: tuple[str, ...]) -> None:
+        """Give back one of ``run_id``'s slots in each of ``groups``."""

@@ -1,0 +1,76 @@
+"""The PostgreSQL store's schema, versioned in ``flowrun_schema``: ``MIGRATIONS[n]``
+takes it from version n to n+1. Every host may be the first to open a store: the
+migration runs in one transaction under an advisory lock, so two hosts never race."""
+from __future__ import annotations
+
+from typing import Any
+
+from flowrun.plugin import StoreError, redact_url
+
+#: Any number: the advisory lock key under which a store is created or migrated.
+MIGRATION_LOCK = 7_210_026
+
+
+def _migrate_to_1(cur: Any) -> None:
+    """Runs (with their host's lease), attempts, flow state and cron slots."""
+    for statement in (
+        "CREATE SEQUENCE flowrun_seq",
+        "CREATE TABLE flowrun_runs (id TEXT PRIMARY KEY, flow TEXT NOT NULL, "
+        "status TEXT NOT NULL, started DOUBLE PRECISION, finished DOUBLE PRECISION, "
+        "params TEXT, resumed_from TEXT, counts TEXT, partition TEXT, "
+        "scheduled_for DOUBLE PRECISION, pid INTEGER, host TEXT, error TEXT, reason TEXT, "
+        # the lease: renewed (database clock) by the running host; lease_gen fences
+        "renewed DOUBLE PRECISION, lease_gen INTEGER NOT NULL DEFAULT 0, "
+        "seq BIGINT NOT NULL DEFAULT nextval('flowrun_seq'))",
+        "CREATE INDEX flowrun_runs_flow_started ON flowrun_runs (flow, started)",
+        "CREATE INDEX flowrun_runs_started ON flowrun_runs (started)",
+        "CREATE INDEX flowrun_runs_seq ON flowrun_runs (seq)",
+        "CREATE INDEX flowrun_runs_running ON flowrun_runs (renewed) "
+        "WHERE status = 'running'",
+        # no foreign key to runs: its per-row check was half of a batch's insert time
+        "CREATE TABLE flowrun_attempts (run_id TEXT NOT NULL, "
+        "task_id TEXT NOT NULL, attempt INTEGER NOT NULL, status TEXT, "
+        "queued DOUBLE PRECISION, started DOUBLE PRECISION, finished DOUBLE PRECISION, "
+        "error TEXT, summary TEXT, reason TEXT, stdout TEXT, stderr TEXT, log TEXT, "
+        "result BYTEA, result_format TEXT, run_key TEXT, parent TEXT, result_ref TEXT, "
+        "source_hash TEXT, args_hash TEXT, seq BIGINT NOT NULL DEFAULT nextval('flowrun_seq'), "
+        "PRIMARY KEY (run_id, task_id, attempt))",
+        "CREATE INDEX flowrun_attempts_seq ON flowrun_attempts (seq)",
+        "CREATE INDEX flowrun_attempts_run_key ON flowrun_attempts (run_key) "
+        "WHERE run_key IS NOT NULL",
+        "CREATE TABLE flowrun_state (flow TEXT, key TEXT, value BYTEA, format TEXT, "
+        "PRIMARY KEY (flow, key))",
+        "CREATE TABLE flowrun_slots (flow TEXT, slot DOUBLE PRECISION, status TEXT, "
+        "claimed DOUBLE PRECISION, finished DOUBLE PRECISION, "
+        "busy_seen DOUBLE PRECISION, run_host TEXT, PRIMARY KEY (flow, slot))"):
+        cur.execute(statement)
+
+
+def _migrate_to_2(cur: Any) -> None:
+    """Concurrency limits shared by hosts: one row per taken slot."""
+    cur.execute("CREATE TABLE flowrun_limits (grp TEXT NOT NULL, run_id TEXT NOT NULL)")
+    cur.execute("CREATE INDEX flowrun_limits_grp ON flowrun_limits (grp)")
+    cur.execute("CREATE INDEX flowrun_limits_run ON flowrun_limits (run_id)")
+
+
+MIGRATIONS = (_migrate_to_1, _migrate_to_2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def ensure_schema(conn: Any, url: str) -> None:
+    """Create or migrate the schema (one transaction); refuse a newer one."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        cur.execute("SELECT to_regclass('flowrun_schema') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            cur.execute("CREATE TABLE flowrun_schema (version INTEGER NOT NULL)")
+            cur.execute("INSERT INTO flowrun_schema VALUES (0)")
+        cur.execute("SELECT version FROM flowrun_schema")
+        version = cur.fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"the store {redact_url(url)} was written by a newer flowrun "
+                             f"(schema {version}, this one knows {SCHEMA_VERSION})")
+        for step in MIGRATIONS[version:]:
+            step(cur)
+        if version < SCHEMA_VERSION:
+            cur.execute("UPDATE flowrun_schema SET version = %s", (SCHEMA_VERSION,))
