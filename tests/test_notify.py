@@ -422,3 +422,9 @@ def test_a_paused_flow_misses_no_slot(project):
     assert found.exit_code == 0 and "0 missed" in found.output
     project.run("--due", env={"FLOWRUN_NOW": "2026-01-05T13:30:00Z"})
     assert payloads(project) == []
+
+
+def test_notify_alone_lists_its_commands(project):
+    result = project.run("notify")
+    assert result.exit_code == 4  # a command is missing: a usage error
+    assert all(name in result.output for name in ("test", "log", "missed"))

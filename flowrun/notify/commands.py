@@ -16,7 +16,7 @@ from flowrun.errors import StoreError, UsageError
 def make_notify_command(factory: Any) -> click.Command:
     @click.group("notify")
     def notify() -> None:
-        """Notifications: send a test one, list recent deliveries."""
+        """Notifications: send a test one, list recent deliveries, report missed cron slots."""
 
     @notify.command("test")
     @click.option("--to", "to", metavar="URL", help="Send only to this Apprise URL.")
