@@ -10,7 +10,7 @@ import threading
 import time
 
 import httpx
-from conftest import flow_path, start_ui
+from ui_server import flow_path, start_ui
 
 DEMO = "flows/flow_demo.py"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import flow_path
+from ui_server import flow_path
 
 NOISY = """
     import logging

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import flow_path
+from ui_server import flow_path
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from conftest import start_ui
+from ui_server import start_ui
 
 
 def test_store_serves_that_store_and_open_hands_the_url_to_the_browser(project):

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import flow_path
+from ui_server import flow_path
 from test_ui_browser import CHROMIUM, SHOTS, Watched, _first_running, browser  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),

@@ -4,7 +4,7 @@ times and its last slots' outcomes with their runs, on the clock ``--due`` uses
 from __future__ import annotations
 
 import pytest
-from conftest import flow_path, start_ui
+from ui_server import flow_path, start_ui
 
 HOURLY = """
     from flowrun import Flow, task
