@@ -37,7 +37,7 @@ def main():
         keep_children_off_our_pipes()
         from flowrun.cli.main import run
 
-        code = run(sys.argv[1:])
+        code = run(sys.argv[1:], own_process=True)
     except KeyboardInterrupt:
         print("\n!!! interrupted !!!", file=sys.stderr)
         code = 2
