@@ -45,7 +45,24 @@ def flowrun_addoption(parser: Any) -> None:
 @hookimpl(trylast=True)  # after the plugins that put what it reads in the stash
 def flowrun_configure(config: Any) -> None:
     if not config.pluginmanager.has_plugin("terminalreporter"):
-        config.pluginmanager.register(TerminalReporter(config), "terminalreporter")
+        reporter = TerminalReporter(config)
+        config.pluginmanager.register(reporter, "terminalreporter")
+        if reporter.draws_live_line():
+            config.pluginmanager.register(LiveStarts(reporter), "terminal-live-line")
+
+
+class LiveStarts:
+    """Tells the live line which tasks start. A plugin of its own, registered only where
+    the line is drawn: elsewhere (a pipe, a file, ``-q``) a run makes no task-start
+    call at all, and no snapshot of a report for one."""
+
+    def __init__(self, reporter: TerminalReporter) -> None:
+        self.reporter = reporter
+
+    @hookimpl
+    def flowrun_task_start(self, task: Report) -> None:
+        if self.reporter.held is None:  # (not while --due holds the report back)
+            self.reporter.live.started(task.task_id)
 
 
 class TerminalReporter:
@@ -208,11 +225,10 @@ class TerminalReporter:
                    f"{len(running)} running: {names}", COLORS[FAILED])
         self.write("!!! press Ctrl-C again to stop them now", COLORS[FAILED])
 
-    @hookimpl
-    def flowrun_task_start(self, task: Report) -> None:
-        if self.tty and self.verbosity >= 0 and self.held is None and not \
-                self.config.getoption("usepdb") and not self.config.getoption("no_capture"):
-            self.live.started(task.task_id)  # (not over a debugger's or a task's output)
+    def draws_live_line(self) -> bool:
+        """On a terminal, unless ``-q``, a debugger or a task's own output uses it."""
+        return self.tty and self.verbosity >= 0 and not self.config.getoption("usepdb") \
+            and not self.config.getoption("no_capture")
 
     @hookimpl
     def flowrun_task_finish(self, task: Report) -> None:
