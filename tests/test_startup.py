@@ -58,7 +58,8 @@ def test_a_quiet_thread_run_imports_no_other_executor_reporter_or_collector(proj
     unused = {"flowrun.executors.process", "flowrun.executors.ssh_executor",
               "flowrun.reporters.junitxml_writer",
               "flowrun_dask.executor", "importlib.metadata",
-              "xml.etree.ElementTree", "cloudpickle", "yaml", "shutil"}
+              "xml.etree.ElementTree", "cloudpickle", "yaml", "shutil",
+              "flowrun.executors.ssh_settings", "difflib"}
     assert loaded & unused == set()
 
 
