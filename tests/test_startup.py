@@ -132,3 +132,17 @@ def test_a_caller_that_paused_the_collector_finds_it_paused(project):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_file_a_flow_left_open_is_still_written_out_at_exit(project):
+    """The real process skips the collections of its exit (``gc.freeze``), not the
+    freeing of what the modules hold: a file nobody closed is still flushed."""
+    project.write("flows/flow_a.py", """
+        from flowrun import task
+        LOG = open("left_open.log", "w")
+        @task
+        def a():
+            LOG.write("written by a")
+    """)
+    assert project.run_subprocess("-q").exit_code == 0
+    assert (project.path / "left_open.log").read_text() == "written by a"
