@@ -7,12 +7,14 @@ command's process, fds 1 and 2 become pipes of flowrun's own, relayed to the rea
 by a daemon thread, while flowrun writes its report straight to private copies of the
 real ones (``os.dup`` makes them non-inheritable): when flowrun exits, nothing but orphaned
 children still holds a relay pipe, and the caller sees the end of its pipe at once.
-A terminal is left as it is: nobody waits for its end, and tasks keep seeing a TTY.
+A terminal, a file or /dev/null is left as it is: nobody waits for its end (and tasks
+keep seeing a TTY), so no thread is started for it.
 """
 from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 import threading
 
@@ -21,7 +23,7 @@ def keep_children_off_our_pipes() -> None:
     for fd, name in ((1, "stdout"), (2, "stderr")):
         stream = getattr(sys, name)
         try:
-            if os.isatty(fd) or stream is None or stream.fileno() != fd:
+            if stream is None or stream.fileno() != fd or not _waited_for(fd):
                 continue
         except (OSError, ValueError, io.UnsupportedOperation):
             continue
@@ -36,6 +38,12 @@ def keep_children_off_our_pipes() -> None:
                                 errors=stream.errors, line_buffering=True, write_through=True)
         setattr(sys, name, ours)
         setattr(sys, f"__{name}__", ours)  # what --pdb and tracebacks write to, too
+
+
+def _waited_for(fd: int) -> bool:
+    """A pipe or socket: its reader waits for the end that children would hold."""
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _relay(read_end: int, real: int) -> None:
