@@ -61,8 +61,11 @@ def _run(argv: list[str], plugins: list[Any], resume_collector: Callable[[], Non
     from flowrun.errors import ExitCode, FlowrunError
 
     try:
-        command = _build(CommandContext(argv, plugins))
-        resume_collector()  # start-up is over: what runs now may make garbage
+        context = CommandContext(argv, plugins)
+        context.start_up_over = resume_collector
+        command = _build(context)
+        if command.name != "run":  # the run command imports the engine first
+            resume_collector()  # start-up is over: what runs now may make garbage
         result = command.main(args=argv, prog_name="flowrun", standalone_mode=False)
         return int(result or 0)
     except click.exceptions.Exit as exc:  # --help
@@ -113,6 +116,9 @@ class CommandContext:
         import os
 
         self.argv = argv
+        #: Resumes the garbage collector paused for start-up: the run command calls it
+        #: once the engine is imported (its modules are start-up too).
+        self.start_up_over: Callable[[], None] = lambda: None
         from flowrun.config import find_rootdir
         from flowrun.plugins import make_plugin_manager
 

@@ -47,6 +47,9 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
     @click.version_option(package_name="flowrun", prog_name="flowrun", message="%(prog)s %(version)s")
     def run(**options: Any) -> int:
         """Discover flow_*.py files, select tasks, run them, report like pytest."""
+        if not (options["watch"] or options["list_executors"]):
+            import flowrun.session  # noqa: F401 - start-up, with the collector paused
+        factory.start_up_over()
         if options.pop("list_executors"):
             for plugin, names in executor_sources(factory.pm):
                 click.echo(f"{', '.join(names):<12} {plugin}")
