@@ -4,7 +4,7 @@ A thread task's child process (``subprocess.Popen(["server"])``) inherits fds 1 
 those are pipes, whoever started flowrun (a CI job, ``$(flowrun ...)``, a test) waits for
 their end, so a long-lived child would hold the run open after flowrun exited. So in the
 command's process, fds 1 and 2 become pipes of flowrun's own, relayed to the real streams
-by a daemon thread, while flowrun writes its report straight to private copies of the
+by a background thread, while flowrun writes its report straight to private copies of the
 real ones (``os.dup`` makes them non-inheritable): when flowrun exits, nothing but orphaned
 children still holds a relay pipe, and the caller sees the end of its pipe at once.
 A terminal, a file or /dev/null is left as it is: nobody waits for its end (and tasks
@@ -12,11 +12,11 @@ keep seeing a TTY), so no thread is started for it.
 """
 from __future__ import annotations
 
+import _thread
 import io
 import os
 import stat
 import sys
-import threading
 
 
 def keep_children_off_our_pipes() -> None:
@@ -31,8 +31,9 @@ def keep_children_off_our_pipes() -> None:
         read_end, write_end = os.pipe()
         os.dup2(write_end, fd)  # what children inherit from now on
         os.close(write_end)
-        threading.Thread(target=_relay, args=(read_end, real), daemon=True,
-                         name=f"flowrun-relay-{name}").start()
+        # A bare thread: Thread.start() would wait for it to be scheduled (a context
+        # switch each, at every start); it holds nothing the exit must wait for.
+        _thread.start_new_thread(_relay, (read_end, real))
         stream.flush()
         ours = io.TextIOWrapper(io.FileIO(real, "w", closefd=True), encoding=stream.encoding,
                                 errors=stream.errors, line_buffering=True, write_through=True)
