@@ -146,3 +146,19 @@ def test_a_file_a_flow_left_open_is_still_written_out_at_exit(project):
     """)
     assert project.run_subprocess("-q").exit_code == 0
     assert (project.path / "left_open.log").read_text() == "written by a"
+
+
+def test_thread_tasks_run_on_named_worker_threads_started_by_helpers(project):
+    """Workers are started off the submitting thread, yet are real ``threading``
+    threads named ``flowrun-N`` (what logging's ``threadName`` shows)."""
+    project.write("flows/flow_a.py", "import threading\nfrom flowrun import task\n"
+                  "@task\ndef items(): return list(range(20))\n"
+                  "@task(each='items')\ndef where(items):\n"
+                  "    me = threading.current_thread()\n"
+                  "    return type(me).__name__, me.name, me.daemon\n")
+    result = project.run("-q", "-n", "3")
+    assert result.exit_code == 0
+    seen = {result.result(f"flows/flow_a.py::where[{i}]") for i in range(20)}
+    assert {kind for kind, _, _ in seen} == {"Thread"}
+    assert all(name.startswith("flowrun-") for _, name, _ in seen)
+    assert all(daemon for _, _, daemon in seen)
