@@ -34,6 +34,10 @@ def task(
     executor: str | None = None,
     hosts: str | Iterable[str] = (),
     run_key: Callable[..., str] | None = None,
+    reads: str | Iterable[str] = (),
+    writes: str | Iterable[str] = (),
+    cache: bool | str | None = None,
+    cache_version: str | None = None,
     **unknown: Any,
 ) -> Any:
     """Mark a function as a task of its flow; usable bare (``@task``) or with options.
@@ -45,7 +49,9 @@ def task(
         name=name, retries=retries, retry_delay=retry_delay, retry_backoff=retry_backoff,
         timeout=timeout, tags=tuple(_names(tags)), each=each, after=_names(after),
         run_if=run_if, limit=tuple(_names(limit)), executor=executor,
-        hosts=tuple(_names(hosts)), run_key=run_key, unknown=tuple(unknown))
+        hosts=tuple(_names(hosts)), run_key=run_key,
+        reads=tuple(_names(reads)), writes=tuple(_names(writes)), cache=cache,
+        cache_version=cache_version, unknown=tuple(unknown))
 
     def decorate(function: Callable[..., Any]) -> TaskDef:
         return TaskDef(function, options)

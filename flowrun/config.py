@@ -297,7 +297,7 @@ class Config:
     def task_overrides(self) -> dict[str, Any]:
         """Task options set for every task by the config file and command line."""
         found = {}
-        for name in ("retries", "timeout", "retry_delay"):
+        for name in ("retries", "timeout", "retry_delay", "cache"):
             value = self.getoption(name)
             if value is not None:
                 found[name] = value

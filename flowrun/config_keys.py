@@ -54,6 +54,8 @@ KEYS: dict[str, Key] = {
     "max_result_size": Key("int", "bytes a stored result may take", minimum=1),
     "result_file_threshold": Key("int", "results larger than this many bytes are kept "
                                  "in files beside the store"),
+    "cache": Key("cache", "cache every task (true) or with an expiry (\"12h\"); "
+                 "a task's cache=False opts out"),
     "ssh": Key("table", "the ssh executor's settings ([tool.flowrun.ssh])"),
     # command-line options that may also be set here (``config.getoption`` reads both)
     "exitfirst": Key("bool", "stop after the first failure (-x)"),
@@ -123,10 +125,36 @@ def _check_scalar(value: Any, key: Key) -> str | None:
     return None
 
 
-_CHECKS = {"strings": _check_strings, "limits": _check_limits}
+def _check_cache(value: Any, key: Key) -> str | None:
+    from flowrun.option_checks import cache_ok  # one rule for config and @task
+
+    return None if cache_ok(value) else CACHE_EXPECTED
+
+
+CACHE_EXPECTED = 'expected true, false or an expiry such as "12h", "7d", "30m", "45s"'
+
+
+def _check_duration(value: Any, key: Key) -> str | None:
+    if parse_duration(value) is None:
+        return "expected seconds or a duration such as '45s', '15m', '12h', '7d'"
+    return None
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds from a number or ``"45s"``/``"15m"``/``"12h"``/``"7d"``; None if neither."""
+    if isinstance(value, str) and value[-1:] in _UNITS and value[:-1].strip().isdigit():
+        return int(value[:-1]) * _UNITS[value[-1]]
+    if _is_number(value) and 0 <= value <= MAX_SECONDS and not math.isnan(value):
+        return float(value)
+    return None
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_CHECKS = {"strings": _check_strings, "limits": _check_limits, "cache": _check_cache,
+           "duration": _check_duration}
 #: Every kind a key may have (``Key.kind``).
 KINDS = ("int", "seconds", "number", "bool", "name", "text", "strings", "limits", "list",
-         "table")
+         "table", "cache", "duration")
 
 
 def check(settings: dict[str, Any], path: str, table: str) -> None:
@@ -175,6 +203,10 @@ def check_table(value: Any, path: str, parent: str, name: str,
     """Raise ``ConfigError`` for a plugin's table (``[tool.flowrun.dask]``) that is not a
     table, holds a key its plugin did not declare, or a value of the wrong kind."""
     table = f"{parent[:-1]}.{name}]" if parent else f"[{name}]"
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for item in value:  # an array of tables: [[tool.flowrun.notify]]
+            check_table(item, path, parent, name, keys)
+        return
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: {_where(parent, name)} = {_show(value)}: expected a "
                           f"table ({table})")

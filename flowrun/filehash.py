@@ -7,8 +7,9 @@ inode, ctime_ns) is the one it had when last hashed is not read again; the cache
 beside the store (``.flowrun/filehashes.db``, one per host: inodes are local). As git
 does for "racily clean" files, a file modified just before it was hashed (within 100 ms,
 or 2 s on a file system that keeps whole seconds) is hashed again next time, since a
-second write in the same clock tick could keep its signature. Files that need hashing are hashed on a few threads (hashlib lets go of the
-GIL), so a directory of many changed files uses every core.
+second write in the same clock tick could keep its signature. Files that need hashing
+are hashed on a few threads (hashlib lets go of the GIL), so a directory of many changed
+files uses every core.
 """
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ import glob
 import hashlib
 import os
 import sqlite3
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NamedTuple
 
 HASH_NAME = "sha256"
 _RACY_NS = 100_000_000            # the coarsest clock tick of a file system with ns times
@@ -27,9 +28,9 @@ _RACY_WHOLE_SECONDS_NS = 2_000_000_000
 _PARALLEL_BYTES = 8 << 20  # below this, threads cost more than they save
 
 
-@dataclass(frozen=True)
-class FileState:
-    """A file's content as hashed: ``digest`` is ``"sha256:<hex>"``."""
+class FileState(NamedTuple):
+    """A file's content as hashed: ``digest`` is ``"sha256:<hex>"`` (a tuple: a null
+    run makes two of these per cached task)."""
 
     path: str  # relative to the rootdir, with "/" separators
     size: int
@@ -40,37 +41,39 @@ class TemplateError(ValueError):
     """A ``{name}`` in a declared path names no parameter of the task."""
 
 
-def expand(patterns: Iterable[str], rootdir: str, values: Mapping[str, object]
-           ) -> tuple[list[str], list[str]]:
+def expand(patterns: Iterable[str], rootdir: str, values: Mapping[str, object],
+           stats: dict[str, os.stat_result] | None = None) -> tuple[list[str], list[str]]:
     """(files, missing): the files the declared ``patterns`` stand for, relative to
     ``rootdir`` and sorted; ``missing`` lists plain paths that do not exist. A glob
-    matching nothing stands for no file; a directory for every file under it."""
+    matching nothing stands for no file; a directory for every file under it. A plain
+    file costs one ``stat``, kept in ``stats`` (when given) for ``FileHasher.states``."""
     files: set[str] = set()
     missing = []
     for pattern in patterns:
         try:
-            path = pattern.format_map(_Strict(values))
-        except (KeyError, IndexError, ValueError) as exc:
+            path = pattern.format_map(values) if "{" in pattern else pattern
+        except KeyError as exc:
+            raise TemplateError(f"{pattern!r}: no parameter named {exc}") from None
+        except (IndexError, ValueError) as exc:
             raise TemplateError(f"{pattern!r}: {exc}") from None
         full = os.path.join(rootdir, path)
         if glob.has_magic(path):
-            matches = glob.glob(full, recursive=True)
-        elif os.path.exists(full):
-            matches = [full]
-        else:
+            for match in glob.glob(full, recursive=True):
+                files.update(_files_under(match, rootdir))
+            continue
+        try:
+            st = os.stat(full)
+        except OSError:
             missing.append(path)
             continue
-        for match in matches:
-            files.update(_files_under(match, rootdir))
+        if stat.S_ISDIR(st.st_mode):
+            files.update(_files_under(full, rootdir))
+            continue
+        rel = os.path.normpath(path).replace(os.sep, "/")
+        files.add(rel)
+        if stats is not None:
+            stats[rel] = st
     return sorted(files), missing
-
-
-class _Strict(dict):
-    def __init__(self, values: Mapping[str, object]) -> None:
-        super().__init__(values)
-
-    def __missing__(self, key: str) -> str:
-        raise KeyError(f"no parameter named {key!r}")
 
 
 def _files_under(path: str, rootdir: str) -> Iterable[str]:
@@ -103,20 +106,27 @@ class FileHasher:
         self._fresh: dict[str, tuple[int, int, int, int, int, str]] = {}
         self.bytes_read = 0
 
-    def states(self, paths: Iterable[str]) -> dict[str, FileState | None]:
-        """path -> its state, or None where the file does not exist."""
+    def states(self, paths: Iterable[str], stats: Mapping[str, os.stat_result] | None = None
+               ) -> dict[str, FileState | None]:
+        """path -> its state, or None where the file does not exist (``stats``: paths
+        ``expand`` has just taken a ``stat`` of)."""
         known = self._load()
         found: dict[str, FileState | None] = {}
+        stats = stats or {}
         todo: list[tuple[str, os.stat_result]] = []
+        root = os.path.join(self.rootdir, "")
         for path in paths:
-            try:
-                st = os.stat(os.path.join(self.rootdir, path))
-            except OSError:
-                found[path] = None
-                continue
+            st = stats.get(path)
+            if st is None:
+                try:
+                    st = os.stat(path if path.startswith("/") else root + path)
+                except OSError:
+                    found[path] = None
+                    continue
             entry = known.get(path)
-            if entry is not None and entry[:4] == _signature(st) and \
-                    not _racy(st.st_mtime_ns, entry[4]):
+            if entry is not None and entry[1] == st.st_mtime_ns and entry[0] == st.st_size \
+                    and entry[2] == st.st_ino and entry[3] == st.st_ctime_ns \
+                    and not _racy(st.st_mtime_ns, entry[4]):
                 found[path] = FileState(path, st.st_size, entry[5])
             else:
                 todo.append((path, st))
@@ -127,6 +137,8 @@ class FileHasher:
 
     def _hash_all(self, todo: list[tuple[str, os.stat_result]]
                   ) -> Iterable[tuple[str, os.stat_result, str]]:
+        if not todo:
+            return []
         total = sum(st.st_size for _, st in todo)
         self.bytes_read += total
         paths = [os.path.join(self.rootdir, p) for p, _ in todo]

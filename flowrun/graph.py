@@ -25,6 +25,7 @@ def resolve(flow: Flow, limits: Iterable[str] = ()) -> None:
     for task in flow.tasks.values():
         _resolve_parameters(flow, task)
         _check_options(flow, task, known_limits)
+    _file_edges(flow)
     order(flow)  # raises CycleError; options plugins own: flowrun_check_flow
 
 
@@ -90,6 +91,67 @@ def _resolve_parameters(flow: Flow, task: Task) -> None:
                                f"a task of the flow{hint}", where=f"{flow.id}::{task.name}")
         after.append(name)
     task.upstream = tuple(dict.fromkeys([*task.inputs.values(), *after]))
+
+
+def _file_edges(flow: Flow) -> None:
+    """A task that reads a path another task of the flow writes runs after it (API
+    section 10): an edge without data, as ``after=`` makes. Plain paths are looked up
+    by path and by folder (linear in paths); globs are compared pair by pair."""
+    exact: dict[str, list[str]] = {}    # a written path or a folder above it -> writers
+    globbed: list[tuple[str, str]] = []  # (written glob, writer)
+    for t in flow.tasks.values():
+        for shape in map(_shape, t.options.writes):
+            if _magic(shape):
+                globbed.append((shape, t.name))
+                continue
+            exact.setdefault(shape, []).append(t.name)
+            parts = shape.split("/")
+            for i in range(1, len(parts)):
+                exact.setdefault("/".join(parts[:i]) + "/", []).append(t.name)
+    if not exact and not globbed:
+        return
+    for task in flow.tasks.values():
+        found: list[str] = []
+        for read in map(_shape, task.options.reads):
+            found += _writers_of(read, exact, globbed)
+        found = [name for name in dict.fromkeys(found) if name != task.name]
+        if found:
+            task.upstream = tuple(dict.fromkeys([*task.upstream, *found]))
+            task.file_upstream = tuple(found)
+
+
+def _writers_of(read: str, exact: dict[str, list[str]], globbed: list[tuple[str, str]]
+                ) -> list[str]:
+    found = [name for shape, name in globbed if _overlap(read, shape)]
+    if _magic(read):
+        return found + [n for shape, names in exact.items() if not shape.endswith("/")
+                        and _overlap(read, shape) for n in names]
+    found += exact.get(read, []) + exact.get(read + "/", [])  # the file, or files under it
+    parts = read.split("/")
+    for i in range(1, len(parts)):  # a folder written whole, holding the read
+        found += [n for n in exact.get("/".join(parts[:i]), [])]
+    return found
+
+
+def _magic(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
+def _shape(pattern: str) -> str:
+    """A declared path with each ``{template}`` as a wildcard, without a trailing '/'."""
+    import re
+
+    return re.sub(r"\{[^{}]*\}", "*", pattern).replace("\\", "/").rstrip("/") or "."
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Could the two declared paths name a common file (equal, glob match, or one a
+    directory holding the other)?"""
+    from fnmatch import fnmatchcase
+
+    return a == b or fnmatchcase(a, b) or fnmatchcase(b, a) or \
+        b.startswith(a + "/") or a.startswith(b + "/") or \
+        fnmatchcase(b, a + "/*") or fnmatchcase(a, b + "/*")
 
 
 def _check_options(flow: Flow, task: Task, known_limits: set[str]) -> None:
@@ -183,6 +245,7 @@ def select(flows: list[Flow], node_ids: dict[str, set[str] | None], keyword: str
         chosen = [n for n in flow.tasks if (not names or n in names)
                   and _matches(flow, flow.tasks[n], k_pred, m_pred)]
         selected = upstream_closure(flow, chosen)
+        flow.named = set(chosen) if names or k_pred or m_pred else None
         deselected += len(flow.tasks) - len(selected)
         if selected:
             flow.selected = [n for n in flow.tasks if n in selected]

@@ -84,8 +84,9 @@ def flowrun_addoption(parser: OptionParser) -> None:
     every command, whatever executor the run uses, as it checks its own keys (an unknown
     key with a "did you mean", a value of the wrong kind; exit 4). Kinds: ``int``,
     ``number``, ``seconds``, ``bool``, ``name``, ``text``, ``strings``, ``list``,
-    ``table`` (``flowrun.config_keys``). Without ``keys`` the plugin checks the table
-    itself. A key nobody declares is a usage error.
+    ``table``, ``duration`` (seconds or ``"15m"``) (``flowrun.config_keys``); an array of
+    tables (``[[tool.flowrun.notify]]``) is checked table by table. Without ``keys`` the
+    plugin checks the table itself. A key nobody declares is a usage error.
     """
 
 
@@ -253,3 +254,17 @@ def flowrun_run_finish(run: Run) -> None:
 @hookspec
 def flowrun_session_finish(session: Session, exit_code: int) -> None:
     """The invocation is over; reporters print their summary here."""
+
+
+# -- alerts ------------------------------------------------------------------------------
+
+@hookspec
+def flowrun_notify(event: str, payload: dict[str, Any], config: Config) -> None:
+    """Something worth telling people happened: ``event`` is ``failed``,
+    ``interrupted``, ``recovered``, ``succeeded``, ``missed`` or ``long_running`` (and
+    ``test`` for ``flowrun notify test``); ``payload`` is the notification document
+    (``flowrun schema notification``). Called once per event, whatever channels are
+    configured, on the main thread once the run's state is stored, at the end of the
+    invocation (``long_running``: on a timer thread while the run goes on). A plugin's own channel (a pager, a chat) goes here; raising is reported
+    in one line and changes no run's status or exit code.
+    """

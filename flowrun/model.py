@@ -1,8 +1,5 @@
-"""The plain data flowrun works on: task definitions, flows, statuses, ids.
-
-No I/O and no imports of the rest of flowrun, so every layer (and every plugin) can
-depend on it.
-"""
+"""The plain data flowrun works on: task definitions, flows, statuses, ids. No I/O and
+no imports of the rest of flowrun, so every layer (and every plugin) can depend on it."""
 from __future__ import annotations
 
 import dataclasses
@@ -65,17 +62,23 @@ class TaskOptions:
     executor: str | None = None
     hosts: tuple[str, ...] = ()
     run_key: Callable[..., str] | None = None
+    reads: tuple[str, ...] = ()  # declared files (API section 10)
+    writes: tuple[str, ...] = ()
+    cache: bool | str | None = None  # None: not set here (a flow or config may set it)
+    cache_version: str | None = None
     #: Keywords ``@task(...)`` was given but does not take: collection reports them.
     unknown: tuple[str, ...] = ()
 
     def merged(self, overrides: dict[str, Any]) -> TaskOptions:
         """A copy with ``overrides`` applied (later levels of the option hierarchy)."""
-        known = {k: v for k, v in overrides.items() if k in OVERRIDABLE_OPTIONS}
+        known = {k: v for k, v in overrides.items() if k in OVERRIDABLE_OPTIONS
+                 and (k != "cache" or self.cache is None)}  # the task's own cache= wins
         return dataclasses.replace(self, **known) if known else self
 
 
 #: Options a flow, the config file or the command line may set for every task.
-OVERRIDABLE_OPTIONS = ("retries", "retry_delay", "retry_backoff", "timeout", "executor")
+OVERRIDABLE_OPTIONS = ("retries", "retry_delay", "retry_backoff", "timeout", "executor",
+                       "cache")
 
 
 _created: list[TaskDef] | None = None  # see record_task_defs()
@@ -140,6 +143,8 @@ class Task:
     source_hash: str = ""
     task_type: str = "python"
     task_params: dict[str, Any] = field(default_factory=dict)
+    data_aware: bool = False  # declares reads/writes or is cached (flowrun.caching)
+    file_upstream: tuple[str, ...] = ()  # upstream only through files it reads
 
     @property
     def id(self) -> str:
@@ -171,6 +176,7 @@ class Flow:
         overlap: str = "skip",
         partitions: Any = None,
         after: list[str] | tuple[str, ...] | str = (),
+        notify: Any = None, missed_after: Any = None, expected_duration: Any = None,
         **task_defaults: Any,
     ) -> None:
         self.schedule = schedule
@@ -186,12 +192,16 @@ class Flow:
         #: flows (ids or paths) whose runs in the same session must succeed first
         self.after = tuple(after) if isinstance(after, (list, tuple)) else (after,)
         self.task_defaults = task_defaults
+        #: alerts (flowrun.notify checks them): channels, lateness of a slot, of a run
+        self.notify, self.missed_after, self.expected_duration = \
+            notify, missed_after, expected_duration
         # Filled in by collection:
         self.id = ""
         self.path = ""
         self.tasks: dict[str, Task] = {}
         self.module: Any = None
         self.selected: list[str] | None = None  # task names to run; None: all
+        self.named: set[str] | None = None  # names the command line chose (not upstream)
         # Only spec flows (flows as data) set these; ``to_dict`` writes them back.
         self.key: str | None = None                 # MissionControl's flow key
         self.data: dict[str, Any] = {}              # MissionControl's free-form data
@@ -340,18 +350,6 @@ class Run:
         return False
 
 
-#: The version of ``run_record``'s shape (``history --json``, ``--report-json``).
-RUN_RECORD_VERSION = 2
-
-
-def run_record(run: Run) -> dict[str, Any]:
-    """A run as JSON: the one shape ``flowrun history --json`` and ``--report-json``
-    share (times are seconds since the epoch; ``duration`` is None while running)."""
-    record = dataclasses.asdict(run)
-    record["duration"] = round(run.finished - run.started, 6) if run.finished else None
-    return record
-
-
 @dataclass(eq=False)
 class RunRequest:
     """What the session asks the engine for: one run of one flow.
@@ -373,11 +371,13 @@ class RunRequest:
     #: succeeded; reused when its arguments (``args_hash``) and code match (--resume)
     stored: dict[str, Report] = field(default_factory=dict)
     run_id: str | None = None  # chosen by the caller (FLOWRUN_RUN_ID); else a new one
+    #: task names rerun on their own (``--force`` without downstream): what follows
+    #: them is still reused
+    rerun_alone: frozenset[str] = frozenset()
 
 
 def slot_text(scheduled_for: float) -> str:
-    """A cron slot as every output names it: ISO 8601 in UTC
-    (``2026-12-07T06:00:00+00:00``), the same whatever the reader's timezone."""
+    """A cron slot as every output names it: ISO 8601 in UTC, whatever the timezone."""
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(scheduled_for, timezone.utc).isoformat()

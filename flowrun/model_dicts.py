@@ -1,13 +1,16 @@
-"""Flows as data (API section 8): a flow to MissionControl's dict shape and back.
+"""Flows as data (API section 8): a flow to MissionControl's dict shape and back; a
+run as the JSON ``history --json`` and ``--report-json`` share.
 
 ``Flow.to_dict()`` and ``Flow.from_dict()`` call these; spec files (flow_*.json/yaml)
 are read through ``flow_from_dict``.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
-from flowrun.model import OVERRIDABLE_OPTIONS, PENDING, SUCCEEDED, Flow, Task, TaskOptions
+from flowrun.model import (OVERRIDABLE_OPTIONS, PENDING, SUCCEEDED, Flow, Run, Task,
+                           TaskOptions)
 
 ROOT = "ROOT"  # MissionControl's pseudo-task every first task hangs from
 _FLOW_CFG = {"schedule": None, "tags": [], "limits": {}, "timezone": None,
@@ -247,3 +250,15 @@ def _task_from_spec(flow: Flow, spec: dict[str, Any], key: str, after: list[str]
     fn = TypedCall(task_type, (types or {}).get(task_type), params)
     return Task(flow_id=flow.id, name=key, fn=fn, options=opts.merged(flow.task_defaults),
                 upstream=tuple(after), task_type=task_type, task_params=params)
+
+
+#: The version of ``run_record``'s shape (``history --json``, ``--report-json``).
+RUN_RECORD_VERSION = 2
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    """A run as JSON, the shape ``history --json`` and ``--report-json`` share (times in
+    seconds since the epoch; ``duration`` is None while running)."""
+    record = dataclasses.asdict(run)
+    record["duration"] = round(run.finished - run.started, 6) if run.finished else None
+    return record

@@ -8,6 +8,9 @@ import dataclasses
 import inspect
 import itertools
 import math
+import os
+import re
+import string
 from typing import Any, Callable
 
 from flowrun.config_keys import MAX_SECONDS
@@ -19,7 +22,8 @@ MAX_REPEATS = 10_000
 MAX_SLOTS = 1_000_000
 #: Keywords ``Flow(...)`` takes besides task option defaults.
 FLOW_KEYWORDS = ("schedule", "name", "tags", "limits", "fail_fast", "timezone", "catchup",
-                 "overlap", "partitions", "after")
+                 "overlap", "partitions", "after", "notify", "missed_after",
+                 "expected_duration")
 #: Keywords ``@task(...)`` takes, for the "did you mean" of an unknown one.
 TASK_KEYWORDS = [f.name for f in dataclasses.fields(TaskOptions) if f.name != "unknown"]
 Bad = Callable[[str, Any, str], CollectError]
@@ -68,7 +72,46 @@ TASK_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "executor": (lambda v: v is None or isinstance(v, str) and bool(v.strip()),
                  "expected the name of an executor (thread, process, ssh, ...)"),
     "run_key": (lambda v: v is None or callable(v), "expected a callable returning a string"),
+    "reads": (lambda v: _paths_ok(v), "expected a path, glob or directory relative to the "
+              "rootdir, or a list of them"),
+    "writes": (lambda v: _paths_ok(v), "expected a path, glob or directory relative to "
+               "the rootdir, or a list of them"),
+    "cache": (lambda v: v is None or cache_ok(v), 'expected True, False or an expiry such '
+              'as "12h", "7d", "30m", "45s"'),
+    "cache_version": (lambda v: v is None or isinstance(v, str) and bool(v),
+                      'expected a non-empty string such as "2"'),
 }
+
+_EXPIRY = re.compile(r"[0-9]{1,6}[smhd]")
+
+
+def cache_ok(value: Any) -> bool:
+    """``cache=``: a bool, or an expiry like ``"12h"``."""
+    return isinstance(value, bool) or isinstance(value, str) and bool(_EXPIRY.fullmatch(value))
+
+
+def _paths_ok(value: Any) -> bool:
+    """Relative paths that stay under the rootdir (``..`` parts and absolute ones do not)."""
+    return isinstance(value, tuple) and all(
+        isinstance(v, str) and v.strip() and not os.path.isabs(v)
+        and ".." not in v.replace("\\", "/").split("/") for v in value)
+
+
+def _check_templates(task: Task, bad: Bad) -> None:
+    """Each ``{name}`` in a declared path names a flow parameter, an each item or the
+    partition, so it can be filled in when the task starts."""
+    each = task.options.each
+    known = {*task.params, "partition", *(each if isinstance(each, dict) else ()),
+             *([each] if isinstance(each, str) else ())}
+    for option in ("reads", "writes"):
+        for pattern in getattr(task.options, option):
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
+            except ValueError as exc:
+                raise bad(option, pattern, f"bad {{template}}: {exc}") from None
+            for name in sorted(names - known):
+                raise bad(option, pattern, f"{{{name}}} names no flow parameter, each item "
+                          f"or partition of the task{did_you_mean(name, sorted(known))}")
 
 
 def check_task(flow: Flow, task: Task, known_limits: set[str]) -> None:
@@ -89,6 +132,8 @@ def check_task(flow: Flow, task: Task, known_limits: set[str]) -> None:
             hint = did_you_mean(str(value), list(RUN_IF)) if option == "run_if" else ""
             raise bad(option, _unwrap(value), expected + hint)
     _check_longest_delay(opts, bad)
+    if opts.reads or opts.writes:
+        _check_templates(task, bad)
     for group in opts.limit:
         if group not in known_limits:
             known = ", ".join(sorted(known_limits)) or "none defined"
@@ -96,6 +141,7 @@ def check_task(flow: Flow, task: Task, known_limits: set[str]) -> None:
                       f"{did_you_mean(group, sorted(known_limits))}; define it in "
                       "Flow(limits=...) or [tool.flowrun.limits]")
     task.static_each = _check_each(task, bad)
+    task.data_aware = bool(opts.reads or opts.writes or opts.cache)
 
 
 def _unwrap(value: Any) -> Any:

@@ -126,13 +126,52 @@ def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> Run
     params = {name: (defaults[name] if name in given or name not in run.params
                      else run.params[name]) for name in defaults}
     reuse, stored, changed = resume_plan(session.storage, flow, run, params)
+    forced = forced_tasks(session, flow)
+    reuse, stored = without_forced(flow, reuse, stored, forced, force_downstream())
     note = f"{flow.id}: resuming run {run.id} ({run.status}): {len(reuse)} task result" \
            f"{'s' * (len(reuse) != 1)} reused"
     if stored:
         note += f" (and up to {len(stored)} of instances, children and subflow tasks)"
     if changed:
         note += f"; code changed, running again: {', '.join(changed)}"
+    if forced:
+        note += f"; forced to run again: {', '.join(sorted(forced))}"
     session.notes.append(note)
+    alone = frozenset() if force_downstream() else frozenset(forced)
     return RunRequest(flow, params, partition=run.partition,
                       scheduled_for=run.scheduled_for, resumed_from=run.id, reuse=reuse,
-                      stored=stored)
+                      stored=stored, rerun_alone=alone)
+
+
+def force_downstream() -> bool:
+    """Whether what follows a forced task reruns too (``--force``'s meaning); the UI's
+    "rerun this task only" sets ``FLOWRUN_FORCE_DOWNSTREAM=0`` for its child run."""
+    return os.environ.get("FLOWRUN_FORCE_DOWNSTREAM", "1") != "0"
+
+
+def forced_tasks(session: Any, flow: Any) -> set[str]:
+    """The names of this flow's tasks ``--force`` names (``flowrun.forcing``): those
+    the command line chose, every task of the flow when it named none."""
+    if not session.config.getoption("force"):
+        return set()
+    return set(flow.named) if flow.named is not None else set(flow.tasks)
+
+
+def without_forced(flow: Any, reuse: dict[str, Any], stored: dict[str, Any],
+                   forced: set[str], downstream: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The resume plan minus the forced tasks (and, ``downstream``, all that follows
+    them): their results, and those of their instances and children, are not reused.
+    The engine already reruns what follows a task that was not reused."""
+    if not forced:
+        return reuse, stored
+    gone = set(forced)
+    if downstream:
+        grew = True
+        while grew:
+            more = {n for n, t in flow.tasks.items() if n not in gone
+                    and any(u in gone for u in t.upstream)}
+            gone |= more
+            grew = bool(more)
+    prefixes = tuple(f"{flow.id}::{name}{sep}" for name in gone for sep in ("[", "::"))
+    return ({n: r for n, r in reuse.items() if n not in gone},
+            {i: r for i, r in stored.items() if not i.startswith(prefixes)})

@@ -12,6 +12,8 @@ from flowrun import flow_order, graph
 from flowrun.engine.loop import Engine
 from flowrun.config import open_storage
 from flowrun.errors import CollectError, ExitCode, UsageError
+from flowrun.forcing import wire_engine
+from flowrun.stash import CALL_PREPARERS
 from flowrun.plugin.executor import Declared
 from flowrun.plugins import raise_deferred
 from flowrun.model import INTERRUPTED, OK_STATUSES, Flow, Run, RunRequest, split_node_id
@@ -164,8 +166,10 @@ class Session:
                 limits=self.config.limits,
                 fail_fast=bool(self.config.getoption("exitfirst")),
                 use_call_hook=len(self.hook.flowrun_task_call.get_hookimpls()) > 1,
-                load_flow=self.load_subflow, max_result_size=self.config.max_result_size)
+                load_flow=self.load_subflow, max_result_size=self.config.max_result_size,
+                prepare_call=self.config.stash.get(CALL_PREPARERS, None))
             engine.stopping.grace = self.config.interrupt_grace
+            wire_engine(engine, self.config, self.flows)  # --force, cached tasks
             self.runs = engine.run(requests)  # its output captured by flowrun.capturing
         finally:
             for declared in executors.values():

@@ -82,3 +82,7 @@ COMPACT_REPORT: StashKey[bool] = StashKey("compact_report")
 #: by the command line, so a plugin's command (``flowrun schedule``) collects flows
 #: without standing on the session.
 COLLECT: StashKey[Callable[[list[str]], Any]] = StashKey("collect")
+#: Callables ``prepare(call, executor_name)`` the engine calls with each attempt's
+#: ``Call`` just before its executor gets it, on the engine's side (tracing adds the
+#: attempt's W3C trace context to ``call.around`` here). None of them: no cost per task.
+CALL_PREPARERS: StashKey[list[Callable[[Any, str], None]]] = StashKey("call_preparers")

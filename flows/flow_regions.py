@@ -5,15 +5,15 @@ from salesdata import read_rows
 
 from flowrun import Flow, task
 
-flow = Flow(tags=["sales"])
+flow = Flow(tags=["sales"], cache=True)
 
 
-@task
+@task(reads=["flows/data/sales.csv"])
 def regions():
     return sorted({row["region"] for row in read_rows("sales.csv")})
 
 
-@task(each="regions")
+@task(each="regions", reads=["flows/data/sales.csv"])
 def summarize(regions):
     """Runs once per region: ``regions`` here is one region name."""
     rows = [r for r in read_rows("sales.csv") if r["region"] == regions and r["units"]]

@@ -12,11 +12,11 @@ from salesdata import read_rows
 
 from flowrun import Flow, task
 
-flow = Flow(tags=["daily", "sales"])
+flow = Flow(tags=["daily", "sales"], cache=True)  # a second run reuses what is unchanged
 log = logging.getLogger(__name__)
 
 
-@task(tags=["io"])
+@task(tags=["io"], reads=["flows/data/{source}"])
 def extract(source: str = "sales.csv"):
     rows = read_rows(source)
     print(f"read {len(rows)} rows from {source}")
@@ -48,7 +48,7 @@ def best_product(clean):
     return max(units, key=units.get)
 
 
-@task(tags=["io"])
+@task(tags=["io"], writes=["{out_dir}/sales.json"])
 def report(revenue_by_region, best_product, out_dir: str = ".flowrun/reports"):
     path = Path(out_dir)
     path.mkdir(parents=True, exist_ok=True)

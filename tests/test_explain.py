@@ -45,7 +45,7 @@ def test_run_key_seen_is_cached(project):
     run_id = project.run().new_runs()[0]["id"]
     found = explain(project)
     assert found["fetch"] == {"task": "fetch", "verdict": "cached", "reasons": [
-        f"run key 'mon' seen: succeeded in run {run_id}"]}
+        f"run key 'mon' seen: succeeded in run {run_id}"], "reused_by": "run_key"}
     assert explain(project, "--param", "day=tue")["fetch"]["verdict"] == "run"
 
 
@@ -82,7 +82,7 @@ def test_resume_reuses_what_succeeded(project):
     run_id = project.run().new_runs()[0]["id"]
     found = explain(project, "--resume")
     assert found["extract"] == {"task": "extract", "verdict": "reuse", "reasons": [
-        f"reused from run {run_id}"], "reused_from": run_id}
+        f"reused from run {run_id}"], "reused_from": run_id, "reused_by": "resumed"}
     assert found["load"] == {"task": "load", "verdict": "run", "reasons": [
         f"failed in run {run_id}: ValueError: disk full"], "rerun_because": "failed"}
 

@@ -36,6 +36,7 @@ class Verdict:
     value: Any = None       # the result a cached / reused task would pass on
     known: bool = False     # ``value`` is known now (for downstream run keys)
     extra: dict[str, Any] = field(default_factory=dict)  # --resume's JSON fields
+    blob: bytes | None = None  # ``value`` as stored (its hash: a cached downstream's part)
 
 
 def make_explain_command(factory: Any) -> click.Command:
@@ -47,6 +48,8 @@ def make_explain_command(factory: Any) -> click.Command:
     @click.option("--resume", is_flag=False, flag_value="last", default=None,
                   metavar="[RUN]", help="Say what --resume [RUN] would reuse or run "
                   "again, and why.")
+    @click.option("--force", is_flag=True, help="As the run's --force: the tasks named "
+                  "are not taken from a cache.")
     @click.option("--store", metavar="URL", help="Where runs are kept.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
     def explain(args: tuple[str, ...], as_json: bool, **options: Any) -> int:
@@ -97,10 +100,15 @@ def explain_selection(config: Any, args: list[str]
     from flowrun.config import open_storage
     from flowrun.session import Session
 
+    from flowrun.caching import Fingerprinter, hash_cache_path
+    from flowrun.forcing import forced_ids
+
     session = Session(config)
     session.collect(args)
     params = session._flow_params()
     session.storage = open_storage(config)
+    cache = Fingerprinter(config.rootdir, hash_cache_path(config)), \
+        forced_ids(config, session.flows)
     try:
         requests = {r.flow.id: r for r in session.requests(params)}
         resuming = bool(config.getoption("resume"))
@@ -113,7 +121,7 @@ def explain_selection(config: Any, args: list[str]
                 continue
             plan = ResumePlan.of(session.storage, request) if resuming else None
             verdicts = explain_flow(flow, params[flow.id], request.reuse if request else {},
-                                    session.storage, plan)
+                                    session.storage, plan, cache)
             if request is not None and request.stored:
                 _note_stored_nodes(flow, verdicts, request.stored)
             found[flow.id] = verdicts
@@ -121,6 +129,7 @@ def explain_selection(config: Any, args: list[str]
                 headers[flow.id] = plan.header()
         return found, session.errors, headers
     finally:
+        cache[0].save()
         session.close()
 
 
@@ -132,7 +141,8 @@ def _nothing_to_resume(notes: list[str], flow_id: str) -> str:
 
 
 def explain_flow(flow: Flow, params: dict[str, Any], reuse: dict[str, Report],
-                 storage: Any, plan: ResumePlan | None = None) -> list[Verdict]:
+                 storage: Any, plan: ResumePlan | None = None, cache: Any = None
+                 ) -> list[Verdict]:
     history = _history(flow, storage)
     verdicts: dict[str, Verdict] = {}
     for name in graph.order(flow):
@@ -141,6 +151,8 @@ def explain_flow(flow: Flow, params: dict[str, Any], reuse: dict[str, Report],
         task = flow.tasks[name]
         ups = [verdicts[u] for u in task.upstream if u in verdicts]
         verdicts[name] = _judge(task, ups, params, reuse.get(name), history, storage, plan)
+        if task.data_aware and cache is not None and verdicts[name].verdict == RUN:
+            _judge_data(task, ups, params, verdicts[name], storage, cache)
     return list(verdicts.values())
 
 
@@ -153,7 +165,7 @@ def _judge(task: Task, ups: list[Verdict], params: dict[str, Any], stored: Repor
     rerun_upstream = [u.task for u in ups if u.verdict != REUSE]
     if stored is not None and not rerun_upstream:
         v.verdict, v.known = REUSE, True
-        v.value = results.loads(stored.result, stored.result_format)
+        v.value, v.blob = results.loads(stored.result, stored.result_format), stored.result
         reason, v.extra = reused(stored)
         v.reasons = [reason]
         return v
@@ -217,13 +229,26 @@ def _judge_run_key(task: Task, ups: list[Verdict], params: dict[str, Any], v: Ve
             r for r in v.reasons if not r.startswith("unchanged")]
         return
     v.verdict, v.known, v.changed = CACHED, True, False
-    v.value = results.loads(hit.result, hit.result_format)
+    v.value, v.blob = results.loads(hit.result, hit.result_format), hit.result
+    v.extra["reused_by"] = "run_key"
     note = [f"run key {key!r} seen: succeeded in run {hit.run_id}"]
     now = task.source_hash or task_source_hash(task.fn)
     if hit.source_hash and now and hit.source_hash != now:
         note.append("note: code changed since; the key alone decides, so the old "
                     "result is reused")
     v.reasons = note
+
+
+def _judge_data(task: Task, ups: list[Verdict], params: dict[str, Any], v: Verdict,
+                storage: Any, cache: Any) -> None:
+    """A task that declares files or is cached (``flowrun.cli.explain_cache``)."""
+    from flowrun.cli.explain_cache import judge_cached, judge_files
+
+    fingerprinter, forced = cache
+    if judge_files(task, ups, v, params, fingerprinter) or not task.options.cache \
+            or task.options.run_key is not None:
+        return
+    judge_cached(task, ups, params, v, storage, fingerprinter, task.id in forced)
 
 
 def _note_stored_nodes(flow: Flow, verdicts: list[Verdict], stored: dict[str, Report]

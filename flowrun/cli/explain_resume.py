@@ -41,7 +41,8 @@ class ResumePlan:
 
 def reused(stored: Report) -> tuple[str, dict[str, Any]]:
     """The reason shown for a reused task, and its JSON fields."""
-    return f"reused from run {stored.run_id}", {"reused_from": stored.run_id}
+    return f"reused from run {stored.run_id}", {"reused_from": stored.run_id,
+                                                "reused_by": "resumed"}
 
 
 def why_rerun(plan: ResumePlan, task: Task, reusable: bool, rerun_upstream: list[str]

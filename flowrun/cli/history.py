@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from flowrun.cli.store_options import json_option, open_store, store_option, table, when
-from flowrun.model import run_record, slot_text
+from flowrun.model import slot_text
+from flowrun.model_dicts import run_record
 from flowrun.schemas import tag
 
 

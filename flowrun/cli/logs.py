@@ -15,14 +15,23 @@ from flowrun.schemas import tag
 
 def make_logs_command(factory: Any) -> click.Command:
     @click.command("logs")
-    @click.argument("run_id", metavar="RUN")
+    @click.argument("run_id", metavar="RUN", required=False)
     @click.argument("task", required=False)
+    @click.option("--grep", metavar="TEXT",
+                  help="Search every stored log for TEXT's words (instead of RUN).")
+    @click.option("--flow", metavar="FLOW", help="With --grep: only that flow's runs.")
     @store_option
     @json_option
-    def logs(run_id: str, task: str | None, store: str | None, as_json: bool) -> int:
+    def logs(run_id: str | None, task: str | None, grep: str | None, flow: str | None,
+             store: str | None, as_json: bool) -> int:
         """Captured output of a run, or of one task (by name or id; a mapped task: every
-        instance)."""
+        instance); or, with --grep, matching lines of every run."""
+        _check(run_id, grep, flow)
         storage = open_store(factory, store)
+        if grep is not None:
+            from flowrun.cli.log_search import grep_logs
+
+            return grep_logs(storage, grep, flow, as_json)
         run = storage.get_run(run_id)
         attempts = storage.attempts(run.id)
         if task is not None:
@@ -38,6 +47,17 @@ def make_logs_command(factory: Any) -> click.Command:
         return 0
 
     return logs
+
+
+def _check(run_id: str | None, grep: str | None, flow: str | None) -> None:
+    if grep is not None and run_id is not None:
+        raise UsageError("flowrun logs: --grep searches every run; leave out RUN (narrow "
+                         "with --flow FLOW)")
+    if grep is None and run_id is None:
+        raise UsageError("flowrun logs: give a RUN (see `flowrun history`), or --grep TEXT "
+                         "to search every run")
+    if flow is not None and grep is None:
+        raise UsageError("flowrun logs: --flow goes with --grep TEXT")
 
 
 def select_task(attempts: list[Any], task: str) -> list[Any]:

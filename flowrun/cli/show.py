@@ -17,7 +17,8 @@ from flowrun.cli.store_options import (
     table,
     when,
 )
-from flowrun.model import run_record, slot_text
+from flowrun.model import slot_text
+from flowrun.model_dicts import run_record
 from flowrun.schemas import tag
 
 
@@ -32,13 +33,17 @@ def make_show_command(factory: Any) -> click.Command:
         run = storage.get_run(run_id)
         attempts = storage.attempts(run.id)
         final = {a.task_id: a for a in attempts}  # the last attempt of each task
+        trace = storage.trace_id(run.id) if hasattr(storage, "trace_id") else None
         if as_json:
-            click.echo(json.dumps(show_document(run, attempts), indent=2, default=repr))
+            document = {**show_document(run, attempts), "trace_id": trace}
+            click.echo(json.dumps(document, indent=2, default=repr))
             return 0
         total = (run.finished or time.time()) - run.started
         click.echo(f"run {run.id}  {run.flow_id}  {run.status}{_slot(run)}  started "
                    f"{when(run.started)}  took {total:.2f}s" + (
                        f"  resumed from {run.resumed_from}" if run.resumed_from else ""))
+        if trace:  # traced with OpenTelemetry (--otel): find it in the tracing backend
+            click.echo(f"trace: {trace}")
         if run.error:  # it failed before its first task
             click.echo(f"error: {run.error}")
             if not final:

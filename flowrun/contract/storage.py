@@ -6,6 +6,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from flowrun.contract.alerts import AlertStoreSemantics
+from flowrun.contract.fingerprints import FingerprintStoreSemantics
+from flowrun.contract.logsearch import LogSearchSemantics
+from flowrun.contract.pause import PauseSemantics
 from flowrun.contract.slots import SlotStoreSemantics
 from flowrun.plugin import FAILED, RUNNING, SUCCEEDED, Report, Run, Storage, StoreError
 
@@ -22,7 +26,8 @@ def make_report(run: Run, name: str, attempt: int = 1, status: str = SUCCEEDED,
                   status=status, attempt=attempt, **fields)
 
 
-class StorageSuite(SlotStoreSemantics):
+class StorageSuite(SlotStoreSemantics, FingerprintStoreSemantics, AlertStoreSemantics,
+                   LogSearchSemantics, PauseSemantics):
     """The ``Storage`` interface's contract (``flowrun.plugin.Storage``), as tests.
 
     Subclass it and give a ``make_store`` fixture returning a callable that opens your
@@ -48,7 +53,12 @@ class StorageSuite(SlotStoreSemantics):
     results too; ``find_cached`` finds the newest succeeded attempt with the run key;
     ``get_state`` after ``record_state`` merges keys and deletes on None. A store that
     also implements ``SlotStore`` (``isinstance(store, SlotStore)``) is checked against
-    it too (see ``SlotStoreSemantics``); otherwise those tests are skipped.
+    it too (see ``SlotStoreSemantics``), and one implementing ``FingerprintStore``
+    against ``FingerprintStoreSemantics``; otherwise those tests are skipped. So are
+    ``OutboxStore``, ``MetricsStore`` and ``TraceStore`` (``AlertStoreSemantics``). A
+    store that implements ``LogSearchStore`` is checked to find stored lines of every
+    run (by flow, newest first, across records made since an earlier search); one that
+    implements ``PauseStore`` to keep paused flows for every reader until resumed.
     """
 
     persistent = True
@@ -233,3 +243,4 @@ class StorageSuite(SlotStoreSemantics):
         store.flush()
         assert reader().get_state(flow) == {"a": (b"1", "json"), "c": (b"\x80", "pickle")}
         assert reader().get_state("flows/flow_b.py") == {"a": (b"9", "json")}
+

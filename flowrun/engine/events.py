@@ -108,6 +108,15 @@ class TimeoutTimer:
         self.handle = handle
 
 
+class OutputTimer:
+    """Time to store what running attempts have printed so far (a live view's tail)."""
+
+    __slots__ = ("due",)
+
+    def __init__(self, due: float) -> None:
+        self.due = due
+
+
 class GraceTimer:
     """The ``interrupt_grace`` after the first stop signal is over: stop what still runs."""
 
@@ -126,7 +135,7 @@ class StateWaitTimer:
         self.due, self.node = due, node
 
 
-Timer = Union[RetryTimer, TimeoutTimer, GraceTimer, StateWaitTimer]
+Timer = Union[RetryTimer, TimeoutTimer, GraceTimer, StateWaitTimer, OutputTimer]
 
 
 class Timers:

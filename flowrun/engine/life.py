@@ -54,7 +54,7 @@ class NodeLife:
         fr = node.flow_run
         if fr.stopped:
             return self.settle(node, CANCELLED, fr.stopped)
-        if fr.request.reuse and engine.reusing.task(node):
+        if fr.request.reuse and not engine.forced(node) and engine.reusing.task(node):
             return
         verdict = run_if_verdict(node)
         if verdict is not None:
@@ -64,7 +64,10 @@ class NodeLife:
             return self._expand(node)
         if (node.group is not None or node.report.parent) and engine.reusing.node(node):
             return
-        if node.task.options.run_key is not None and engine.reusing.run_key(node):
+        if node.task.options.run_key is not None and not engine.forced(node) \
+                and engine.reusing.run_key(node):
+            return
+        if node.task.data_aware and engine.caching().decide(node):
             return
         engine.ready.append(node)
 
@@ -114,6 +117,8 @@ class NodeLife:
                 "over max_result_size "
                 f"{size_text(engine.max_result_size or 0)}")
             outcome.status, outcome.result, outcome.value = FAILED, None, None
+        if outcome.status == SUCCEEDED and node.task.data_aware:
+            engine.caching().succeeded(node, outcome)  # a declared write missing fails it
         report = node.report
         report.started, report.finished = outcome.started, outcome.finished
         report.stdout, report.stderr, report.log = outcome.stdout, outcome.stderr, outcome.log

@@ -24,6 +24,7 @@ from flowrun.engine.events import (
     CapacityBlock,
     Event,
     Interrupt,
+    OutputTimer,
     SpawnChild,
     StartSubflow,
     TimeoutTimer,
@@ -31,6 +32,7 @@ from flowrun.engine.events import (
     Timers,
 )
 from flowrun.engine.life import NodeLife
+from flowrun.engine.liveoutput import LiveOutput
 from flowrun.engine.heap import KeptHeap
 from flowrun.engine.flowstops import FlowStops
 from flowrun.engine.interrupts import signals_as_events
@@ -55,7 +57,8 @@ class Engine:
                  default_executor: str, workers: int, limits: dict[str, int],
                  fail_fast: bool = False, use_call_hook: bool = False,
                  load_flow: Callable[[str, str], Flow] | None = None,
-                 max_result_size: int | None = None) -> None:
+                 max_result_size: int | None = None,
+                 prepare_call: list[Callable[[Call, str], None]] | None = None) -> None:
         self.hook = hook
         # The per-task events cost a pluggy call each even with nobody listening.
         # Their reports are snapshots: this engine changes its own ones later.
@@ -68,6 +71,7 @@ class Engine:
         self.capacity = workers
         self.fail_fast = fail_fast
         self.use_call_hook = use_call_hook
+        self.prepare_call = prepare_call or ()  # CALL_PREPARERS (tracing); none: free
         self.global_limits = dict(limits)  # [tool.flowrun.limits]; Flow(limits=) adds
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.lock = threading.Lock()  # held by whoever changes run state
@@ -88,6 +92,26 @@ class Engine:
         self.flowstops = FlowStops(self.waiting, life)
         self.statelocks = StateLocks(storage, self.timers, self._runs_here, self.flow_state)
         self.onworker = OnWorker(self)
+        #: --force: task ids whose resumed, keyed or cached results are not taken
+        self.forced_ids: frozenset[str] = frozenset()
+        #: makes the collaborator for declared files and cached tasks, on first need
+        self.make_caching: Callable[[Engine], Any] | None = None
+        self._caching: Any = None
+        self.live_output = LiveOutput(self.timers, self.inflight, self.handles, self.record)
+
+    def forced(self, node: Node) -> bool:
+        return bool(self.forced_ids) and node.task.id in self.forced_ids
+
+    def caching(self) -> Any:
+        """Declared files and cached tasks (``flowrun.engine.caching``), made when the
+        first node that declares them decides: other runs never import it."""
+        if self._caching is None:
+            if self.make_caching is None:
+                from flowrun.engine.caching import make_caching
+
+                self.make_caching = make_caching
+            self._caching = self.make_caching(self)
+        return self._caching
 
     # -- public -----------------------------------------------------------------------
 
@@ -112,6 +136,8 @@ class Engine:
             restore()
             self.statelocks.release_all()  # flushes what their holders wrote
             self.storage.flush()
+            if self._caching is not None:
+                self._caching.fp.save()  # the file hashes learnt, for the next run
         return [fr.run for fr in self.flow_runs]
 
     # -- building -----------------------------------------------------------------------
@@ -206,6 +232,8 @@ class Engine:
                 self.life.timed_out(timer)
             elif type(timer) is GraceTimer:
                 self.stopping.grace_over()
+            elif type(timer) is OutputTimer:
+                self.live_output.fire()
             else:  # a RetryTimer (stopping takes those out first) or a StateWaitTimer
                 self.ready.append(timer.node)
 
@@ -293,6 +321,8 @@ class Engine:
             call.hook = self.hook.flowrun_task_call
         if task.wants_context:
             call.state = self.statelocks.source(node, in_process)
+        for prepare in self.prepare_call:
+            prepare(call, task.options.executor or self.default_executor)
         token = object()
         node.token = token
         self.inflight[token] = node
@@ -300,6 +330,8 @@ class Engine:
         executor = declared.executor
         handle = executor.submit(call, self.onworker.callback(declared, node, token))
         self.handles[token] = (declared, handle)
+        if declared.so_far is not None and not self.live_output.armed:
+            self.live_output.arm()
         if task.options.timeout:
             self.timers.add(TimeoutTimer(time.monotonic() + task.options.timeout, node,
                                          token, declared, handle))

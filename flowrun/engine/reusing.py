@@ -39,11 +39,13 @@ class Reusing:
 
     def task(self, node: Node) -> bool:
         """``--resume`` of a task written in the file: True if it was settled."""
-        stored = node.flow_run.request.reuse.get(node.task.name)
+        request = node.flow_run.request
+        stored = request.reuse.get(node.task.name)
         if stored is None or node.group is not None or node.report.parent is not None \
-                or not all(u.reused for u in node.upstream):
+                or not all(u.reused or u.task.name in request.rerun_alone
+                           for u in node.upstream):
             return False
-        self._take(node, stored, f"result reused from run {stored.run_id}")
+        self._take(node, stored, f"resumed from run {stored.run_id}")
         return True
 
     def node(self, node: Node) -> bool:
@@ -68,7 +70,7 @@ class Reusing:
             task.source_hash = task_source_hash(task.fn)
         if stored.source_hash and stored.source_hash != task.source_hash:
             return False
-        self._take(node, stored, f"result reused from run {stored.run_id}")
+        self._take(node, stored, f"resumed from run {stored.run_id}")
         return True
 
     def follows(self, node: Node, prior: Node) -> None:
@@ -97,7 +99,7 @@ class Reusing:
                                        key, instances=node.group is not None)
         if hit is None:
             return False
-        self._take(node, hit, f"run_key {key!r} succeeded in run {hit.run_id}")
+        self._take(node, hit, f"run key {key!r} (succeeded in run {hit.run_id})")
         return True
 
     def args_hash(self, node: Node) -> str | None:
@@ -109,7 +111,7 @@ class Reusing:
         nodes = node.flow_run.nodes
         for param, upstream in task.inputs.items():
             if param not in node.extra:
-                parts.append((param, self._digest(nodes[upstream])))
+                parts.append((param, self.digest(nodes[upstream])))
         run_params = node.flow_run.run.params
         parts.extend((p, run_params.get(p, d)) for p, d in task.params.items()
                      if p not in node.extra)
@@ -120,7 +122,7 @@ class Reusing:
             return None
         return blake2b(blob, digest_size=16).hexdigest()
 
-    def _digest(self, up: Node) -> bytes:
+    def digest(self, up: Node) -> bytes:
         digest = self.digests.get(up)
         if digest is None:
             blob = up.report.result

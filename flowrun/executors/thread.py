@@ -13,7 +13,8 @@ import queue
 import threading
 from typing import Any
 
-from flowrun.plugin import Call, Captured, abandon_capture, hookimpl, run_attempt
+from flowrun.plugin import (Call, Captured, abandon_capture, capture_so_far, hookimpl,
+                            run_attempt)
 
 NAME = "thread"
 
@@ -93,6 +94,9 @@ class ThreadExecutor:
 
     def output(self, handle: _Job) -> tuple[str, str, str] | None:
         return handle.output
+
+    def output_so_far(self, handle: _Job) -> tuple[str, str, str] | None:
+        return None if handle.cancelled else capture_so_far(handle.captured)
 
     def shutdown(self, wait: bool = True) -> None:
         # The engine has already waited for every attempt it still cares about; the

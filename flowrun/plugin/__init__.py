@@ -46,7 +46,6 @@ from flowrun.model import (
     OK_STATUSES,
     OVERRIDABLE_OPTIONS,
     PENDING,
-    RUN_RECORD_VERSION,
     RUN_STATUSES,
     RUNNING,
     SKIPPED,
@@ -61,12 +60,12 @@ from flowrun.model import (
     TaskDef,
     TaskOptions,
     record_task_defs,
-    run_record,
     slot_text,
     split_node_id,
     task_id,
 )
 from flowrun.stash import (
+    CALL_PREPARERS,
     COLLECT,
     COMPACT_REPORT,
     HOLD_HEADER,
@@ -78,6 +77,7 @@ from flowrun.stash import (
 )
 
 if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what it uses
+    from flowrun.model_dicts import RUN_RECORD_VERSION, run_record
     from flowrun.config import Config, OptionParser, check_output_path
     from flowrun.plugin.attempt import (
         Call,
@@ -88,6 +88,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     )
     from flowrun.plugin.capture import Captured
     from flowrun.plugin.capture import abandon as abandon_capture
+    from flowrun.plugin.capture import so_far as capture_so_far
     from flowrun.plugin.capture import ensure_installed as ensure_capture
     from flowrun.plugin.children import ChildRequests, RemoteSpawner
     from flowrun.plugin.executor import Done, Executor
@@ -103,11 +104,21 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.results import dumps as dump_result
     from flowrun.plugin.results import loads as load_result
     from flowrun.plugin.source import task_source_hash
+    from flowrun.plugin.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+    from flowrun.plugin.metrics import render_metrics
     from flowrun.plugin.storage import (
+        FingerprintStore,
         LiveStore,
+        LogHit,
+        LogSearchStore,
+        MetricsStore,
+        OutboxStore,
+        PauseStore,
+        search_logs,
         SlotStore,
         StateLockStore,
         Storage,
+        TraceStore,
         open_storage,
     )
 
@@ -122,6 +133,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ensure_capture": ("flowrun.plugin.capture", "ensure_installed"),
     "Captured": ("flowrun.plugin.capture", "Captured"),
     "abandon_capture": ("flowrun.plugin.capture", "abandon"),
+    "capture_so_far": ("flowrun.plugin.capture", "so_far"),
     "Done": ("flowrun.plugin.executor", "Done"),
     "Executor": ("flowrun.plugin.executor", "Executor"),
     **{name: ("flowrun.plugin.wire", name) for name in (
@@ -134,8 +146,14 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_result": ("flowrun.plugin.results", "loads"),
     "task_source_hash": ("flowrun.plugin.source", "task_source_hash"),
     "schema_tag": ("flowrun.schemas", "tag"),
+    "run_record": ("flowrun.model_dicts", "run_record"),
+    "RUN_RECORD_VERSION": ("flowrun.model_dicts", "RUN_RECORD_VERSION"),
     **{name: ("flowrun.plugin.storage", name) for name in (
-        "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage")},
+        "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
+        "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
+        "search_logs", "PauseStore", "open_storage")},
+    "render_metrics": ("flowrun.plugin.metrics", "render_metrics"),
+    "METRICS_CONTENT_TYPE": ("flowrun.plugin.metrics", "CONTENT_TYPE"),
 }
 
 __all__ = [
@@ -146,7 +164,7 @@ __all__ = [
     "PROJECT", "hookimpl", "hookspec",
     # configuration and shared state
     "Config", "OptionParser", "Stash", "StashKey", "REQUEST_MODE", "HOLD_HEADER",
-    "COMPACT_REPORT", "RESULT_FILES", "COLLECT", "claim_request_mode",
+    "COMPACT_REPORT", "RESULT_FILES", "COLLECT", "CALL_PREPARERS", "claim_request_mode",
     # errors
     "FlowrunError", "UsageError", "ConfigError", "PluginError", "CollectError",
     "CycleError", "StoreError", "ExecutorError", "Skipped", "ExitCode", "ChildTaskError",
@@ -159,12 +177,16 @@ __all__ = [
     "OK_STATUSES", "HAS_RESULT",
     # executors
     "Executor", "Done", "Call", "Outcome", "run_attempt", "failed_outcome",
-    "format_user_error", "ensure_capture", "Captured", "abandon_capture", "dump_result",
+    "format_user_error", "ensure_capture", "Captured", "abandon_capture", "capture_so_far", "dump_result",
     "load_result", "ResultFile", "write_result_file", "schema_tag",
     "Packer", "run_packed_call", "load_function", "read_frame", "write_frame",
     "RemoteSpawner", "ChildRequests",
     # storage
-    "Storage", "SlotStore", "LiveStore", "StateLockStore", "open_storage",
+    "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
+    "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
+    "search_logs", "PauseStore", "open_storage",
+    # alerts
+    "render_metrics", "METRICS_CONTENT_TYPE",
 ]
 
 

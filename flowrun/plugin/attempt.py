@@ -45,6 +45,10 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     state: dict | None = None
     hosts: tuple = ()   # @task(hosts=...): where the SSH executor may run it
+    #: ``("module:function", arg)`` pairs: each ``function(call, arg)`` gives a context
+    #: manager entered around the task's function wherever it runs (the trace context
+    #: of the attempt's span, ``CALL_PREPARERS``); one that cannot load is left out.
+    around: tuple = ()
     spawn: Callable | None = None   # what submit() calls (Executor.supports_children)
     hook: Callable | None = None    # the flowrun_task_call hook, in-process only
 
@@ -146,7 +150,11 @@ def run_attempt(call: Call, captured: capture.Captured | None = None) -> Outcome
                                        context.Lazy(lambda: _context(call)))
     captured = capture.begin(call.task_id, captured)
     try:
-        value = call.hook(call=call) if call.hook else call.invoke()
+        if call.around:  # tracing: its context current while the task runs
+            with _around(call):
+                value = call.hook(call=call) if call.hook else call.invoke()
+        else:
+            value = call.hook(call=call) if call.hook else call.invoke()
         outcome.result, outcome.result_format = results.dumps(value)
         if ctx is not None:  # a state value that cannot be stored fails the task
             outcome.state_changes = ctx.state_changes()
@@ -167,6 +175,38 @@ def run_attempt(call: Call, captured: capture.Captured | None = None) -> Outcome
     outcome.stdout, outcome.stderr, outcome.log = captured.stdout, captured.stderr, captured.log
     outcome.finished = time.time()
     return outcome
+
+
+def _around(call: Call) -> Any:
+    """The context managers of ``call.around``, entered in order."""
+    import contextlib
+
+    if len(call.around) == 1:  # the common case (tracing): no stack to build
+        made = _made(call, *call.around[0])
+        return contextlib.nullcontext() if made is None else made
+    stack = contextlib.ExitStack()
+    for ref, arg in call.around:
+        made = _made(call, ref, arg)
+        if made is not None:
+            stack.enter_context(made)
+    return stack
+
+
+_AROUND: dict[str, Any] = {}  # "module:function" -> the function, once imported
+
+
+def _made(call: Call, ref: str, arg: Any) -> Any:
+    """``function(call, arg)`` for ``ref``; None if it cannot load where this runs."""
+    function = _AROUND.get(ref)
+    if function is None:
+        try:
+            import importlib
+
+            module, _, name = ref.partition(":")
+            function = _AROUND[ref] = getattr(importlib.import_module(module), name)
+        except Exception:  # noqa: BLE001 - not installed where it runs: run untraced
+            return None
+    return function(call, arg)
 
 
 def _context(call: Call) -> context.Context:

@@ -278,6 +278,13 @@ def abandon(captured: Captured) -> tuple[str, str, str]:
     return texts  # type: ignore[return-value]
 
 
+def so_far(captured: Captured) -> tuple[str, str, str]:
+    """What a running attempt has written until now, as (stdout, stderr, log): read
+    from another thread (the engine's, for a live view); the attempt goes on."""
+    return tuple(_text(getattr(captured, slot))  # type: ignore[return-value]
+                 for slot in ("stdout", "stderr", "log"))
+
+
 def _text(buffer: Any) -> str:
     return buffer if isinstance(buffer, str) else buffer.value() if buffer else ""
 

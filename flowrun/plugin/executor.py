@@ -65,6 +65,13 @@ class Executor:
         Optional; the default says nothing."""
         return None
 
+    def output_so_far(self, handle: Any) -> tuple[str, str, str] | None:
+        """What a running attempt has printed and logged until now, as (stdout, stderr,
+        log), for live views (the store keeps it while the attempt runs); None if the
+        executor cannot say. Called every few seconds from the engine's thread.
+        Optional; the default says nothing."""
+        return None
+
     def shutdown(self, wait: bool = True) -> None:
         """Release workers. ``wait=False``: do not wait for running attempts."""
         raise NotImplementedError
@@ -89,14 +96,15 @@ class Declared:
     (A plain slotted class: a dataclass costs ~0.5 ms to make at every start.)"""
 
     __slots__ = ("name", "executor", "in_process", "done_on_worker", "slots",
-                 "supports_children", "accepts_ref", "check", "output")
+                 "supports_children", "accepts_ref", "check", "output", "so_far")
 
     def __init__(self, name: str, executor: Any, *, in_process: bool = False,
                  done_on_worker: bool = False, slots: int | None = None,
                  supports_children: bool = False,
                  accepts_ref: Callable[[Any], bool] | None = None,
                  check: Callable[[list[Task]], None] | None = None,
-                 output: Callable[[Any], tuple[str, str, str] | None] | None = None) -> None:
+                 output: Callable[[Any], tuple[str, str, str] | None] | None = None,
+                 so_far: Callable[[Any], tuple[str, str, str] | None] | None = None) -> None:
         self.name, self.executor = name, executor
         self.in_process, self.done_on_worker = in_process, done_on_worker
         self.slots, self.supports_children = slots, supports_children
@@ -106,6 +114,8 @@ class Declared:
         self.check = check
         #: ``output`` if the executor has its own (None: a cancelled attempt keeps nothing).
         self.output = output
+        #: ``output_so_far`` if the executor has its own (None: no live output).
+        self.so_far = so_far
 
     def __repr__(self) -> str:
         return f"Declared({self.name!r}, {self.executor!r})"
@@ -122,4 +132,5 @@ class Declared:
                    done_on_worker=bool(getattr(executor, "done_on_worker", False)),
                    slots=getattr(executor, "slots", None) or None,
                    supports_children=bool(getattr(executor, "supports_children", False)),
-                   accepts_ref=own("accepts_ref"), check=own("check"), output=own("output"))
+                   accepts_ref=own("accepts_ref"), check=own("check"), output=own("output"),
+                   so_far=own("output_so_far"))

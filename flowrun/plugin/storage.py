@@ -7,7 +7,7 @@ report and the result it carries are stored together, so a task is never recorde
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from flowrun.errors import UsageError, redact_url
 from flowrun.model import Report, Run
@@ -138,3 +138,152 @@ class StateLockStore(Protocol):
 
     def unlock_state(self, handle: Any) -> None:
         """Release a lock ``lock_state`` gave."""
+
+
+@runtime_checkable
+class FingerprintStore(Protocol):
+    """Optional: fingerprints of cached tasks (API section 10), one per (task id,
+    partition), each with the success it belongs to. A store without them runs every
+    cached task (it says so once). ``fingerprint`` is opaque versioned JSON text: store
+    it as it is; ``partition`` is ``""`` for a run without one. Three methods:
+    """
+
+    def record_fingerprint(self, task_id: str, partition: str, fingerprint: str,
+                           success: Report) -> None:
+        """Keep (replacing any) the fingerprint of ``success``, a succeeded attempt:
+        its ``run_id``, ``result``, ``result_format`` and ``finished`` are kept with
+        it. May be buffered until ``flush``, like ``record``; a ``get_fingerprint`` of
+        this store sees it at once."""
+
+    def get_fingerprint(self, task_id: str, partition: str) -> tuple[str, Report] | None:
+        """The recorded fingerprint and its success (``run_id``, ``task_id``,
+        ``result`` loaded, ``result_format``, ``finished`` = when recorded), or None."""
+
+    def forget_fingerprints(self, task_id: str) -> int:
+        """Drop the fingerprints of ``task_id`` and of its mapped instances
+        (``task_id[i]``), every partition; return how many were dropped."""
+
+
+@runtime_checkable
+class OutboxStore(Protocol):
+    """Optional: the notifications' outbox (``flowrun.notify``). A message is a dict:
+    ``id`` (given by the store), ``key`` (unique: a message is added once, ever),
+    ``channel`` (a hash naming the configured channel), ``label`` (the channel shown
+    without secrets), ``event``, ``flow``, ``run_id``, ``payload`` (JSON text),
+    ``created``, ``status`` (``pending``, ``sent``, ``failed``, ``suppressed``),
+    ``tries``, ``failures``, ``next_try``, ``last_try``, ``error``. A store without it
+    sends nothing: the notify plugin says so once."""
+
+    def outbox_add(self, message: dict[str, Any]) -> bool:
+        """Add ``message`` unless one with its ``key`` exists; True if added."""
+
+    def outbox_due(self, now: float, limit: int = 100) -> list[dict[str, Any]]:
+        """Pending messages whose ``next_try`` is at or before ``now``, oldest first."""
+
+    def outbox_claim(self, message_id: int, now: float, lease: float) -> bool:
+        """Take a due pending message for one try (its ``next_try`` moved ``lease``
+        seconds on, atomically); False if another process took it first. Two
+        invocations ending at once never send a message twice."""
+
+    def outbox_update(self, message_id: int, status: str, next_try: float | None,
+                      error: str | None, now: float) -> None:
+        """Record one delivery try of a message: its new status, when to try again
+        (pending), what went wrong; counts the try (and the failure, if it failed)."""
+
+    def outbox_last(self, channel: str, flow: str, event: str) -> float | None:
+        """When the newest message not ``suppressed`` of (channel, flow, event) was
+        added: ``min_interval`` rate limiting."""
+
+    def outbox_log(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest messages first, whatever their status."""
+
+    def note_missed(self, flow_id: str, slot: float, now: float) -> bool:
+        """Record that the flow's cron slot ``slot`` was missed; True the first time
+        (every host sharing the store sees one answer True, once per slot)."""
+
+
+@runtime_checkable
+class TraceStore(Protocol):
+    """Optional: a run's OpenTelemetry trace id (``flowrun --otel``), for ``flowrun
+    show``. A store without it traces all the same; ``show`` prints no trace id."""
+
+    def record_trace(self, run_id: str, trace_id: str) -> None:
+        """Keep the trace id (32 hex digits) of run ``run_id``."""
+
+    def trace_id(self, run_id: str) -> str | None:
+        """The trace id kept for the run; None if none."""
+
+
+@runtime_checkable
+class MetricsStore(Protocol):
+    """Optional: the aggregates ``flowrun metrics`` and the UI's ``/metrics`` print,
+    computed by the store in a few aggregate queries (never row by row)."""
+
+    def metrics(self, buckets: tuple[float, ...]) -> dict[str, Any]:
+        """``runs``: {(flow, status): count}; ``running``: runs running now;
+        ``run_durations`` / ``task_durations``: {flow or (flow, task): (per-bucket
+        counts, non-cumulative, one more than ``buckets`` for +Inf; sum)} of finished
+        runs / attempts (a mapped instance counts as its task); ``last_success``:
+        {flow: epoch seconds}; ``missed``: {flow: count}; ``notifications_failed``:
+        failed delivery tries."""
+
+
+@runtime_checkable
+class PauseStore(Protocol):
+    """Optional: paused schedules (``flowrun schedule pause FLOW``, the UI's Pause), kept
+    in the store so ``--due`` on every host sharing it skips a paused flow. A store
+    without it cannot pause; ``flowrun schedule pause`` says so."""
+
+    def pause_flow(self, flow_id: str, paused: bool = True, now: float | None = None
+                   ) -> None:
+        """Pause the flow's schedule at ``now`` (default: the time now); ``paused``
+        False: resume it. Pausing a paused flow keeps the time it was first paused."""
+
+    def paused_flows(self) -> dict[str, float]:
+        """Paused flow id -> when it was paused (epoch seconds)."""
+
+
+class LogHit(NamedTuple):
+    """One stored line that matched a search of the logs."""
+
+    run_id: str
+    flow_id: str
+    task_id: str
+    attempt: int
+    stream: str  # "stdout", "stderr" or "log"
+    line_number: int  # 1-based, within that attempt's stream
+    line: str
+
+
+@runtime_checkable
+class LogSearchStore(Protocol):
+    """Optional: full-text search of every stored log (``flowrun logs --grep``, the
+    UI's search). A store without it is searched by reading each run's attempts."""
+
+    def search_logs(self, text: str, flow: str | None = None, limit: int = 100
+                    ) -> list[LogHit]:
+        """Lines of captured stdout, stderr and log records that contain every word
+        of ``text`` (as a phrase where the store can), newest runs first, at most
+        ``limit``; ``flow`` keeps those of that flow's runs."""
+
+
+def search_logs(storage: Any, text: str, flow: str | None = None, limit: int = 100
+                ) -> list[LogHit]:
+    """``storage.search_logs`` where the store has it; else every run's attempts read
+    and their lines matched (slow, but any store answers)."""
+    if isinstance(storage, LogSearchStore):
+        return storage.search_logs(text, flow=flow, limit=limit)
+    import re
+
+    words = [w.lower() for w in re.findall(r"\w+", text)]
+    hits: list[LogHit] = []
+    for run in storage.list_runs(flow=flow) if words else []:
+        for a in storage.attempts(run.id):
+            for stream in ("stdout", "stderr", "log"):
+                for number, line in enumerate((getattr(a, stream) or "").splitlines(), 1):
+                    if all(w in line.lower() for w in words):
+                        hits.append(LogHit(run.id, run.flow_id, a.task_id, a.attempt,
+                                           stream, number, line))
+                        if len(hits) >= limit:
+                            return hits
+    return hits

@@ -13,12 +13,15 @@ from typing import Any
 
 import click
 
-from flowrun.plugin import COLLECT, SlotStore, UsageError, open_storage
+from flowrun.plugin import COLLECT, PauseStore, SlotStore, UsageError, open_storage
 from flowrun.plugin import schema_tag as tag  # the "schema" field of a JSON output
 from flowrun.schedules import cron as schedule
 from flowrun.schedules.due import now, partition_statuses, partitions_of
+from flowrun.schedules.slots_view import iso, paused_since, slot_rows
 
 CRON_LOG = os.path.join(".flowrun", "cron.log")
+#: ``flowrun schedule pause|resume|unpause FLOW`` -> paused or not
+ACTIONS = {"pause": True, "resume": False, "unpause": False}
 SHORT = {"succeeded": "ok", "failed": "FAILED", "interrupted": "INTERRUPTED",
          "running": "running"}
 
@@ -32,13 +35,13 @@ def _collect(factory: Any, store: str | None, args: list[str]) -> tuple[Any, lis
     return config, session
 
 
-def _one_flow(config: Any, target: str) -> Any:
+def _one_flow(config: Any, target: str, command: str = "partitions") -> Any:
     """The one flow in ``target``; its collection error is the user's error."""
     session = config.stash[COLLECT]([target])
     if session.errors:
         raise session.errors[0]
     if len(session.flows) != 1:
-        raise UsageError(f"{target}: not a flow file (flowrun partitions takes one flow file)")
+        raise UsageError(f"{target}: not a flow file (flowrun {command} takes one flow file)")
     return session.flows[0]
 
 
@@ -50,11 +53,14 @@ def _when(stamp: float | None, tz: Any) -> str:
 
 def make_schedule_command(factory: Any) -> click.Command:
     @click.command("schedule")
-    @click.argument("args", nargs=-1, metavar="[PATH]...")
+    @click.argument("args", nargs=-1, metavar="[PATH]... | pause|resume|unpause FLOW")
     @click.option("--store", metavar="URL", help="Where runs are kept.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
     def schedule_command(args: tuple[str, ...], store: str | None, as_json: bool) -> int:
-        """Every scheduled flow: its cron, zone, policies, last slot, next 3 fire times."""
+        """Every scheduled flow: its cron, zone, policies, last slot, next 3 fire times;
+        ``pause FLOW`` stops --due running it (every host), ``resume FLOW`` undoes it."""
+        if args and args[0] in ACTIONS:
+            return _pause(factory, store, args)
         config, session = _collect(factory, store, list(args))
         flows = [f for f in session.flows if f.schedule is not None]
         storage = open_storage(config)
@@ -68,7 +74,8 @@ def make_schedule_command(factory: Any) -> click.Command:
             click.echo("no scheduled flows (give a flow Flow(schedule=\"0 6 * * *\"))")
         for row in [] if as_json else rows:
             click.echo(f"{row['flow']}  {row['schedule']}  ({row['timezone']})  "
-                       f"catchup={row['catchup']} overlap={row['overlap']}")
+                       f"catchup={row['catchup']} overlap={row['overlap']}"
+                       + ("  PAUSED" if row["paused"] else ""))
             click.echo(f"  last: {row['last'] or 'never'}"
                        + (f"  {row['last_status']}" if row["last_status"] else ""))
             click.echo(f"  next: {', '.join(row['next'])}")
@@ -77,16 +84,46 @@ def make_schedule_command(factory: Any) -> click.Command:
     return schedule_command
 
 
+def _pause(factory: Any, store: str | None, args: tuple[str, ...]) -> int:
+    """``schedule pause|resume|unpause FLOW``: kept in the store, for every host."""
+    action, targets = args[0], args[1:]
+    if len(targets) != 1:
+        raise UsageError(f"flowrun schedule {action} takes one flow file, e.g. "
+                         f"flowrun schedule {action} flows/flow_sales.py")
+    config = factory.make({"store": store})
+    flow = _one_flow(config, targets[0], f"schedule {action}")
+    if flow.schedule is None:
+        raise UsageError(f"{flow.id} has no schedule (Flow(schedule=...)): nothing to "
+                         f"{action}")
+    storage = open_storage(config)
+    try:
+        if not isinstance(storage, PauseStore):
+            raise UsageError(f"the store at {storage.url} cannot keep paused flows "
+                             "(see flowrun.plugin.PauseStore)")
+        storage.pause_flow(flow.id, ACTIONS[action], now())
+    finally:
+        storage.close()
+    click.echo(f"{flow.id}: paused; --due skips it until `flowrun schedule resume "
+               f"{flow.id}`" if ACTIONS[action] else f"{flow.id}: resumed; --due runs "
+               "its next slot")
+    return 0
+
+
 def _schedule_row(flow: Any, storage: Any) -> dict[str, Any]:
     tz = schedule.zone(flow.timezone)
     cron = schedule.Schedule(flow.schedule, tz)
     slots = storage.last_slots(flow.id) if isinstance(storage, SlotStore) else {}
     last = slots.get(flow.id)
+    at, paused = now(), paused_since(storage, flow.id)
+    upcoming = cron.after(at, limit=3)
     return {"schema": tag("schedule"), "flow": flow.id, "schedule": flow.schedule, "timezone": flow.timezone or "UTC",
             "catchup": flow.catchup, "overlap": flow.overlap,
             "last": _when(last[0], tz) if last else None,
             "last_status": last[1] if last else None,
-            "next": [t.strftime("%Y-%m-%d %H:%M %Z") for t in cron.next_times(now())]}
+            "next": [t.strftime("%Y-%m-%d %H:%M %Z") for t in cron.next_times(at)],
+            "paused": paused is not None, "paused_since": iso(paused) if paused else None,
+            "next_times": [iso(t) for t in upcoming],
+            "slots": slot_rows(storage, flow, cron, at, paused)}
 
 
 def make_cron_command(factory: Any) -> click.Command:

@@ -109,6 +109,16 @@ class Schedule:
             found.append(stamp)
         return found
 
+    def before(self, now: float, limit: int) -> list[float]:
+        """The newest ``limit`` slots at or before ``now``, newest first."""
+        start = datetime.fromtimestamp(int(now) + 1, self.tz)
+        found: list[float] = []
+        for t in self._sim(start, reverse=True):
+            if len(found) >= limit:
+                break
+            found.append(t.timestamp())
+        return found
+
     def next_times(self, now: float, count: int = 3) -> list[datetime]:
         """The next ``count`` fire times after ``now``, in the schedule's zone."""
         return [datetime.fromtimestamp(t, self.tz) for t in self.after(now, limit=count)]

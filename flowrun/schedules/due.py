@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowrun.plugin import (
     HOLD_HEADER,
+    PauseStore,
     RunRequest,
     SlotStore,
     UsageError,
@@ -147,9 +148,10 @@ class Scheduler:
         from flowrun.schedules import cron as schedule
 
         last = storage.last_slots()
+        paused = storage.paused_flows() if isinstance(storage, PauseStore) else {}
         requests: list[RunRequest] = []
         for flow in session.flows:
-            if flow.schedule is None:
+            if flow.schedule is None or flow.id in paused:
                 continue
             cron = schedule.Schedule(flow.schedule, schedule.zone(flow.timezone))
             row = last.get(flow.id)

@@ -28,7 +28,9 @@ from flowrun.plugin import (
     write_result_file,
 )
 from flowrun.plugin.private import create_private_file, make_private_dir
-from flowrun.storage import sqlite_live, sqlite_locks, sqlite_schema
+from flowrun.storage import sqlite_live, sqlite_locks, sqlite_pause, sqlite_schema
+from flowrun.storage.sqlite_fingerprints import FingerprintRows
+from flowrun.storage.sqlite_telemetry import TelemetryMixin
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 ATTEMPT_COLUMNS = (
@@ -42,16 +44,13 @@ _INSERT_ATTEMPT = (f"INSERT OR REPLACE INTO attempts ({', '.join(ATTEMPT_COLUMNS
 _RESULT, _REF = ATTEMPT_COLUMNS.index("result"), ATTEMPT_COLUMNS.index("result_ref")
 _row = operator.attrgetter(*ATTEMPT_COLUMNS)  # a Report's row
 
-
-
-
 #: Results larger than this many bytes live in files under ``.flowrun/results/``.
 DEFAULT_FILE_THRESHOLD = 64 * 1024
 #: Buffered records written at once even before the engine's next timed flush.
 FLUSH_BATCH = 2000
 
 
-class SqliteStorage:
+class SqliteStorage(FingerprintRows, TelemetryMixin, sqlite_pause.Pausing):
     def __init__(self, path: str, url: str | None = None,
                  file_threshold: int = DEFAULT_FILE_THRESHOLD) -> None:
         self.path = path
@@ -74,6 +73,8 @@ class SqliteStorage:
             raise StoreError(f"cannot open the store {path}: {exc}") from None
         self._pending: dict[tuple[str, str, int], tuple] = {}
         self._state: list[tuple[str, str, Any]] = []
+        self._fingerprints: dict[tuple[str, str], tuple] = {}
+        self._fingerprints_read: dict[tuple[str, str], dict[str, tuple]] = {}
         self._locks: dict[str, int | None] = {}  # flow id -> flock'ed fd (None: memory)
 
     def _migrate(self) -> None:
@@ -138,12 +139,13 @@ class SqliteStorage:
         self._state.extend((flow_id, key, value) for key, value in changes.items())
 
     def flush(self) -> None:
-        if not self._pending and not self._state:
+        if not self._pending and not self._state and not self._fingerprints:
             return
         rows, self._pending = list(self._pending.values()), {}
         state, self._state = self._state, []
         with self._transaction():
             self.conn.executemany(_INSERT_ATTEMPT, rows)
+            self.flush_fingerprints(self.conn)  # after the attempts they belong to
             for flow, key, value in state:
                 if value is None:
                     self.conn.execute("DELETE FROM state WHERE flow=? AND key=?", (flow, key))
@@ -315,6 +317,13 @@ class SqliteStorage:
                 ) -> tuple[Any, list[Run], list[Report]]:
         """What other connections committed since ``cursor`` (None: from now on)."""
         return sqlite_live.changes(self.conn, cursor, _run, _report_light, recheck)
+
+    def search_logs(self, text: str, flow: str | None = None, limit: int = 100) -> list:
+        """Stored lines holding every word of ``text``, newest runs first (FTS5)."""
+        from flowrun.storage import sqlite_search
+
+        self.flush()
+        return sqlite_search.search_logs(self.conn, self._transaction, text, flow, limit)
 
     def runs_page(self, flow: str | None = None, status: str | None = None,
                   limit: int = 50, before: str | None = None) -> list[Run]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 10
 
 
 def connect(path: str) -> tuple[sqlite3.Connection, bool]:
@@ -100,5 +100,37 @@ def _migrate_to_7(conn: sqlite3.Connection) -> None:
     _run(conn, 'ALTER TABLE "runs" ADD COLUMN "error" TEXT')
 
 
+def _migrate_to_8(conn: sqlite3.Connection) -> None:
+    """Fingerprints of cached tasks (API section 10), one per task and partition, with
+    the result of the success they belong to."""
+    _run(conn, 'CREATE TABLE "fingerprints" ("task_id" TEXT, "partition" TEXT, '
+         '"fingerprint" TEXT, "run_id" TEXT, "flow_id" TEXT, "result" BLOB, '
+         '"result_format" TEXT, "result_ref" TEXT, "recorded" FLOAT, '
+         'PRIMARY KEY ("task_id", "partition"))')
+
+
+def _migrate_to_9(conn: sqlite3.Connection) -> None:
+    """Alerts: the notifications' outbox (one row per message, its key unique), the
+    cron slots noticed missed (once per slot, on any host), the run's trace id."""
+    _run(conn,
+         'CREATE TABLE "notifications" ("id" INTEGER PRIMARY KEY, "key" TEXT UNIQUE, '
+         '"channel" TEXT, "label" TEXT, "event" TEXT, "flow" TEXT, "run_id" TEXT, '
+         '"payload" TEXT, "created" FLOAT, "status" TEXT, "tries" INTEGER DEFAULT 0, '
+         '"failures" INTEGER DEFAULT 0, "next_try" FLOAT, "last_try" FLOAT, "error" TEXT)',
+         'CREATE INDEX "notifications_due" ON "notifications" ("status", "next_try")',
+         'CREATE INDEX "notifications_last" ON "notifications" '
+         '("channel", "flow", "event", "created")',
+         'CREATE TABLE "missed_slots" ("flow" TEXT, "slot" FLOAT, "noticed" FLOAT, '
+         'PRIMARY KEY ("flow", "slot"))',
+         'ALTER TABLE "runs" ADD COLUMN "trace_id" TEXT')
+
+
+def _migrate_to_10(conn: sqlite3.Connection) -> None:
+    """Flows whose schedule is paused (``flowrun schedule pause``): ``--due`` on every
+    host skips them."""
+    _run(conn, 'CREATE TABLE "paused" ("flow" TEXT PRIMARY KEY, "since" FLOAT)')
+
+
 MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5,
-              _migrate_to_6, _migrate_to_7)
+              _migrate_to_6, _migrate_to_7, _migrate_to_8, _migrate_to_9,
+              _migrate_to_10)

@@ -44,7 +44,8 @@ class WatchCycle:
             names = {t.fn.__name__ for t in flow.tasks.values()
                      if getattr(t.fn, "__module__", None) == getattr(flow.module, "__name__", "")}
             self.flows[flow.id] = {"path": flow.path,
-                                   "module": module_fingerprint(flow.path, names)}
+                                   "module": module_fingerprint(flow.path, names),
+                                   **declared_files(flow)}
 
     @hookimpl
     def flowrun_make_requests(self, session: Any, params: dict[str, dict[str, Any]]
@@ -55,6 +56,8 @@ class WatchCycle:
 
     def _request(self, session: Any, flow: Any, params: dict[str, Any]) -> RunRequest:
         before = self.previous.get(flow.id)
+        if before and before.get("data"):
+            return self._data_request(session, flow, params, before)
         if not before or before["module"] != self.flows[flow.id]["module"]:
             return RunRequest(flow, params)
         try:
@@ -71,6 +74,23 @@ class WatchCycle:
                 f"{len(reuse)} of {len(flow.tasks)} tasks reuse results of run {run.id}")
         return RunRequest(flow, params, reuse=reuse)
 
+    def _data_request(self, session: Any, flow: Any, params: dict[str, Any],
+                      before: dict[str, Any]) -> RunRequest:
+        """Data files changed: the tasks that read them run, and what follows them; the
+        rest reuse the previous run's results (a cached task decides for itself)."""
+        try:
+            run = session.storage.get_run(before["run"])
+        except Exception:  # noqa: BLE001 - the store was reset meanwhile: run it all
+            return RunRequest(flow, params)
+        reuse, _ = reusable_results(session.storage, flow, run, params)
+        readers = {name for name, task in flow.tasks.items()
+                   if reads_any(task.options.reads, before["data"])}
+        reuse = _upstream_reused(flow, {n: r for n, r in reuse.items() if n not in readers})
+        session.notes.append(f"{flow.id}: data changed ({', '.join(before['data'])}): "
+                             f"{len(readers)} task{'s' * (len(readers) != 1)} read it; "
+                             f"{len(reuse)} reuse results of run {run.id}")
+        return RunRequest(flow, params, reuse=reuse)
+
     @hookimpl
     def flowrun_run_finish(self, run: Any) -> None:
         entry = self.flows.setdefault(run.flow_id, {})
@@ -84,6 +104,23 @@ class WatchCycle:
         with open(temporary, "w") as fh:
             json.dump(report, fh)
         os.replace(temporary, self.report_path)
+
+
+def declared_files(flow: Any) -> dict[str, list[str]]:
+    """The flow's declared reads and writes as path shapes (templates as ``*``), which
+    the watcher matches changed files against."""
+    from flowrun.graph import _shape
+
+    tasks = flow.tasks.values()
+    return {"reads": sorted({_shape(p) for t in tasks for p in t.options.reads}),
+            "writes": sorted({_shape(p) for t in tasks for p in t.options.writes})}
+
+
+def reads_any(shapes: Any, paths: list[str]) -> bool:
+    """Does a declared path (or shape) stand for one of ``paths`` (rootdir-relative)?"""
+    from flowrun.graph import _overlap, _shape
+
+    return any(_overlap(_shape(s), p) for s in shapes for p in paths)
 
 
 def _upstream_reused(flow: Any, reuse: dict[str, Any]) -> dict[str, Any]:

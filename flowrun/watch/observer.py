@@ -49,6 +49,8 @@ class Watcher:
         self.graph = ImportGraph(self.rootdir)
         self.changes: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.known: dict[str, dict[str, Any]] = {}  # flow id -> its last cycle's report
+        #: declared writes as the last cycle left them: path -> (size, mtime_ns, inode)
+        self.written: dict[str, tuple[int, int, int]] = {}
         self.scratch = tempfile.mkdtemp(prefix="flowrun-watch-")
         self.spare: subprocess.Popen | None = None
         self.cycles = 0
@@ -137,7 +139,37 @@ class Watcher:
         if self._ignored(path):
             return False
         return name.endswith(".py") or self._is_config(path) or \
-            any(fnmatch.fnmatch(name, p) for p in self.config.spec_files)
+            any(fnmatch.fnmatch(name, p) for p in self.config.spec_files) or \
+            bool(self._data_readers(path))
+
+    def _data_readers(self, path: str) -> list[str]:
+        """The flows that declare ``path`` in their reads, unless the run's own tasks
+        wrote it as it is now: those writes never trigger a cycle, a change from outside
+        does."""
+        from flowrun.watch.cycle import reads_any
+
+        rel = self._rel(path)
+        known = list(self.known.items())
+        if os.path.isdir(path) or not known or self._run_wrote(path):
+            return []
+        return [fid for fid, entry in known if reads_any(entry.get("reads", ()), [rel])]
+
+    def _run_wrote(self, path: str) -> bool:
+        """Is ``path`` a declared write just as the last cycle left it?"""
+        before = self.written.get(self._rel(path))
+        return before is not None and before == _signature(path)
+
+    def _note_writes(self) -> None:
+        """After a cycle: the signature of every file a flow declares it writes."""
+        import glob
+
+        written = {}
+        for entry in list(self.known.values()):
+            for shape in entry.get("writes", ()):
+                for found in glob.glob(os.path.join(self.rootdir, shape), recursive=True):
+                    for path in find_files([found]):
+                        written[self._rel(path)] = _signature(path)
+        self.written = written
 
     def _is_config(self, path: str) -> bool:
         name = os.path.basename(path)
@@ -146,11 +178,15 @@ class Watcher:
 
     def _next_change(self) -> set[str]:
         """The paths of one change: events until ``DEBOUNCE`` seconds pass quietly."""
-        changed = {self.changes.get()}
         while True:
-            try:
-                changed.add(self.changes.get(timeout=DEBOUNCE))
-            except queue.Empty:
+            changed = {self.changes.get()}
+            while True:
+                try:
+                    changed.add(self.changes.get(timeout=DEBOUNCE))
+                except queue.Empty:
+                    break
+            changed = {p for p in changed if not self._run_wrote(p)}  # seen mid-cycle
+            if changed:
                 return changed
 
     # -- cycles ---------------------------------------------------------------------------
@@ -166,6 +202,10 @@ class Watcher:
         if any(self._is_config(p) for p in changed):
             _, _, self.config.ini = find_rootdir(self.rootdir)
             return self._cycle(None, f"changed: {names} (configuration: every flow reruns)")
+        data = {p for p in changed if not p.endswith(".py") and self._data_readers(p)}
+        changed -= {p for p in changed if os.path.isdir(p)}
+        if data and data == changed:
+            return self._data_cycle(data, names)
         flows = self.flow_files()
         gone = sorted(self._rel(p) for p in changed if p not in flows
                       and self._rel(p) in self.known and not os.path.exists(p))
@@ -186,6 +226,18 @@ class Watcher:
                 previous[self._rel(path)] = before
         return self._cycle(affected, summary, previous)
 
+    def _data_cycle(self, data: set[str], names: str) -> int:
+        """Only data files changed: rerun the flows that read them, where the tasks that
+        read them run and the rest reuse the last cycle's results."""
+        rels = sorted(self._rel(p) for p in data)
+        flows, previous = [], {}
+        for flow_id in sorted({f for p in data for f in self._data_readers(p)}):
+            before = self.known[flow_id]
+            flows.append(before.get("path") or os.path.join(self.rootdir, flow_id))
+            if before.get("run"):
+                previous[flow_id] = {**before, "data": rels}
+        return self._cycle(flows, f"changed: {names} (data)", previous)
+
     def _cycle(self, files: list[str] | None, summary: str,
                previous: dict[str, Any] | None = None) -> int:
         """Hand one cycle to the spare process, wait for it, start the next spare."""
@@ -205,6 +257,7 @@ class Watcher:
             pass  # the spare died at start: its wait() below says how
         code = _wait(child)
         self._learn(report)
+        self._note_writes()
         self.spare = _start_spare()
         return code
 
@@ -253,6 +306,14 @@ def _wait(child: subprocess.Popen) -> int:
     if interrupted:
         raise _Interrupted(code or ExitCode.INTERRUPTED)
     return code
+
+
+def _signature(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _rule(text: str, bold: bool) -> str:

@@ -57,17 +57,24 @@ def run_engine(shape: str, n: int, hook, store_dir: str) -> float:
     return run_flow_once(build(shape, n), hook, store_dir)
 
 
-def run_flow_once(flow: Flow, hook, store_dir: str) -> float:
-    """Seconds to run ``flow`` through the engine with a fresh SQLite store."""
+def run_flow_once(flow: Flow, hook, store_dir: str, prepare=None, after=None) -> float:
+    """Seconds to run ``flow`` through the engine with a fresh SQLite store
+    (``prepare``: the engine's call preparers, e.g. tracing's; ``after(storage)``: what
+    runs once the run ended, before the store closes, not timed)."""
     storage = SqliteStorage(os.path.join(store_dir, f"{time.time_ns()}.db"))
     executor = ThreadExecutor()
     declared = Declared.of("bench", executor)
     engine = Engine(hook=hook, storage=storage, executor_for=lambda name: declared,
-                    default_executor="thread", workers=WORKERS, limits={})
+                    default_executor="thread", workers=WORKERS, limits={},
+                    prepare_call=prepare)
     start = time.perf_counter()
     runs = engine.run([RunRequest(flow)])
-    storage.close()
     elapsed = time.perf_counter() - start
+    if after is not None:
+        after(storage)
+    start = time.perf_counter()
+    storage.close()
+    elapsed += time.perf_counter() - start
     executor.shutdown()
     assert runs[0].status == "succeeded", runs[0]
     return elapsed

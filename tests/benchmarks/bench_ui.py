@@ -4,9 +4,11 @@
     python tests/benchmarks/bench_ui.py --smoke   # tiny sizes: does it still run?
 
 Measures (medians of 20 after one warm-up): ``GET /api/v1/runs?limit=50``, the runs page,
-a 500-task run page; the server's time to its first answer and its resident memory;
-and how long after a task finished in another process its event reached an open
-``/events`` stream. Not part of the test suite: it prints figures, it asserts nothing.
+a 10,000-task run page, a flow's grid of 50 runs × 200 tasks, a search of every stored
+log (every task row has a line of output: 1M lines), the tail of a 50 MB log; the
+server's time to its first answer and its resident memory; and how long after a task
+finished in another process its event reached an open ``/events`` stream. Not part of
+the test suite: it prints figures, it asserts nothing.
 """
 from __future__ import annotations
 
@@ -21,49 +23,67 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from flowrun.model import SUCCEEDED, Report, Run
 from flowrun.storage.sqlite import SqliteStorage
 
-BIG = 500  # tasks of the run whose page is measured
+GRID_RUNS, GRID_TASKS = 50, 200  # the flow grid measured
+HUGE_LOG = 50 * 2**20  # characters of the log whose tail is measured
+NEEDLE = "warehouse unreachable"
 
 
-def big_flow() -> str:
-    """500 tasks: 10 chains of 50."""
+def chains(tasks: int) -> str:
+    """``tasks`` tasks: 10 chains."""
     lines = ["from flowrun import task", ""]
-    for i in range(BIG):
+    for i in range(tasks):
         arg = f"t{i - 10}" if i >= 10 else ""
         lines += ["@task", f"def t{i}({arg}):", "    return 1", ""]
     return "\n".join(lines)
 
 
-def fill(root: Path, runs: int, rows: int) -> str:
+def _write_run(store: SqliteStorage, flow: str, started: float, count: int,
+               stdout: Any = None) -> str:
+    run = Run(secrets.token_hex(6), flow, started=started, pid=1, host="bench")
+    store.run_started(run)
+    for t in range(count):
+        out = stdout(t) if stdout else f"row {t} of {run.id}: loaded 120 orders\n"
+        store.record(Report(run.id, flow, f"{flow}::t{t}", SUCCEEDED, 1, started,
+                            started + t * 0.001, started + t * 0.001 + 0.5, stdout=out))
+    run.status, run.finished, run.counts = SUCCEEDED, started + 5, {SUCCEEDED: count}
+    store.run_finished(run)
+    return run.id
+
+
+def fill(root: Path, runs: int, rows: int, big: int) -> dict[str, str]:
     """Runs and attempts written through flowrun's own store (``SqliteStorage``: the
-    columns and statements its runs use), so a schema change cannot break this."""
+    columns and statements its runs use), so a schema change cannot break this. Every
+    task row has a line of output; a few hold ``NEEDLE``."""
     subprocess.run([sys.executable, "-m", "flowrun", "-q", "flows/flow_tiny.py"], cwd=root,
                    check=True, capture_output=True)
     store = SqliteStorage(str(root / ".flowrun" / "flowrun.db"))
     per_run = max(rows // runs, 1)
-    now, big_id = time.time() - runs * 10, ""
+    now, ids = time.time() - runs * 10, {}
     for n in range(runs):
         started = now + n * 10
-        big = n == runs // 2
-        flow = "flows/flow_big.py" if big else f"flows/flow_{n % 20}.py"
-        count = BIG if big else per_run
-        run = Run(secrets.token_hex(6), flow, started=started, pid=1, host="bench")
-        big_id = run.id if big else big_id
-        store.run_started(run)
-        for t in range(count):
-            store.record(Report(run.id, flow, f"{flow}::t{t}", SUCCEEDED, 1, started,
-                                started + t * 0.001, started + t * 0.001 + 0.5))
-        run.status, run.finished, run.counts = SUCCEEDED, started + 5, {SUCCEEDED: count}
-        store.run_finished(run)
+        if n == runs // 2:
+            ids["big"] = _write_run(store, "flows/flow_big.py", started, big)
+        elif n >= runs - GRID_RUNS:
+            ids["grid"] = _write_run(store, "flows/flow_grid.py", started, GRID_TASKS)
+        elif n % 997 == 0:
+            ids["needle"] = _write_run(store, f"flows/flow_{n % 20}.py", started, per_run,
+                                       lambda t: f"ERROR {NEEDLE} at row {t}\n")
+        else:
+            _write_run(store, f"flows/flow_{n % 20}.py", started, per_run)
+    line = "INFO shop: loaded 120 orders from the warehouse, all fine\n"
+    ids["huge"] = _write_run(store, "flows/flow_tiny.py", now - 10, 1,
+                             lambda t: line * (HUGE_LOG // len(line)))
     total = store.conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
     print(f"store: {len(store.list_runs())} runs, {total} task rows")
     store.close()
-    return big_id
+    return ids
 
 
 def median_ms(client: httpx.Client, path: str, times: int = 20) -> float:
@@ -133,36 +153,53 @@ def _stamp(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
+def _measured(ids: dict[str, str], big: int) -> list[tuple[str, str]]:
+    grid = "flows%2Fflow_grid.py"
+    return [("GET /api/v1/runs?limit=50", "/api/v1/runs?limit=50"),
+            ("runs page /", "/"),
+            (f"{big}-task run page", f"/runs/{ids['big']}"),
+            (f"GET /api/v1/runs/{{{big}-task run}}", f"/api/v1/runs/{ids['big']}"),
+            (f"GET /api/v1/flows/{{flow}}/grid?limit={GRID_RUNS} ({GRID_TASKS} tasks)",
+             f"/api/v1/flows/{grid}/grid?limit={GRID_RUNS}"),
+            ("the flow page with its grid", f"/flows/{grid}"),
+            ("GET /api/v1/search (every stored log line)", f"/api/v1/search?q={NEEDLE}"),
+            ("the tail of a 50 MB log (GET .../logs?tail=200)",
+             f"/api/v1/runs/{ids['huge']}/logs?task=flows/flow_tiny.py::t0&tail=200")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("-r", "--repeat", type=int, default=20, help="requests per page")
     parser.add_argument("--events", type=int, default=5, help="runs whose event is timed")
+    parser.add_argument("--big", type=int, default=10_000, help="tasks of the run page")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny sizes, one of each: does the benchmark still run?")
     args = parser.parse_args()
     if args.smoke:
-        args.runs, args.rows, args.repeat, args.events = 20, 200, 1, 1
+        args.runs, args.rows, args.repeat, args.events, args.big = 120, 1200, 1, 1, 50
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         (root / "flowrun.toml").write_text("")
         (root / "flows").mkdir()
         (root / "flows" / "flow_tiny.py").write_text(
             "from flowrun import task\n@task\ndef t():\n    return 1\n")
-        (root / "flows" / "flow_big.py").write_text(big_flow())
+        (root / "flows" / "flow_big.py").write_text(chains(args.big))
+        (root / "flows" / "flow_grid.py").write_text(chains(GRID_TASKS))
         began = time.perf_counter()
-        big = fill(root, args.runs, args.rows)
+        ids = fill(root, args.runs, args.rows, args.big)
         print(f"filled in {time.perf_counter() - began:.1f}s")
         proc, url, ready = start(root)
         try:
             print(f"flowrun ui ready to answer in {ready * 1000:.0f} ms, "
                   f"{rss_mb(proc.pid):.0f} MB resident")
-            with httpx.Client(base_url=url, timeout=60) as client:
-                for label, path in (("GET /api/v1/runs?limit=50", "/api/v1/runs?limit=50"),
-                                    ("runs page /", "/"),
-                                    (f"{BIG}-task run page", f"/runs/{big}"),
-                                    (f"GET /api/v1/runs/{{{BIG}-task run}}", f"/api/v1/runs/{big}")):
+            with httpx.Client(base_url=url, timeout=600) as client:
+                began = time.perf_counter()
+                client.get("/api/v1/search", params={"q": NEEDLE}).raise_for_status()
+                print(f"first search (builds the full-text index): "
+                      f"{(time.perf_counter() - began) * 1000:.0f} ms")
+                for label, path in _measured(ids, args.big):
                     print(f"{label}: median {median_ms(client, path, args.repeat):.1f} ms "
                           f"(of {args.repeat})")
             print(f"resident after the requests: {rss_mb(proc.pid):.0f} MB")

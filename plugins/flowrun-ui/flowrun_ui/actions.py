@@ -8,8 +8,7 @@ import os
 import time
 from typing import Any
 
-from flowrun.plugin import (FAILED, INTERRUPTED, RUNNING, LiveStore, Run, StoreError,
-                            UsageError)
+from flowrun.plugin import FAILED, INTERRUPTED, RUNNING, Run, StoreError, UsageError
 
 from flowrun_ui.launcher import Pending
 from flowrun_ui.views import RUN_ID, run_json, task_counts, tasks_json
@@ -52,24 +51,10 @@ def run_detail(state: Any, run_id: str) -> dict[str, Any]:
 
 
 def list_runs(state: Any, flow: str | None, status: str | None, limit: int,
-              before: str | None) -> list[dict[str, Any]]:
-    store = state.store
-    if isinstance(store, LiveStore):
-        if before:
-            check_run_id(before)
-        try:
-            runs = store.runs_page(flow=flow, status=status, limit=limit, before=before)
-        except StoreError as exc:
-            raise ApiError(404, str(exc)) from None
-    else:  # any store: the slow way
-        runs = store.list_runs(flow=flow, status=status)
-        if before:
-            ids = [r.id for r in runs]
-            if before not in ids:
-                raise ApiError(404, f"no run {before!r}")
-            runs = runs[ids.index(before) + 1:]
-        runs = runs[:limit]
-    return [run_json(run) for run in runs]
+              before: str | None, **more: str | None) -> list[dict[str, Any]]:
+    from flowrun_ui.runlist import Filters, list_runs as listed
+
+    return listed(state, Filters(flow, status, **more), limit, before)
 
 
 def start_run(state: Any, flow_id: str, params: dict[str, Any],
@@ -113,6 +98,28 @@ def resume_run(state: Any, run_id: str) -> str:
     record = Pending(state.launcher.new_id(), run.flow_id, params=run.params,
                      partition=run.partition, resumed_from=run.id)
     state.launcher.start(["--resume", run.id], record)
+    return record.id
+
+
+def rerun_tasks(state: Any, run_id: str, tasks: list[str], downstream: bool) -> str:
+    """``flowrun --resume RUN --force TASK...`` as a new run: those tasks (and, with
+    ``downstream``, everything after them) run again, every other success is reused."""
+    run = find_run(state, run_id)
+    if isinstance(run, Pending) or run.status == RUNNING:
+        raise ApiError(409, f"run {run.id} is {run.status}: wait for it to end (or "
+                            "cancel it), then rerun its tasks")
+    known = {t["id"] for t in get_flow(state, run.flow_id).get("tasks", [])}
+    wanted = list(dict.fromkeys(t.split("[", 1)[0] for t in tasks))  # t[3] -> t
+    unknown = [t for t in wanted if t not in known]
+    if not wanted or unknown:
+        raise ApiError(400, f"tasks: {', '.join(map(repr, unknown)) or 'none given'} "
+                            f"- give task ids of {run.flow_id}, such as "
+                            f"{sorted(known)[0] if known else run.flow_id + '::task'}")
+    record = Pending(state.launcher.new_id(), run.flow_id, params=run.params,
+                     partition=run.partition, resumed_from=run.id)
+    args = ["--resume", run.id, *(a for t in wanted for a in ("--force", t))]
+    state.launcher.start(args, record, {"FLOWRUN_FORCE_DOWNSTREAM": "1" if downstream
+                                        else "0"})
     return record.id
 
 

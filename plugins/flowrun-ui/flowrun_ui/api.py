@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from flowrun_ui import actions
+from flowrun_ui import logs as run_logs
+from flowrun_ui import schedules as flow_schedules
 from flowrun_ui.schemas import (
     Accepted,
     AcceptedMany,
@@ -16,13 +18,20 @@ from flowrun_ui.schemas import (
     FlowDetail,
     FlowSummary,
     Grid,
+    HistoryGrid,
     LogEntry,
+    LogHit,
+    LogMatch,
     NoBody,
+    PauseState,
+    Rerun,
+    ScheduleRow,
     RunDetail,
     RunSummary,
     StartRun,
 )
-from flowrun_ui.views import iso, log_json
+from flowrun_ui.page_parts import grid_json, history
+from flowrun_ui.views import iso
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Error} for code in (400, 401, 404, 409)}
@@ -36,14 +45,34 @@ def make_router(state: Any) -> APIRouter:
     def list_flows() -> list[dict[str, Any]]:
         """Every collected flow, with its last run; a file that failed to collect has
         ``error``."""
-        last = _last_runs(state)
-        return [{**_summary(flow), "last_run": last.get(flow["id"])}
+        last, paused = _last_runs(state), flow_schedules.paused(state)
+        return [{**_summary(flow, flow["id"] in paused), "last_run": last.get(flow["id"])}
                 for flow in state.catalog.flows()]
 
     @api.get("/flows/{flow_id:path}/partitions", response_model=Grid)
     def partitions(flow_id: str) -> dict[str, Any]:
         """The partition grid: each cell's last status and run."""
         return actions.grid(state, flow_id)
+
+    @api.get("/flows/{flow_id:path}/grid", response_model=HistoryGrid)
+    def history_grid(flow_id: str, limit: int = Query(25, ge=1, le=200)) -> dict[str, Any]:
+        """The flow's last runs (newest first) × its tasks: each cell a status."""
+        return grid_json(history(state, actions.get_flow(state, flow_id), limit))
+
+    @api.post("/flows/{flow_id:path}/pause", response_model=PauseState)
+    def pause(flow_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:
+        """Pause the flow's schedule: ``--due`` skips it on every host (409: no schedule)."""
+        return flow_schedules.set_paused(state, flow_id, True)
+
+    @api.post("/flows/{flow_id:path}/unpause", response_model=PauseState)
+    def unpause(flow_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:
+        """Resume the flow's schedule."""
+        return flow_schedules.set_paused(state, flow_id, False)
+
+    @api.get("/schedules", response_model=list[ScheduleRow])
+    def schedules() -> list[dict[str, Any]]:
+        """Every scheduled flow: ``paused``, its ``next`` fire times and last ``slots``."""
+        return flow_schedules.schedules(state)
 
     @api.post("/flows/{flow_id:path}/runs", status_code=202, response_model=Accepted)
     def start(flow_id: str, body: StartRun | None = Body(None)) -> dict[str, Any]:
@@ -62,39 +91,71 @@ def make_router(state: Any) -> APIRouter:
     def get_flow(flow_id: str) -> dict[str, Any]:
         """The flow as data, its parameters (with defaults and types), tasks, partitions."""
         flow = actions.get_flow(state, flow_id)
-        return {**flow.get("as_data", {}), **flow, **_summary(flow),
+        paused = flow_id in flow_schedules.paused(state)
+        return {**flow.get("as_data", {}), **flow, **_summary(flow, paused),
                 "last_run": _last_runs(state).get(flow_id)}
 
     @api.get("/runs", response_model=list[RunSummary])
     def runs(flow: str | None = Query(None, max_length=1000),
              status: Status | None = None,
+             tag: str | None = Query(None, max_length=200),
+             partition: str | None = Query(None, max_length=200),
+             host: str | None = Query(None, max_length=255),
              limit: int = Query(50, ge=1, le=1000),
              before: str | None = Query(None, max_length=64)) -> list[dict[str, Any]]:
-        """Runs, newest first; ``before``: those older than that run."""
-        return actions.list_runs(state, flow, status, limit, before)
+        """Runs, newest first; ``before``: those older than that run; ``tag``: runs of
+        flows with that tag."""
+        return actions.list_runs(state, flow, status, limit, before, tag=tag,
+                                 partition=partition, host=host)
 
     @api.get("/runs/{run_id}", response_model=RunDetail)
     def run(run_id: str) -> dict[str, Any]:
         """One run with every task's attempts."""
         return actions.run_detail(state, run_id)
 
-    @api.get("/runs/{run_id}/logs", response_model=list[LogEntry])
-    def logs(run_id: str, task: str | None = Query(None, max_length=2000)
-             ) -> list[dict[str, Any]]:
-        """Captured stdout, stderr and log records per task and attempt."""
-        run = actions.find_run(state, run_id)
-        every = [] if isinstance(run, actions.Pending) else state.store.attempts(run.id)
-        if task is not None:
-            if task not in {r.task_id for r in every}:
-                raise actions.ApiError(404, f"no task {task!r} in run {run.id}")
-            every = [r for r in every if r.task_id == task]
-        reports = [r for r in every if r.attempt > 0 or r.stdout or r.stderr or r.log]
-        return [log_json(r) for r in reports]
+    @api.get("/runs/{run_id}/logs", response_model=list[LogEntry] | list[LogMatch],
+             response_model_exclude_none=True)
+    def logs(run_id: str, task: str | None = Query(None, max_length=2000),
+             q: str | None = Query(None, min_length=1, max_length=1000),
+             context: int = Query(2, ge=0, le=100),
+             tail: int | None = Query(None, ge=0, le=100_000)) -> list[dict[str, Any]]:
+        """Captured stdout, stderr and log records per task and attempt; ``tail``: each
+        stream's last lines only; ``q``: the lines holding that text, with ``context``
+        lines around each."""
+        reports = run_logs.attempts(state, run_id, task)
+        if q is not None:
+            return run_logs.matches(reports, q, context)
+        return run_logs.entries(reports, tail)
+
+    @api.get("/runs/{run_id}/logs.txt", response_model=None, responses={200: {
+        "description": "the log as text",
+        "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    def logs_text(run_id: str, task: str | None = Query(None, max_length=2000)
+                  ) -> StreamingResponse:
+        """The whole log of the run (or of one task) as text, to download."""
+        reports = run_logs.attempts(state, run_id, task)
+        name = f"flowrun-{run_id}.log"
+        return StreamingResponse(run_logs.as_text(reports), media_type="text/plain",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @api.get("/search", response_model=list[LogHit])
+    def search(q: str = Query(..., max_length=1000),
+               flow: str | None = Query(None, max_length=1000),
+               limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+        """Every stored log of every run (``flow``: of that flow's runs) searched for the
+        words of ``q``, newest runs first."""
+        return run_logs.search(state, q, flow, limit)
 
     @api.post("/runs/{run_id}/resume", status_code=202, response_model=Accepted)
     def resume(run_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:
         """``flowrun --resume RUN`` as a new run: what succeeded is reused."""
         return {"run_id": actions.resume_run(state, run_id)}
+
+    @api.post("/runs/{run_id}/rerun", status_code=202, response_model=Accepted)
+    def rerun(run_id: str, body: Rerun) -> dict[str, Any]:
+        """A new run of the flow reusing every other succeeded task, rerunning these
+        (``downstream``: and everything after them); ``flowrun --resume RUN --force``."""
+        return {"run_id": actions.rerun_tasks(state, run_id, body.tasks, body.downstream)}
 
     @api.post("/runs/{run_id}/cancel", status_code=202, response_model=Accepted)
     def cancel(run_id: str, body: NoBody | None = Body(None)) -> dict[str, Any]:
@@ -112,15 +173,25 @@ def make_router(state: Any) -> APIRouter:
     return api
 
 
+def metrics(state: Any) -> Response:
+    """``GET /metrics``: the store's figures in the Prometheus text format (the same as
+    ``flowrun metrics``)."""
+    from flowrun.plugin import METRICS_CONTENT_TYPE, render_metrics
+
+    return Response(render_metrics(state.store), media_type=METRICS_CONTENT_TYPE)
+
+
 def event_stream(state: Any) -> StreamingResponse:
     state.hub.start()
     return StreamingResponse(state.hub.stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-def _summary(flow: dict[str, Any]) -> dict[str, Any]:
+def _summary(flow: dict[str, Any], paused: bool) -> dict[str, Any]:
+    """A paused flow is never due: no ``next_due``."""
     return {"id": flow["id"], "tags": flow.get("tags", []), "schedule": flow.get("schedule"),
-            "next_due": flow.get("next_due"), "error": flow.get("error")}
+            "next_due": None if paused else flow.get("next_due"), "paused": paused,
+            "error": flow.get("error")}
 
 
 def _last_runs(state: Any) -> dict[str, dict[str, Any]]:

@@ -22,19 +22,25 @@ log = logging.getLogger("flowrun_ui")
 def make_app(state: Any) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from flowrun_ui.missed import MissedWatch
+
         state.hub.start()
+        missed = MissedWatch(state)  # cron slots nobody started, told as --due would
+        missed.start()
         yield
+        missed.stop()
         state.hub.stop()
 
     app = FastAPI(title="flowrun", version=__version__, openapi_url="/api/openapi.json",
                   docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="The REST API of `flowrun ui` (API section 9).")
-    from flowrun_ui.api import event_stream, make_router
+    from flowrun_ui.api import event_stream, make_router, metrics
     from flowrun_ui.pages import make_pages
 
     app.include_router(make_router(state))
     app.include_router(make_pages(state))
     app.add_api_route("/events", lambda: event_stream(state), include_in_schema=False)
+    app.add_api_route("/metrics", lambda: metrics(state), include_in_schema=False)
     _handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return Guard(app, state.token)

@@ -45,11 +45,12 @@ class Launcher:
     def new_id(self) -> str:
         return secrets.token_hex(6)
 
-    def start(self, args: list[str], record: Pending) -> None:
+    def start(self, args: list[str], record: Pending, env: dict[str, str] | None = None
+              ) -> None:
         """Start ``flowrun ARGS`` for the run ``record`` names, in the background."""
         with self._lock:
             self.pending[record.id] = record
-        self._spawn(args, record)
+        self._spawn(args, record, env)
 
     def start_queue(self, jobs: list[tuple[list[str], Pending]]) -> None:
         """Start each job after the one before it has finished (a backfill)."""
@@ -65,10 +66,11 @@ class Launcher:
 
         threading.Thread(target=run_all, name="flowrun-ui-queue", daemon=True).start()
 
-    def _spawn(self, args: list[str], record: Pending) -> subprocess.Popen | None:
+    def _spawn(self, args: list[str], record: Pending, more: dict[str, str] | None = None
+               ) -> subprocess.Popen | None:
         errors = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
         env = {**os.environ, "FLOWRUN_RUN_ID": record.id,
-               "FLOWRUN_STORE": self.state.store_url}
+               "FLOWRUN_STORE": self.state.store_url, **(more or {})}
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "flowrun", *args, "-q"], cwd=self.state.rootdir,

@@ -1,49 +1,80 @@
-"""The dashboard's pages, rendered on the server; the script only adds live updates and
-turns buttons and forms into JSON requests."""
+"""The dashboard's pages, rendered on the server from Jinja2 templates; the script only
+adds live updates, pan and zoom, and turns buttons and forms into JSON requests."""
 from __future__ import annotations
 
-import json
-from html import escape
 from importlib import resources
 from typing import Any, Callable
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
-from flowrun_ui import actions, templates as t
-from flowrun_ui.graphs import flow_nodes, run_nodes
+from flowrun_ui import actions
+from flowrun_ui import logs as run_logs
+from flowrun_ui import schedules as flow_schedules
+from flowrun_ui.graphs import flow_nodes, folded, run_nodes
 from flowrun_ui.layout import svg
-from flowrun_ui.views import group_id
+from flowrun_ui.rendering import (TEMPLATES, badge, counts, run_href, seconds, task_anchor,
+                                  when)
+from flowrun_ui.runlist import resumed_by
 from flowrun_ui.schemas import RunStatus
+from flowrun_ui.views import group_id
+from flowrun_ui import page_parts as parts
 
 STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
+PAGE = 50
+SEARCH_LIMIT = 200
+#: Rows of tasks and timeline bars drawn on a run's page (the JSON has every one;
+#: failed and running tasks are drawn whatever their place).
+MOST_TASKS = 500
+
+#: Nothing but this server: no request ever leaves it.
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
 
 
 def make_pages(state: Any) -> APIRouter:
     pages = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
     @pages.get("/")
-    def runs_page(flow: str | None = Query(None, max_length=1000),
+    def runs_page(request: Request, flow: str | None = Query(None, max_length=1000),
                   status: RunStatus | None = None,
+                  tag: str | None = Query(None, max_length=200),
+                  partition: str | None = Query(None, max_length=200),
+                  host: str | None = Query(None, max_length=255),
                   before: str | None = Query(None, max_length=64)) -> Response:
-        return _html(lambda: _runs(state, flow, status, before))
+        filters = {"flow": flow, "status": status, "tag": tag, "partition": partition,
+                   "host": host}
+        return _html(request, lambda: _runs(state, filters, before))
 
     @pages.get("/runs/{run_id}")
-    def run_page(run_id: str) -> Response:
-        return _html(lambda: _run(state, run_id))
+    def run_page(request: Request, run_id: str) -> Response:
+        return _html(request, lambda: _run(state, run_id))
 
     @pages.get("/flows")
-    def flows_page() -> Response:
-        return _html(lambda: _flows(state))
+    def flows_page(request: Request) -> Response:
+        return _html(request, lambda: _flows(state))
 
     @pages.get("/flows/{flow_id:path}/partitions")
-    def partitions_page(flow_id: str) -> Response:
-        return _html(lambda: _partitions(state, flow_id))
+    def partitions_page(request: Request, flow_id: str) -> Response:
+        return _html(request, lambda: _partitions(state, flow_id))
 
     @pages.get("/flows/{flow_id:path}")
-    def flow_page(flow_id: str) -> Response:
-        return _html(lambda: _flow(state, flow_id))
+    def flow_page(request: Request, flow_id: str) -> Response:
+        return _html(request, lambda: _flow(state, flow_id))
+
+    @pages.get("/search")
+    def search_page(request: Request, q: str | None = Query(None, max_length=1000),
+                    flow: str | None = Query(None, max_length=1000)) -> Response:
+        return _html(request, lambda: _search(state, q, flow))
+
+    @pages.get("/schedules")
+    def schedules_page(request: Request) -> Response:
+        return _html(request, lambda: ("schedules.html", {
+            "title": "Schedules", "nav_here": "/schedules",
+            "rows": flow_schedules.schedules(state), "data": {"page": "schedules"}}))
 
     @pages.get("/static/{name}")
     def static(name: str) -> Response:
@@ -56,73 +87,78 @@ def make_pages(state: Any) -> APIRouter:
     return pages
 
 
-def _html(render: Callable[[], str]) -> Response:
+def _html(request: Request, render: Callable[[], tuple[str, dict[str, Any]]]) -> Response:
+    """Render ``(template, context)``; an ``ApiError`` is a small page with its status."""
+    headers = {"Content-Security-Policy": CSP}
     try:
-        return HTMLResponse(render(), headers={"Content-Security-Policy": CSP})
+        name, context = render()
+        status = 200
     except actions.ApiError as exc:
-        body = f'<h1>{exc.status}</h1><p class="error">{escape(str(exc))}</p>'
-        return HTMLResponse(t.page("Not here", body), status_code=exc.status)
+        name, status = "error.html", exc.status
+        context = {"title": "Not here", "status": exc.status, "message": str(exc)}
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=status,
+                                      headers=headers)
 
 
-#: Nothing but this server: no request ever leaves it.
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-       "script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
-
-
-PAGE = 50
-
-
-def _runs(state: Any, flow: str | None, status: str | None, before: str | None) -> str:
-    runs = actions.list_runs(state, flow, status, PAGE, before)
-    flows = [f["id"] for f in state.catalog.flows()]
-    statuses = ["running", "succeeded", "failed", "interrupted"]
-    older = ""
+def _runs(state: Any, filters: dict[str, str | None], before: str | None
+          ) -> tuple[str, dict[str, Any]]:
+    runs = actions.list_runs(state, filters["flow"], filters["status"], PAGE, before,
+                             tag=filters["tag"], partition=filters["partition"],
+                             host=filters["host"])
+    catalog = state.catalog.flows()
+    chosen = {k: v for k, v in filters.items() if v}
+    older = newer = None
     if len(runs) == PAGE:
-        query = urlencode({k: v for k, v in (("flow", flow), ("status", status),
-                                             ("before", runs[-1]["id"])) if v})
-        older = f'<p><a class="older" href="/?{escape(query)}">older runs →</a></p>'
-    body = ('<h1>Runs</h1><form class="filters" method="get">'
-            f'{t.select("flow", flows, flow, "every flow")}'
-            f'{t.select("status", statuses, status, "any status")}'
-            '<button type="submit">Filter</button></form>' + t.runs_table(runs) + older)
-    # only the newest page shows new runs as they come
-    return t.page("Runs", body, {"page": "runs" if not before else "older", "flow": flow,
-                                 "status": status})
+        older = "/?" + urlencode({**chosen, "before": runs[-1]["id"]})
+    if before:
+        newer = "/?" + urlencode(chosen)
+    return "runs.html", {
+        "title": "Runs", "nav_here": "/", "runs": runs, "filters": filters,
+        "flows": [f["id"] for f in catalog],
+        "tags": sorted({t for f in catalog for t in f.get("tags") or []}),
+        "statuses": ["running", "succeeded", "failed", "interrupted"],
+        "older": older, "newer": newer,
+        # only the newest page shows new runs as they come
+        "data": {"page": "runs" if not before else "older", **filters}}
 
 
-def _run(state: Any, run_id: str) -> str:
+def _run(state: Any, run_id: str) -> tuple[str, dict[str, Any]]:
     run = actions.run_detail(state, run_id)
     flow = state.catalog.get(run["flow_id"])
-    graph = svg(run_nodes(run["flow_id"], flow, run["tasks"]))
-    facts = [("Flow", t.link_flow(run["flow_id"])), ("Status", t.badge(run["status"])),
-             ("Started", t.when(run["started"])), ("Ended", t.when(run["ended"])),
-             ("Duration", t.seconds(run["duration"])), ("Tasks", t.counts(run["counts"]))]
-    if run["partition"]:
-        facts.append(("Partition", escape(run["partition"])))
-    if run["resumed_from"]:
-        facts.append(("Resumed from", t.link_run(run["resumed_from"])))
-    if run["params"]:
-        facts.append(("Parameters", ", ".join(f"{escape(k)}={escape(repr(v))}"
-                                              for k, v in run["params"].items())))
-    if run.get("error"):
-        facts.append(("Error", f'<span class="error">{escape(run["error"])}</span>'))
-    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
+    tasks = run["tasks"]
+    nodes = folded(run_nodes(run["flow_id"], flow, tasks, pending=run["status"] == "running"))
+    graph = Markup(svg(nodes, lambda node_id: "#" + task_anchor(node_id)))
+    failures = [t for t in tasks if t["status"] == "failed"]
+    bars, hidden_bars = parts.timeline(run, tasks, MOST_TASKS)
     can_resume = run["status"] in ("failed", "interrupted") and not run.get("error")
-    buttons = (f'<button data-action="resume"{"" if can_resume else " disabled"}>Resume'
-               f'</button> <button data-action="cancel"'
-               f'{"" if run["status"] == "running" else " disabled"}>Cancel</button>')
-    tasks = "".join(t.task_details(task) for task in run["tasks"])
-    body = (f'<h1>Run <code>{escape(run["id"])}</code> <span class="run-status">'
-            f'{t.badge(run["status"])}</span></h1><div class="actions">{buttons}'
-            f'<span id="message" class="message"></span></div><dl class="facts">{dl}</dl>'
-            f'<h2>Graph</h2><div class="graph-box">{graph}</div>'
-            f'<h2>Timeline</h2>{t.timeline(run, run["tasks"])}'
-            f'<h2>Tasks</h2><div class="tasks">{tasks or "<p>No tasks recorded.</p>"}</div>')
-    return t.page(f"Run {run['id']}", body, {"page": "run", "run_id": run["id"],
-                                             "status": run["status"],
-                                             "tasks": len(run["tasks"]),
-                                             "members": _members(run["tasks"])})
+    shown = [t for i, t in enumerate(tasks)
+             if i < MOST_TASKS or t["status"] in ("failed", "running")]
+    return "run.html", {
+        "title": f"Run {run['id']}", "nav_here": "/", "run": run, "graph": graph,
+        "failures": failures, "can_resume": can_resume,
+        "run_facts": _run_facts(state, run), "timeline": bars, "hidden_bars": hidden_bars,
+        "tasks": shown, "hidden_tasks": len(tasks) - len(shown),
+        "data": {"page": "run", "run_id": run["id"], "status": run["status"],
+                 "tasks": len(tasks), "members": _members(tasks)}}
+
+
+def _run_facts(state: Any, run: dict[str, Any]) -> list[tuple[str, Any]]:
+    facts: list[tuple[str, Any]] = [
+        ("Flow", parts.flow_link(run["flow_id"])), ("Status", badge(run["status"])),
+        ("Started", when(run["started"])), ("Ended", when(run["ended"])),
+        ("Duration", seconds(run["duration"])), ("Tasks", counts(run["counts"]))]
+    if run.get("host"):
+        facts.append(("Host", run["host"]))
+    if run["partition"]:
+        facts.append(("Partition", run["partition"]))
+    if run["resumed_from"]:
+        facts.append(("Resumed from", parts.run_link(run["resumed_from"])))
+    later = resumed_by(state, run)
+    if later:
+        facts.append(("Resumed by", parts.run_links(later)))
+    if run["params"]:
+        facts.append(("Parameters", ", ".join(f"{k}={v!r}" for k, v in run["params"].items())))
+    return facts
 
 
 def _members(tasks: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
@@ -137,100 +173,61 @@ def _members(tasks: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     return members
 
 
-def _flows(state: Any) -> str:
-    rows = []
+def _flows(state: Any) -> tuple[str, dict[str, Any]]:
+    flows, paused = [], flow_schedules.paused(state)
     for flow in state.catalog.flows():
         last = state.store.list_runs(flow=flow["id"], limit=1)
-        last_cell = (f'{t.link_run(last[0].id)} {t.badge(str(last[0].status))}'
-                     if last else "-")
-        error = f'<div class="error">{escape(flow["error"])}</div>' if flow.get("error") else ""
-        rows.append(f'<tr data-flow-id="{escape(flow["id"])}"><td>{t.link_flow(flow["id"])}'
-                    f'{error}</td><td>{escape(", ".join(flow.get("tags", [])))}</td>'
-                    f'<td><code>{escape(flow.get("schedule") or "")}</code></td>'
-                    f'<td>{t.when(flow.get("next_due"))}</td><td>{last_cell}</td></tr>')
-    body = ('<h1>Flows</h1><table class="grid" id="flows"><thead><tr><th>Flow</th>'
-            '<th>Tags</th><th>Schedule</th><th>Next due (UTC)</th><th>Last run</th></tr>'
-            f'</thead><tbody>{"".join(rows)}</tbody></table>')
-    return t.page("Flows", body, {"page": "flows"})
+        flows.append({**flow, "paused": flow["id"] in paused,
+                      "last": {"id": last[0].id, "status": str(last[0].status)}
+                      if last else None})
+    return "flows.html", {"title": "Flows", "nav_here": "/flows", "flows": flows,
+                          "data": {"page": "flows"}}
 
 
-def _flow(state: Any, flow_id: str) -> str:
+def _flow(state: Any, flow_id: str) -> tuple[str, dict[str, Any]]:
     flow = actions.get_flow(state, flow_id)
-    last = state.store.list_runs(flow=flow_id, limit=1)
-    statuses = {}
-    if last:
-        statuses = {task["task_id"]: task["status"]
-                    for task in actions.run_detail(state, last[0].id)["tasks"]}
-    facts = [("Schedule", f'<code>{escape(flow.get("schedule") or "none")}</code>'
-              + (f' ({escape(flow["timezone"])})' if flow.get("timezone") else "")),
-             ("Next due", t.when(flow.get("next_due"))),
-             ("Tags", escape(", ".join(flow.get("tags", []))) or "-"),
-             ("Last run", f'{t.link_run(last[0].id)} {t.badge(str(last[0].status))}'
-              if last else "never")]
-    if flow.get("partitions"):
-        href = f"/flows/{quote(flow_id, safe='')}/partitions"
-        facts.append(("Partitions", f'<a href="{href}">the grid</a>'))
-    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
-    body = (f'<h1>Flow <code>{escape(flow_id)}</code></h1><dl class="facts">{dl}</dl>'
-            f'<h2>Run it</h2>{_params_form(flow)}'
-            f'<h2>Graph</h2><div class="graph-box">{svg(flow_nodes(flow, statuses))}</div>')
-    return t.page(flow_id, body, {"page": "flow", "flow_id": flow_id})
+    grid = parts.history(state, flow, 25)
+    statuses = grid["runs"][-1]["cells"] if grid["runs"] else {}
+    keys = [k for row in (flow.get("partitions") or {}).get("keys", []) for k in row]
+    return "flow.html", {
+        "title": flow_id, "nav_here": "/flows", "flow_id": flow_id,
+        "flow_facts": parts.flow_facts(flow, grid["runs"][-1:]),
+        "params": flow.get("params", []), "partition_keys": list(reversed(keys[-200:])),
+        "graph": Markup(svg(folded(flow_nodes(flow, statuses)), _task_link(grid))),
+        "grid": grid,
+        "data": {"page": "flow", "flow_id": flow_id}}
 
 
-def _params_form(flow: dict[str, Any]) -> str:
-    fields = [_field(p) for p in flow.get("params", [])]
-    if flow.get("partitions"):
-        keys = [k for row in flow["partitions"]["keys"] for k in row][-200:]
-        fields.append('<label>partition ' + t.select("partition", list(reversed(keys)),
-                                                      None, "none") + "</label>")
-    return (f'<form id="run-form" class="params">{"".join(fields)}'
-            '<button type="submit" id="run-button">Run</button>'
-            '<span id="message" class="message"></span></form>')
+def _search(state: Any, q: str | None, flow: str | None) -> tuple[str, dict[str, Any]]:
+    hits, error = [], None
+    if q:
+        try:
+            hits = run_logs.search(state, q, flow or None, SEARCH_LIMIT)
+        except actions.ApiError as exc:
+            error = str(exc)
+    return "search.html", {"title": "Search", "nav_here": "/search", "q": q, "flow": flow,
+                           "flows": [f["id"] for f in state.catalog.flows()], "hits": hits,
+                           "error": error, "most": SEARCH_LIMIT, "data": {"page": "search"}}
 
 
-def _field(param: dict[str, Any]) -> str:
-    name, kind, default = param["name"], param["type"], param["default"]
-    attrs = f'name="{escape(name)}" data-type="{escape(kind)}"'
-    if kind == "bool":
-        control = f'<input type="checkbox" {attrs}{" checked" if default else ""}>'
-    elif kind in ("int", "float"):
-        step = "1" if kind == "int" else "any"
-        control = f'<input type="number" step="{step}" {attrs} value="{escape(str(default))}">'
-    elif kind in ("list", "dict"):
-        control = f'<textarea {attrs} rows="2">{escape(json.dumps(default))}</textarea>'
-    else:
-        value = "" if default is None else str(default)
-        control = f'<input type="text" {attrs} value="{escape(value)}">'
-    return (f'<label><span>{escape(name)} <span class="muted">{escape(kind)}</span></span>'
-            f"{control}</label>")
+def _task_link(grid: dict[str, Any]) -> Callable[[str], str | None]:
+    """A node of the flow's graph opens that task in the flow's last run."""
+    if not grid["runs"]:
+        return lambda node_id: None
+    last = grid["runs"][-1]["id"]
+    return lambda node_id: f"{run_href(last)}#{task_anchor(node_id)}"
 
 
-def _partitions(state: Any, flow_id: str) -> str:
+def _partitions(state: Any, flow_id: str) -> tuple[str, dict[str, Any]]:
     grid = actions.grid(state, flow_id)
     cells = {(c["time_key"], c["category"]): c for c in grid["cells"]}
     columns = grid["categories"] or ["status"]
     rows = []
     for time_key in grid["time_keys"] or [None]:
-        tds = []
-        for column in columns:
-            cell = cells.get((time_key, column if grid["categories"] else None))
-            key = cell["key"] if cell else ""
-            status = cell["status"] if cell else "missing"
-            inner = t.link_run(cell["run_id"]) if cell and cell["run_id"] else "-"
-            tds.append(f'<td class="cell st-{escape(status)}" data-key="{escape(key)}" '
-                       f'data-status="{escape(status)}" title="{escape(key)}: '
-                       f'{escape(status)}">{inner}</td>')
-        rows.append(f'<tr><th>{escape(time_key or "")}</th>{"".join(tds)}</tr>')
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
-    body = (f'<h1>Partitions of {t.link_flow(flow_id)}</h1>'
-            '<form id="backfill-form" class="params">'
-            '<label><span>start</span><input type="text" name="start" required></label>'
-            '<label><span>end</span><input type="text" name="end" required></label>'
-            '<label><span>only</span><select name="only"><option value="missing">missing'
-            '</option><option value="failed">failed</option><option value="">every key'
-            '</option></select></label><button type="submit">Backfill</button>'
-            '<span id="message" class="message"></span></form>'
-            f'<table class="grid partitions" id="partitions"><thead><tr><th></th>{head}</tr>'
-            f'</thead><tbody>{"".join(reversed(rows))}</tbody></table>')
-    return t.page(f"Partitions of {flow_id}", body, {"page": "partitions",
-                                                     "flow_id": flow_id})
+        row = [cells.get((time_key, c if grid["categories"] else None)) for c in columns]
+        rows.append({"time_key": time_key, "cells": [
+            c or {"key": "", "status": "missing", "run_id": None} for c in row]})
+    return "partitions.html", {"title": f"Partitions of {flow_id}", "nav_here": "/flows",
+                               "flow_id": flow_id, "columns": columns,
+                               "rows": list(reversed(rows)),
+                               "data": {"page": "partitions", "flow_id": flow_id}}

@@ -64,6 +64,33 @@ class LogEntry(BaseModel):
     stdout: str
     stderr: str
     log: str
+    lines: dict[str, int] | None = None  # with ?tail=: each stream's lines in all
+    truncated: bool | None = None  # with ?tail=: whether a stream was cut
+
+
+Stream = Literal["stdout", "stderr", "log"]
+
+
+class LogMatch(BaseModel):
+    """A line holding ``?q=``, with its neighbours (``?context=N``)."""
+    task_id: str
+    attempt: int
+    stream: Stream
+    line_number: int
+    line: str
+    before: list[str]
+    after: list[str]
+
+
+class LogHit(BaseModel):
+    """A line of a stored log holding the words of ``GET /search?q=``."""
+    run_id: str
+    flow_id: str
+    task_id: str
+    attempt: int
+    stream: Stream
+    line_number: int
+    line: str
 
 
 class LastRun(BaseModel):
@@ -76,7 +103,8 @@ class FlowSummary(BaseModel):
     id: str
     tags: list[str] = []
     schedule: str | None = None
-    next_due: str | None = None
+    next_due: str | None = None  # None for a paused flow: it is never due
+    paused: bool = False
     last_run: LastRun | None = None
     error: str | None = None
 
@@ -135,6 +163,42 @@ class Backfill(BaseModel):
     only: Literal["missing", "failed"] | None = None
 
 
+class Rerun(BaseModel):
+    """Tasks of the run to run again (``downstream``: and everything after them)."""
+    model_config = ConfigDict(extra="forbid")
+    tasks: list[str] = Field(min_length=1, max_length=1000)
+    downstream: bool = True
+
+
+SlotOutcome = Literal["running", "succeeded", "failed", "interrupted", "abandoned",
+                      "skipped", "missed", "due", "paused"]
+
+
+class Slot(BaseModel):
+    """A cron slot: its time, what became of it, and its run."""
+    time: str
+    outcome: SlotOutcome
+    run_id: str | None
+
+
+class ScheduleRow(BaseModel):
+    """A scheduled flow: ``next`` fire times and last ``slots``, newest first."""
+    flow_id: str
+    schedule: str
+    timezone: str
+    catchup: str
+    overlap: str
+    paused: bool
+    paused_since: str | None
+    next: list[str]
+    slots: list[Slot]
+
+
+class PauseState(BaseModel):
+    flow_id: str
+    paused: bool
+
+
 class NoBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -161,3 +225,16 @@ class Grid(BaseModel):
     categories: list[str]
     time_keys: list[str]
     cells: list[Cell]
+
+
+class HistoryRun(BaseModel):
+    id: str
+    status: RunStatus
+    started: str | None
+    cells: dict[str, str]  # task id (mapped instances folded) -> its status in this run
+
+
+class HistoryGrid(BaseModel):
+    flow_id: str
+    tasks: list[str]
+    runs: list[HistoryRun]

@@ -49,6 +49,8 @@ def tasks_json(reports: list[Any]) -> list[dict[str, Any]]:
 def task_json(task_id: str, attempts: list[Any]) -> dict[str, Any]:
     last = attempts[-1]
     started = next((a.started for a in attempts if a.started), None)
+    if started is None and str(last.status) == "running":
+        started = getattr(last, "queued", None)  # its start is recorded when it ends
     return {"task_id": task_id, "status": str(last.status),
             "attempts": [attempt_json(a) for a in attempts if a.attempt > 0],
             "started": iso(started), "ended": iso(last.finished),

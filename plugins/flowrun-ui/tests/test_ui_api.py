@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -342,3 +343,47 @@ def test_flow_listing_follows_edits_of_flow_files(ui, project):
     assert [p["name"] for p in ui.get(path).json()["params"]] == ["day"]
     (project.path / "flows" / "flow_demo.py").unlink()
     assert ui.get(path).status_code == 404
+
+
+def test_metrics_serves_the_prometheus_text_of_the_store(ui, project):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    project.run(DEMO)
+    response = ui.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    runs = {f.name: f for f in text_string_to_metric_families(response.text)}["flowrun_runs"]
+    assert [(s.labels, s.value) for s in runs.samples] == [
+        ({"flow": DEMO, "status": "succeeded"}, 1.0)]
+
+
+def test_the_ui_notices_missed_cron_slots_when_no_due_runs(project):
+    """``flowrun ui`` checks at its start (then every minute): slots nobody started are
+    sent to the project's channels, as ``--due`` would."""
+    script = project.write("record.py", """
+        import sys
+        with open("payloads.jsonl", "a") as out:
+            out.write(sys.stdin.read().strip() + "\\n")
+    """)
+    project.write("flowrun.toml", f'[[notify]]\ncommand = ["{sys.executable}", "{script}"]\n'
+                  'on = ["missed"]\n')
+    project.write("flows/flow_hourly.py", """
+        from flowrun import Flow, task
+        flow = Flow(schedule="0 * * * *")
+
+        @task
+        def tick():
+            return 1
+    """)
+    assert project.run("--due", env={"FLOWRUN_NOW": "2026-01-05T10:01:00Z"}).exit_code == 0
+    server = start_ui(project.path, env={"FLOWRUN_NOW": "2026-01-05T12:20:00Z"})
+    try:
+        received = project.path / "payloads.jsonl"
+        deadline = time.monotonic() + 30
+        while len(received.read_text().splitlines() if received.exists() else []) < 2:
+            assert time.monotonic() < deadline, "no missed message came"
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    assert [json.loads(line)["event"] for line in received.read_text().splitlines()] == \
+        ["missed", "missed"]

@@ -57,3 +57,19 @@ def test_mapped_instances_collapse_into_one_node_with_counts():
 def test_labels_and_ids_are_escaped():
     text = svg([Node('x"<script>', "<b>")])
     assert "<script>" not in text and "&lt;b&gt;" in text
+
+
+def test_ten_thousand_tasks_are_laid_out_in_linear_time_and_fold_above_500():
+    from flowrun_ui.graphs import folded
+
+    nodes = [Node(f"f.py::t{i}", f"t{i}", upstream=[f"f.py::t{i - 10}"] if i >= 10 else [])
+             for i in range(2000)]
+    started = time.perf_counter()
+    layers(nodes)  # 200 layers of 10: the ordering must not be quadratic in layers
+    assert time.perf_counter() - started < 2.0
+    many = [Node(f"f.py::load_{i}", f"load_{i}") for i in range(300)] + [
+        Node(f"f.py::step{i}", f"step{i}", upstream=[f"f.py::load_{i % 300}"])
+        for i in range(600)]
+    shown = {n.id: n for n in folded(many)}
+    assert set(shown) == {"f.py::load_*", "f.py::step#"}
+    assert shown["f.py::step#"].upstream == ["f.py::load_*"]

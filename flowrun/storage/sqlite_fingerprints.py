@@ -1,0 +1,89 @@
+"""The SQLite store's fingerprints of cached tasks (``FingerprintStore``): one row per
+(task id, partition), with the result of the success it belongs to, so a cached task
+is settled from this one row. Writes are buffered and made durable with the store's
+next flush, in the same transaction as the attempts they follow. The first read of a
+flow's fingerprint reads the whole flow's rows (of that partition) in one query: a run
+of 10,000 cached tasks asks for all of them, one by one."""
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from flowrun.plugin import Report
+
+_COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
+            "result_format", "result_ref", "recorded")
+_INSERT = (f"INSERT OR REPLACE INTO fingerprints ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+
+
+class FingerprintRows:
+    """Mixed into ``SqliteStorage``: needs ``conn``, ``_fingerprints`` (the buffer),
+    ``_write_result_file``, ``_load_result_file`` and ``file_threshold``."""
+
+    conn: sqlite3.Connection
+    _fingerprints: dict[tuple[str, str], tuple]
+    _fingerprints_read: dict[tuple[str, str], dict[str, tuple]]  # (flow, partition)
+    file_threshold: int
+    results_dir: str | None
+
+    def record_fingerprint(self, task_id: str, partition: str, fingerprint: str,
+                           success: Report) -> None:
+        result, ref = success.result, success.result_ref
+        if result is not None and self.results_dir and len(result) > self.file_threshold:
+            ref, result = self._write_result_file(result), None  # type: ignore[attr-defined]
+        self._fingerprints[(task_id, partition)] = (
+            task_id, partition, fingerprint, success.run_id, success.flow_id, result,
+            success.result_format, ref, success.finished)
+
+    def get_fingerprint(self, task_id: str, partition: str) -> tuple[str, Report] | None:
+        row = self._fingerprints.get((task_id, partition)) or \
+            self._flow_rows(task_id.partition("::")[0], partition).get(task_id)
+        if row is None:
+            return None
+        report = Report(run_id=row[3], flow_id=row[4], task_id=row[0], status="succeeded",
+                        result=row[5], result_format=row[6], result_ref=row[7],
+                        finished=row[8])
+        self._load_result_file(report)  # type: ignore[attr-defined]
+        return row[2], report
+
+    def _flow_rows(self, flow_id: str, partition: str) -> dict[str, tuple]:
+        """The recorded rows of one flow and partition, by task id, read once."""
+        rows = self._fingerprints_read.get((flow_id, partition))
+        if rows is None:
+            rows = {row[0]: row for row in self.conn.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM fingerprints WHERE partition=? AND "
+                "task_id>=? AND task_id<?", (partition, flow_id + "::", flow_id + ":;"))}
+            self._fingerprints_read[(flow_id, partition)] = rows
+        return rows
+
+    def forget_fingerprints(self, task_id: str) -> int:
+        self.flush_fingerprints()
+        self._fingerprints_read.clear()
+        dropped = [k for k in self._fingerprints if _of(k[0], task_id)]
+        for key in dropped:
+            del self._fingerprints[key]
+        with self._transaction():  # type: ignore[attr-defined]
+            cursor = self.conn.execute(
+                "DELETE FROM fingerprints WHERE task_id=? OR (task_id>? AND task_id<?)",
+                (task_id, task_id + "[", task_id + "\\"))
+        return cursor.rowcount
+
+    def flush_fingerprints(self, conn: Any = None) -> None:
+        """Write the buffered fingerprints (inside the caller's transaction if given)."""
+        if not self._fingerprints:
+            return
+        rows, self._fingerprints = list(self._fingerprints.values()), {}
+        for row in rows:  # what this store wrote, it reads back without a query
+            read = self._fingerprints_read.get((row[0].partition("::")[0], row[1]))
+            if read is not None:
+                read[row[0]] = row
+        if conn is not None:
+            conn.executemany(_INSERT, rows)
+            return
+        with self._transaction():  # type: ignore[attr-defined]
+            self.conn.executemany(_INSERT, rows)
+
+
+def _of(node_id: str, task_id: str) -> bool:
+    return node_id == task_id or node_id.startswith(task_id + "[")
