@@ -59,7 +59,8 @@ def test_a_quiet_thread_run_imports_no_other_executor_reporter_or_collector(proj
               "flowrun.reporters.junitxml_writer",
               "flowrun_dask.executor", "importlib.metadata",
               "xml.etree.ElementTree", "cloudpickle", "yaml", "shutil",
-              "flowrun.executors.ssh_settings", "difflib", "concurrent.futures"}
+              "flowrun.executors.ssh_settings", "difflib", "concurrent.futures",
+              "pathlib", "apprise", "flowrun.notify.outbox"}
     assert loaded & unused == set()
 
 

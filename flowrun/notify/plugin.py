@@ -107,7 +107,7 @@ def project_channels(config: Any, check: bool = False) -> list[Channel]:
         except ChannelError as exc:
             raise ConfigError(f"{where} #{number} {exc}") from None
     _check_settings(config)
-    problem = check_urls(channels, _checked_file(config)) if check else None
+    problem = check_urls(channels, _checked_file(config)) if check and channels else None
     if problem:
         raise ConfigError(f"{where} {problem}")
     return channels
