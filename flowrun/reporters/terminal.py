@@ -83,6 +83,12 @@ class TerminalReporter:
         self.retried: list[Report] = []
         self.spent: dict[tuple[str, str], float] = {}  # (run, task) -> every attempt's time
         self.names: dict[tuple[str, str], str] = {}
+        # What each finished task must update, decided once: per task, under -q into a
+        # pipe, only what the summary shows (progress feeds the percentages and the
+        # live line, spent and names --durations).
+        self.timed = config.getoption("durations", None) is not None
+        self.counted = self.verbosity >= 0
+        self.live_drawn = self.draws_live_line()
         # --due: say nothing until a run starts (cron mails any output); see _release
         self.held: list[str] | None = [] if config.stash.get(HOLD_HEADER, False) else None
         # a --watch cycle: the watcher's line says what changed and reruns; no header
@@ -232,16 +238,20 @@ class TerminalReporter:
 
     @hookimpl
     def flowrun_task_finish(self, task: Report) -> None:
-        self.live.finished(task.task_id)
+        if self.live_drawn:
+            self.live.finished(task.task_id)
         key = (task.run_id, task.task_id)
-        self.spent[key] = self.spent.get(key, 0.0) + task.duration
+        if self.timed:
+            self.spent[key] = self.spent.get(key, 0.0) + task.duration
         if task.will_retry:
             if self.verbosity > 0:
                 self.write(f"{self.name(task)} FAILED (attempt {task.attempt}, will retry): "
                            f"{task.summary}", COLORS[SKIPPED])
             return
-        self.names[key] = self.name(task)
-        self.progress.finished(task)
+        if self.timed:
+            self.names[key] = self.name(task)
+        if self.counted:
+            self.progress.finished(task)
         self.finished.append(task)
         if task.attempt > 1 and task.status == SUCCEEDED:
             self.retried.append(task)
