@@ -60,7 +60,7 @@ def test_a_quiet_thread_run_imports_no_other_executor_reporter_or_collector(proj
               "flowrun_dask.executor", "importlib.metadata",
               "xml.etree.ElementTree", "cloudpickle", "yaml", "shutil",
               "flowrun.executors.ssh_settings", "difflib", "concurrent.futures",
-              "pathlib", "apprise", "flowrun.notify.outbox"}
+              "pathlib", "apprise", "flowrun.notify.outbox", "flowrun.notify.channels"}
     assert loaded & unused == set()
 
 
