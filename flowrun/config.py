@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from flowrun import config_keys, trust
@@ -148,15 +147,16 @@ def check_declared(inifile: str | None, ini: dict[str, Any], parser: OptionParse
             config_keys.check_table(ini[name], inifile, table, name, keys)
 
 
-@dataclass
 class OptionParser:
-    """What ``flowrun_addoption`` receives: collects click options for the run command."""
+    """What ``flowrun_addoption`` receives: collects click options for the run command.
+    (A plain class: made once per command, a dataclass would cost more to define.)"""
 
-    options: list[Any] = field(default_factory=list)
-    #: Config keys plugins declare (``[tool.flowrun.NAME]`` tables, say): name -> help.
-    ini: dict[str, str] = field(default_factory=dict)
-    #: The declared keys of plugins' tables: table name -> {key: its rule}.
-    tables: dict[str, dict[str, config_keys.Key]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.options: list[Any] = []
+        #: Config keys plugins declare (``[tool.flowrun.NAME]`` tables, say): name -> help.
+        self.ini: dict[str, str] = {}
+        #: The declared keys of plugins' tables: table name -> {key: its rule}.
+        self.tables: dict[str, dict[str, config_keys.Key]] = {}
 
     def addoption(self, *names: str, **attrs: Any) -> None:
         """Add an option; the arguments are those of ``click.Option``. Its name is also

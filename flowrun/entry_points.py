@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 INFO_SUFFIXES = (".dist-info", ".egg-info")
 
 
-@dataclass(frozen=True)
-class EntryPoint:
-    """One ``name = module:attr`` line of a distribution's ``entry_points.txt``."""
+class EntryPoint(NamedTuple):
+    """One ``name = module:attr`` line of a distribution's ``entry_points.txt`` (a named
+    tuple: cheaper to make at every start than a frozen dataclass)."""
 
     name: str
     value: str
@@ -40,9 +39,11 @@ def entry_points(group: str) -> list[EntryPoint]:
     if any(os.path.isfile(entry) for entry in sys.path if entry):
         return _from_metadata(group)
     found: list[EntryPoint] = []
+    marker = f"[{group}]".encode()
     for folder in _info_folders():
-        text = _read(os.path.join(folder, "entry_points.txt"))
-        if text is not None and f"[{group}]" in text:
+        data = _read_bytes(os.path.join(folder, "entry_points.txt"))
+        text = _decoded(data) if data is not None and marker in data else None
+        if text is not None:
             dist = _dist_name(folder)
             found += [EntryPoint(name, value, dist) for name, value in _section(text, group)]
     return found
@@ -61,10 +62,32 @@ def _info_folders() -> Iterator[str]:
 
 
 def _read(path: str) -> str | None:
+    data = _read_bytes(path)
+    return None if data is None else _decoded(data)
+
+
+def _read_bytes(path: str) -> bytes | None:
+    """The file's bytes with plain ``os`` calls: a text ``open()`` of each of a big
+    environment's dozens of ``entry_points.txt`` costs more than the search."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError):
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _decoded(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
         return None
 
 

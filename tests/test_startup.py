@@ -58,7 +58,9 @@ def test_a_quiet_thread_run_imports_no_other_executor_reporter_or_collector(proj
     unused = {"flowrun.executors.process", "flowrun.executors.ssh_executor",
               "flowrun.reporters.junitxml_writer",
               "flowrun_dask.executor", "importlib.metadata",
-              "xml.etree.ElementTree", "cloudpickle", "yaml", "shutil"}
+              "xml.etree.ElementTree", "cloudpickle", "yaml", "shutil",
+              "flowrun.executors.ssh_settings", "difflib", "concurrent.futures",
+              "pathlib", "apprise", "flowrun.notify.outbox", "flowrun.notify.channels"}
     assert loaded & unused == set()
 
 
@@ -131,3 +133,33 @@ def test_a_caller_that_paused_the_collector_finds_it_paused(project):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_file_a_flow_left_open_is_still_written_out_at_exit(project):
+    """The real process skips the collections of its exit (``gc.freeze``), not the
+    freeing of what the modules hold: a file nobody closed is still flushed."""
+    project.write("flows/flow_a.py", """
+        from flowrun import task
+        LOG = open("left_open.log", "w")
+        @task
+        def a():
+            LOG.write("written by a")
+    """)
+    assert project.run_subprocess("-q").exit_code == 0
+    assert (project.path / "left_open.log").read_text() == "written by a"
+
+
+def test_thread_tasks_run_on_named_worker_threads_started_by_helpers(project):
+    """Workers are started off the submitting thread, yet are real ``threading``
+    threads named ``flowrun-N`` (what logging's ``threadName`` shows)."""
+    project.write("flows/flow_a.py", "import threading\nfrom flowrun import task\n"
+                  "@task\ndef items(): return list(range(20))\n"
+                  "@task(each='items')\ndef where(items):\n"
+                  "    me = threading.current_thread()\n"
+                  "    return type(me).__name__, me.name, me.daemon\n")
+    result = project.run("-q", "-n", "3")
+    assert result.exit_code == 0
+    seen = {result.result(f"flows/flow_a.py::where[{i}]") for i in range(20)}
+    assert {kind for kind, _, _ in seen} == {"Thread"}
+    assert all(name.startswith("flowrun-") for _, name, _ in seen)
+    assert all(daemon for _, _, daemon in seen)

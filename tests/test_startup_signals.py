@@ -46,7 +46,7 @@ sys.argv = ["flowrun", "--version"]
 class Dropped:
     def __del__(self):
         signal.raise_signal(signal.SIGTERM)   # the handler raises StopSignal in here
-def fake_run(argv):
+def fake_run(argv, **options):
     Dropped()  # collected at once: its __del__ runs, its exception is unraisable
     time.sleep(5)
     return 0

@@ -10,7 +10,7 @@ from flowrun.errors import UsageError
 
 
 def make_run_command(factory: Any, epilog: str = "") -> click.Command:
-    @click.command("run", epilog=epilog,
+    @click.command("run", cls=ShortOptionsDirect, epilog=epilog,
                    context_settings={"help_option_names": ["-h", "--help"]})
     @click.argument("args", nargs=-1, metavar="[PATH | NODEID]...")
     @click.option("-k", "keyword", metavar="EXPR",
@@ -47,6 +47,9 @@ def make_run_command(factory: Any, epilog: str = "") -> click.Command:
     @click.version_option(package_name="flowrun", prog_name="flowrun", message="%(prog)s %(version)s")
     def run(**options: Any) -> int:
         """Discover flow_*.py files, select tasks, run them, report like pytest."""
+        if not (options["watch"] or options["list_executors"]):
+            import flowrun.session  # noqa: F401 - start-up, with the collector paused
+        factory.start_up_over()
         if options.pop("list_executors"):
             for plugin, names in executor_sources(factory.pm):
                 click.echo(f"{', '.join(names):<12} {plugin}")
@@ -81,6 +84,28 @@ def watch_session(config: Any, argv: list[str]) -> int:
         config.hook.flowrun_unconfigure(config=config)
     return watch(config, list(config.options.get("args", ())),
                  [a for a in argv if a != "--watch"])
+
+
+class ShortOptionsDirect(click.Command):
+    """click matches every option as a long one first, and a miss builds its "did you
+    mean" list with ``difflib`` before it tries the short options: an import and a
+    search on every ``-q``. Here a single-dash option that is no long one goes to the
+    short options at once (the list was never shown for it). A ``--`` typo keeps it."""
+
+    def make_parser(self, ctx: click.Context) -> Any:
+        parser = super().make_parser(ctx)
+        longs, prefixes = getattr(parser, "_long_opt", None), getattr(parser, "_opt_prefixes", None)
+        match_long = getattr(parser, "_match_long_opt", None)
+        if not (isinstance(longs, dict) and prefixes and callable(match_long)):
+            return parser  # another click: its own way
+
+        def match_long_or_short(opt: str, explicit_value: Any, state: Any) -> Any:
+            if opt not in longs and opt[:2] not in prefixes:
+                raise click.NoSuchOption(opt, ctx=ctx)  # caught: click tries short options
+            return match_long(opt, explicit_value, state)
+
+        parser._match_long_opt = match_long_or_short
+        return parser
 
 
 class ExecutorOption(click.Option):

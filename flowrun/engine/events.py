@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from concurrent.futures import Future
-from typing import Any, Callable, Iterator, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
 
 from flowrun.engine.nodes import Node
 from flowrun.model import Report
 from flowrun.plugin import Outcome
+
+if TYPE_CHECKING:  # concurrent.futures loads logging: only runs with children need it
+    from concurrent.futures import Future
 
 # -- events: put on the queue from executor, task and signal handlers ----------------------
 

@@ -384,7 +384,14 @@ class Engine:
 
 def _listened(hook_caller: Any) -> Callable[..., Any]:
     """A task hook called with a snapshot of the report if a plugin implements it,
-    else a no-op (then not even the snapshot is made)."""
-    if not hook_caller.get_hookimpls():
+    else a no-op (then not even the snapshot is made). One plain implementation (the
+    terminal's, usually) is called as pluggy would call it, without pluggy's round
+    trip per task."""
+    impls = hook_caller.get_hookimpls()
+    if not impls:
         return lambda task: None
+    if len(impls) == 1 and not (impls[0].wrapper or impls[0].hookwrapper) \
+            and tuple(impls[0].argnames) == ("task",):
+        function = impls[0].function
+        return lambda task: function(task.snapshot())
     return lambda task: hook_caller(task=task.snapshot())

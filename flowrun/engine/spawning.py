@@ -6,7 +6,6 @@ adds the new nodes to the run, so they are recorded, retried and reported like a
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable
 
 from flowrun.engine.events import CapacityBlock, SpawnChild, StartSubflow
@@ -22,6 +21,8 @@ from flowrun.model import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from flowrun.engine.life import NodeLife
     from flowrun.engine.reusing import Reusing
 
@@ -196,7 +197,7 @@ class _Spawner:
         self.parent, self.put = parent, put
 
     def __call__(self, fn: Any, args: tuple, kwargs: dict, subflow: bool = False) -> Future:
-        future = _ChildFuture(self.put)
+        future = _child_future_class()(self.put)
         if subflow:
             self.put(StartSubflow(self.parent, fn, kwargs, future))
         else:
@@ -207,20 +208,32 @@ class _Spawner:
         self.put(CapacityBlock(delta))
 
 
-class _ChildFuture(Future):
-    """A child task's future; waiting on it from a worker lends the worker's slot to
-    the children, so nested submits cannot starve the pool."""
+_CHILD_FUTURE: list[type] = []
 
-    def __init__(self, put: Callable) -> None:
-        super().__init__()
-        self._put = put
-        self.node: Node | None = None
 
-    def result(self, timeout: float | None = None) -> Any:
-        if self.done():
-            return super().result(0)
-        self._put(CapacityBlock(1))
-        try:
-            return super().result(timeout)
-        finally:
-            self._put(CapacityBlock(-1))
+def _child_future_class() -> type:
+    """The class of children's futures, made on the first child: concurrent.futures
+    (which loads logging and traceback) is left out of runs without children."""
+    if not _CHILD_FUTURE:
+        from concurrent.futures import Future
+
+        class _ChildFuture(Future):
+            """A child task's future; waiting on it from a worker lends the worker's
+            slot to the children, so nested submits cannot starve the pool."""
+
+            def __init__(self, put: Callable) -> None:
+                super().__init__()
+                self._put = put
+                self.node: Node | None = None
+
+            def result(self, timeout: float | None = None) -> Any:
+                if self.done():
+                    return super().result(0)
+                self._put(CapacityBlock(1))
+                try:
+                    return super().result(timeout)
+                finally:
+                    self._put(CapacityBlock(-1))
+
+        _CHILD_FUTURE.append(_ChildFuture)
+    return _CHILD_FUTURE[0]

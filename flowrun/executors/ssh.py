@@ -1,18 +1,25 @@
 """[plugin] The SSH executor: attempts run on other hosts (``ssh_executor``), set up by
 ``[tool.flowrun.ssh]`` and the ``--ssh-*`` options (``ssh_settings``). This module holds
-only the hooks, so a command that does not run on SSH never imports the executor.
+only the hooks and the keys every command checks, so a command that does not run on
+SSH never imports the executor or its settings.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flowrun.executors.ssh_settings import KEYS
 from flowrun.plugin import RESULT_FILES, UsageError, hookimpl
 
 if TYPE_CHECKING:
     from flowrun.executors.ssh_executor import SSHExecutor
 
 NAME = "ssh"
+#: The keys of [tool.flowrun.ssh] and their kinds (``flowrun.config_keys``), checked at
+#: the start of every command; the hosts' entries are checked when the executor is made.
+KEYS: dict[str, Any] = {
+    "hosts": "list", "config": "name", "python": "name",
+    "slots": {"kind": "int", "minimum": 1, "maximum": 10_000},
+    "connect_timeout": {"kind": "int", "minimum": 1, "maximum": 3600},
+}
 
 
 @hookimpl

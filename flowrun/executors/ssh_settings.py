@@ -5,15 +5,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from flowrun.executors.ssh import KEYS
 from flowrun.plugin import UsageError
-
-#: The keys of [tool.flowrun.ssh] and their kinds (``flowrun.config_keys``), checked at
-#: the start of every command; the hosts' entries are checked when the executor is made.
-KEYS: dict[str, Any] = {
-    "hosts": "list", "config": "name", "python": "name",
-    "slots": {"kind": "int", "minimum": 1, "maximum": 10_000},
-    "connect_timeout": {"kind": "int", "minimum": 1, "maximum": 3600},
-}
 
 
 @dataclass

@@ -2,10 +2,13 @@
 
 Threads are started on demand and reused; the engine caps how many attempts run at
 once, so a thread stuck in a timed-out attempt (threads cannot be killed) is simply
-abandoned and a fresh thread takes the next attempt.
+abandoned and a fresh thread takes the next attempt. The thread that submits never
+waits for a new worker to be scheduled (``Thread.start()`` does: a few ms each on a
+busy machine): a short-lived helper starts it, and the job waits in the queue.
 """
 from __future__ import annotations
 
+import _thread
 import queue
 import threading
 from typing import Any
@@ -36,7 +39,7 @@ class ThreadExecutor:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0  # threads waiting for a job that no submit has claimed yet
-        self._threads: list[threading.Thread] = []
+        self._started = 0  # workers started (or being started)
         self._here = threading.local()  # on a worker inside done(): ``free``, ``next``
 
     def submit(self, call: Call, done: Any) -> _Job:
@@ -48,16 +51,22 @@ class ThreadExecutor:
         with self._lock:
             if self._idle:
                 self._idle -= 1
+                name = None
             else:
-                self._start_thread()
+                name = f"flowrun-{self._started}"
+                self._started += 1
         self._jobs.put(job)
+        if name is not None:
+            _thread.start_new_thread(self._start_thread, (name,))
         return job
 
-    def _start_thread(self) -> None:
-        thread = threading.Thread(target=self._work, name=f"flowrun-{len(self._threads)}",
-                                  daemon=True)
-        self._threads.append(thread)
-        thread.start()
+    def _start_thread(self, name: str) -> None:
+        """On a helper thread: start the worker, and wait for it here."""
+        thread = threading.Thread(target=self._work, name=name, daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: this helper does the work itself
+            self._work()
 
     def _work(self) -> None:
         jobs, lock, here = self._jobs, self._lock, self._here
@@ -92,7 +101,7 @@ class ThreadExecutor:
     def shutdown(self, wait: bool = True) -> None:
         # The engine has already waited for every attempt it still cares about; the
         # threads left busy are abandoned ones, which must not hold up the exit.
-        for _ in self._threads:
+        for _ in range(self._started):
             self._jobs.put(None)
 
 

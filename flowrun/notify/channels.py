@@ -9,12 +9,10 @@ from typing import Any, Callable
 from flowrun.config_keys import parse_duration
 from flowrun.expression import compile_expression
 from flowrun.hashing import blake2b
+from flowrun.notify import KEYS  # noqa: F401 - where it was, for importers
 
 EVENTS = ("failed", "interrupted", "recovered", "succeeded", "missed", "long_running")
 DEFAULT_ON = ("failed", "recovered")
-#: The keys of one table, as ``parser.addini(..., keys=...)`` declares them.
-KEYS = {"to": "name", "command": "strings", "on": "strings", "flows": "text",
-        "min_interval": "duration"}
 
 
 class ChannelError(ValueError):

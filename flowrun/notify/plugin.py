@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import CollectError, ConfigError
 from flowrun.hookspecs import hookimpl
-from flowrun.notify.channels import (
-    KEYS,
-    Channel,
-    ChannelError,
-    check_urls,
-    parse_channel,
-    remember_checked,
-)
+from flowrun.notify import KEYS
+
+if TYPE_CHECKING:  # the channels module loads only where channels are configured
+    from flowrun.notify.channels import Channel
 
 #: Seconds the end of an invocation waits for notifications to go (retries included).
 DEFAULT_WAIT = 5.0
@@ -78,6 +74,10 @@ def flow_channels(flow: Any) -> list[Channel]:
     if not isinstance(tables, (list, tuple)):
         raise _bad(flow, f"notify={tables!r}: expected a list of tables such as "
                    "[{'to': 'json://host/hook', 'on': ['failed']}]")
+    if not tables:
+        return []
+    from flowrun.notify.channels import ChannelError, check_urls, parse_channel
+
     channels = []
     for number, table in enumerate(tables, 1):
         try:
@@ -95,21 +95,32 @@ def _bad(flow: Any, why: str) -> CollectError:
 
 
 def project_channels(config: Any, check: bool = False) -> list[Channel]:
-    """The config file's channels; ``ConfigError`` naming the file and the key."""
+    """The config file's channels; ``ConfigError`` naming the file and the key. (The
+    channels module loads only for a project that has some.)"""
     tables = config.ini.get("notify") or []
     tables = [tables] if isinstance(tables, dict) else tables
     where = f"{config.inifile}: [[tool.flowrun.notify]]" if config.inifile and \
         config.inifile.endswith("pyproject.toml") else f"{config.inifile}: [[notify]]"
+    channels = _parsed(tables, where) if tables else []
+    _check_settings(config)
+    if check and channels:
+        from flowrun.notify.channels import check_urls
+
+        problem = check_urls(channels, _checked_file(config))
+        if problem:
+            raise ConfigError(f"{where} {problem}")
+    return channels
+
+
+def _parsed(tables: list[Any], where: str) -> list[Channel]:
+    from flowrun.notify.channels import ChannelError, parse_channel
+
     channels = []
     for number, table in enumerate(tables, 1):
         try:
             channels.append(parse_channel(table))
         except ChannelError as exc:
             raise ConfigError(f"{where} #{number} {exc}") from None
-    _check_settings(config)
-    problem = check_urls(channels, _checked_file(config)) if check else None
-    if problem:
-        raise ConfigError(f"{where} {problem}")
     return channels
 
 
@@ -181,6 +192,8 @@ class Notifier:
     def flowrun_session_finish(self, session: Any) -> None:
         storage = session.storage
         if self.channels:  # the first run of a project made .flowrun only now
+            from flowrun.notify.channels import remember_checked
+
             remember_checked(self.channels, _checked_file(self.config))
         try:
             known = self._queue(session, storage) if storage is not None else {}

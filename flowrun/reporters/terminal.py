@@ -45,7 +45,24 @@ def flowrun_addoption(parser: Any) -> None:
 @hookimpl(trylast=True)  # after the plugins that put what it reads in the stash
 def flowrun_configure(config: Any) -> None:
     if not config.pluginmanager.has_plugin("terminalreporter"):
-        config.pluginmanager.register(TerminalReporter(config), "terminalreporter")
+        reporter = TerminalReporter(config)
+        config.pluginmanager.register(reporter, "terminalreporter")
+        if reporter.draws_live_line():
+            config.pluginmanager.register(LiveStarts(reporter), "terminal-live-line")
+
+
+class LiveStarts:
+    """Tells the live line which tasks start. A plugin of its own, registered only where
+    the line is drawn: elsewhere (a pipe, a file, ``-q``) a run makes no task-start
+    call at all, and no snapshot of a report for one."""
+
+    def __init__(self, reporter: TerminalReporter) -> None:
+        self.reporter = reporter
+
+    @hookimpl
+    def flowrun_task_start(self, task: Report) -> None:
+        if self.reporter.held is None:  # (not while --due holds the report back)
+            self.reporter.live.started(task.task_id)
 
 
 class TerminalReporter:
@@ -66,6 +83,12 @@ class TerminalReporter:
         self.retried: list[Report] = []
         self.spent: dict[tuple[str, str], float] = {}  # (run, task) -> every attempt's time
         self.names: dict[tuple[str, str], str] = {}
+        # What each finished task must update, decided once: per task, under -q into a
+        # pipe, only what the summary shows (progress feeds the percentages and the
+        # live line, spent and names --durations).
+        self.timed = config.getoption("durations", None) is not None
+        self.counted = self.verbosity >= 0
+        self.live_drawn = self.draws_live_line()
         # --due: say nothing until a run starts (cron mails any output); see _release
         self.held: list[str] | None = [] if config.stash.get(HOLD_HEADER, False) else None
         # a --watch cycle: the watcher's line says what changed and reruns; no header
@@ -208,24 +231,27 @@ class TerminalReporter:
                    f"{len(running)} running: {names}", COLORS[FAILED])
         self.write("!!! press Ctrl-C again to stop them now", COLORS[FAILED])
 
-    @hookimpl
-    def flowrun_task_start(self, task: Report) -> None:
-        if self.tty and self.verbosity >= 0 and self.held is None and not \
-                self.config.getoption("usepdb") and not self.config.getoption("no_capture"):
-            self.live.started(task.task_id)  # (not over a debugger's or a task's output)
+    def draws_live_line(self) -> bool:
+        """On a terminal, unless ``-q``, a debugger or a task's own output uses it."""
+        return self.tty and self.verbosity >= 0 and not self.config.getoption("usepdb") \
+            and not self.config.getoption("no_capture")
 
     @hookimpl
     def flowrun_task_finish(self, task: Report) -> None:
-        self.live.finished(task.task_id)
+        if self.live_drawn:
+            self.live.finished(task.task_id)
         key = (task.run_id, task.task_id)
-        self.spent[key] = self.spent.get(key, 0.0) + task.duration
+        if self.timed:
+            self.spent[key] = self.spent.get(key, 0.0) + task.duration
         if task.will_retry:
             if self.verbosity > 0:
                 self.write(f"{self.name(task)} FAILED (attempt {task.attempt}, will retry): "
                            f"{task.summary}", COLORS[SKIPPED])
             return
-        self.names[key] = self.name(task)
-        self.progress.finished(task)
+        if self.timed:
+            self.names[key] = self.name(task)
+        if self.counted:
+            self.progress.finished(task)
         self.finished.append(task)
         if task.attempt > 1 and task.status == SUCCEEDED:
             self.retried.append(task)

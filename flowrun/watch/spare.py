@@ -33,7 +33,7 @@ def main() -> int:
     from flowrun.watch.cycle import WatchCycle
 
     cycle = WatchCycle(request["files"], request["previous"], request["report"])
-    return run(request["argv"], plugins=[cycle])
+    return run(request["argv"], plugins=[cycle], own_process=True)
 
 
 if __name__ == "__main__":
