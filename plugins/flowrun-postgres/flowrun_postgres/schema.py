@@ -53,7 +53,18 @@ def _migrate_to_2(cur: Any) -> None:
     cur.execute("CREATE INDEX flowrun_limits_run ON flowrun_limits (run_id)")
 
 
-MIGRATIONS = (_migrate_to_1, _migrate_to_2)
+def _migrate_to_3(cur: Any) -> None:
+    """Paused schedules (every host's ``--due`` skips them) and the fingerprints of
+    cached tasks, one row per (task id, partition) with its success's result."""
+    cur.execute("CREATE TABLE flowrun_paused (flow TEXT PRIMARY KEY, "
+                "since DOUBLE PRECISION NOT NULL)")
+    cur.execute("CREATE TABLE flowrun_fingerprints (task_id TEXT NOT NULL, "
+                "partition TEXT NOT NULL, fingerprint TEXT NOT NULL, run_id TEXT, "
+                "flow_id TEXT, result BYTEA, result_format TEXT, result_ref TEXT, "
+                "recorded DOUBLE PRECISION, PRIMARY KEY (task_id, partition))")
+
+
+MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
