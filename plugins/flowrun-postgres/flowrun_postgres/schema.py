@@ -64,7 +64,26 @@ def _migrate_to_3(cur: Any) -> None:
                 "recorded DOUBLE PRECISION, PRIMARY KEY (task_id, partition))")
 
 
-MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3)
+def _migrate_to_4(cur: Any) -> None:
+    """Alerts: the notifications' outbox (its key unique: a message is added once by
+    whichever host comes first), missed cron slots (once per slot) and trace ids."""
+    for statement in (
+        "CREATE TABLE flowrun_notifications (id BIGSERIAL PRIMARY KEY, "
+        "key TEXT NOT NULL UNIQUE, channel TEXT, label TEXT, event TEXT, flow TEXT, "
+        "run_id TEXT, payload TEXT, created DOUBLE PRECISION, status TEXT NOT NULL, "
+        "tries INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, "
+        "next_try DOUBLE PRECISION, last_try DOUBLE PRECISION, error TEXT)",
+        "CREATE INDEX flowrun_notifications_due ON flowrun_notifications "
+        "(next_try, id) WHERE status = 'pending'",
+        "CREATE INDEX flowrun_notifications_last ON flowrun_notifications "
+        "(channel, flow, event, created)",
+        "CREATE TABLE flowrun_missed (flow TEXT NOT NULL, slot DOUBLE PRECISION NOT NULL, "
+        "noticed DOUBLE PRECISION, PRIMARY KEY (flow, slot))",
+        "ALTER TABLE flowrun_runs ADD COLUMN trace_id TEXT"):
+        cur.execute(statement)
+
+
+MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -24,6 +24,7 @@ from flowrun_postgres import (
     pausing,
     schema,
     slots,
+    telemetry,
 )
 
 ATTEMPT_COLUMNS = (
@@ -61,7 +62,7 @@ def _copy_upsert(cur: Any, rows: list[tuple]) -> None:
 
 class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
                       limits.LimitMethods, pausing.PauseMethods,
-                      fingerprints.FingerprintMethods):
+                      fingerprints.FingerprintMethods, telemetry.TelemetryMethods):
     def __init__(self, url: str, settings: dict[str, float] | None = None) -> None:
         self.url = url
         self.settings = {**leases.DEFAULTS, **(settings or {})}
