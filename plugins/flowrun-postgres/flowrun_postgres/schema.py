@@ -83,7 +83,22 @@ def _migrate_to_4(cur: Any) -> None:
         cur.execute(statement)
 
 
-MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4)
+def _migrate_to_5(cur: Any) -> None:
+    """Log search: a GIN index over the words of each attempt's output (``search.py``)."""
+    cur.execute(
+        "CREATE FUNCTION flowrun_log_words(stdout TEXT, stderr TEXT, log TEXT) "
+        "RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_tsvector("
+        f"'simple'::regconfig, regexp_replace(left(coalesce(log, '') || ' ' || "
+        "coalesce(stderr, '') || ' ' || coalesce(stdout, ''), "
+        f"{INDEXED_CHARACTERS}), '[[:punct:]]+', ' ', 'g')) $$")
+    cur.execute("CREATE INDEX flowrun_attempts_words ON flowrun_attempts USING gin "
+                "(flowrun_log_words(stdout, stderr, log))")
+
+
+#: The characters of an attempt's output (log records, then stderr, then stdout) whose
+#: words are indexed for search: a ``tsvector`` holds at most 1 MB of words.
+INDEXED_CHARACTERS = 200_000
+MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

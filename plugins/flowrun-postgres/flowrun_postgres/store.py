@@ -23,6 +23,7 @@ from flowrun_postgres import (
     locks,
     pausing,
     schema,
+    search,
     slots,
     telemetry,
 )
@@ -62,7 +63,8 @@ def _copy_upsert(cur: Any, rows: list[tuple]) -> None:
 
 class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
                       limits.LimitMethods, pausing.PauseMethods,
-                      fingerprints.FingerprintMethods, telemetry.TelemetryMethods):
+                      fingerprints.FingerprintMethods, telemetry.TelemetryMethods,
+                      search.SearchMethods):
     def __init__(self, url: str, settings: dict[str, float] | None = None) -> None:
         self.url = url
         self.settings = {**leases.DEFAULTS, **(settings or {})}

@@ -183,3 +183,19 @@ def test_a_message_and_a_missed_slot_are_taken_once_by_hosts_racing(pg_url):
     finally:
         for store in stores:
             store.close()
+
+
+def test_logs_grep_finds_lines_of_every_hosts_runs_as_a_phrase(project, pg_url):
+    configure(project, pg_url)
+    project.write("flows/flow_orders.py", FAILING)
+    first = project.run_subprocess(env=on("host-a"))
+    second = project.run_subprocess(env=on("host-b"))
+    ids = [first.new_runs()[0]["id"], second.new_runs()[0]["id"]]
+    found = project.run_subprocess("logs", "--grep", "Orders.CSV missing", env=on("host-c"))
+    assert found.exit_code == 0, found.output
+    lines = found.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [ids[1], ids[1], ids[0], ids[0]]
+    assert "flows/flow_orders.py::load (attempt 2, stdout:1)" in lines[0]
+    reversed_words = project.run_subprocess("logs", "--grep", "missing orders",
+                                            env=on("host-c"))
+    assert "no stored line holds 'missing orders'" in reversed_words.output  # a phrase
