@@ -92,12 +92,15 @@ def _migrate_to_5(cur: Any) -> None:
         "coalesce(stderr, '') || ' ' || coalesce(stdout, ''), "
         f"{INDEXED_CHARACTERS}), '[[:punct:]]+', ' ', 'g')) $$")
     cur.execute("CREATE INDEX flowrun_attempts_words ON flowrun_attempts USING gin "
-                "(flowrun_log_words(stdout, stderr, log))")
+                f"(flowrun_log_words(stdout, stderr, log)) WHERE {HAS_OUTPUT}")
 
 
 #: The characters of an attempt's output (log records, then stderr, then stdout) whose
 #: words are indexed for search: a ``tsvector`` holds at most 1 MB of words.
 INDEXED_CHARACTERS = 200_000
+#: Only attempts with output are indexed: most writes (queued, running, silent tasks)
+#: then skip the index. A search repeats this condition to use it.
+HAS_OUTPUT = "(stdout <> '' OR stderr <> '' OR log <> '')"
 MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5)
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -19,7 +19,8 @@ _SEARCH = (
     "SELECT a.run_id, r.flow, a.task_id, a.attempt, a.stdout, a.stderr, a.log FROM "
     "flowrun_attempts a JOIN flowrun_runs r ON r.id = a.run_id WHERE "
     "flowrun_log_words(a.stdout, a.stderr, a.log) @@ plainto_tsquery('simple', "
-    "regexp_replace(%s, '[[:punct:]]+', ' ', 'g')) {flow}"
+    "regexp_replace(%s, '[[:punct:]]+', ' ', 'g')) AND (a.stdout <> '' OR "
+    "a.stderr <> '' OR a.log <> '') {flow}"
     "ORDER BY r.started DESC, a.seq DESC LIMIT %s OFFSET %s")
 
 
