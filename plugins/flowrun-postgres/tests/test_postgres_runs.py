@@ -128,7 +128,7 @@ def test_a_store_of_an_older_schema_is_migrated_forward(project, pg_url):
         for table in LATER_TABLES:
             conn.execute(f"DROP TABLE {table}")  # the file format
         conn.execute("ALTER TABLE flowrun_runs DROP COLUMN trace_id")  # the file format
-        conn.execute("DROP FUNCTION flowrun_log_words CASCADE")  # and its index
+        conn.execute("DROP FUNCTION flowrun_log_words CASCADE")  # the file format
         conn.execute("UPDATE flowrun_schema SET version = 1")  # the file format
     listed = project.run("history", "--store", pg_url)
     assert listed.exit_code == 0 and "flows/flow_etl.py" in listed.output
