@@ -199,3 +199,17 @@ def test_logs_grep_finds_lines_of_every_hosts_runs_as_a_phrase(project, pg_url):
     reversed_words = project.run_subprocess("logs", "--grep", "missing orders",
                                             env=on("host-c"))
     assert "no stored line holds 'missing orders'" in reversed_words.output  # a phrase
+
+
+def test_a_runs_trace_id_is_shown_from_another_host(project, pg_url):
+    pytest.importorskip("flowrun_otel", reason="needs plugins/flowrun-otel")
+    configure(project, pg_url)
+    project.write("flows/flow_good.py", GOOD)
+    traced = project.run_subprocess("--otel", env=on("host-a",
+                                                    OTEL_TRACES_EXPORTER="console"))
+    assert traced.exit_code == 0, traced.output
+    run_id = traced.new_runs()[0]["id"]
+    shown = project.run_subprocess("show", run_id, "--json", env=on("host-b"))
+    trace_id = json.loads(shown.stdout)["trace_id"]
+    assert len(trace_id) == 32 and int(trace_id, 16)
+    assert trace_id in traced.stdout  # the console exporter printed that trace's spans
