@@ -53,7 +53,55 @@ def _migrate_to_2(cur: Any) -> None:
     cur.execute("CREATE INDEX flowrun_limits_run ON flowrun_limits (run_id)")
 
 
-MIGRATIONS = (_migrate_to_1, _migrate_to_2)
+def _migrate_to_3(cur: Any) -> None:
+    """Paused schedules (every host's ``--due`` skips them) and the fingerprints of
+    cached tasks, one row per (task id, partition) with its success's result."""
+    cur.execute("CREATE TABLE flowrun_paused (flow TEXT PRIMARY KEY, "
+                "since DOUBLE PRECISION NOT NULL)")
+    cur.execute("CREATE TABLE flowrun_fingerprints (task_id TEXT NOT NULL, "
+                "partition TEXT NOT NULL, fingerprint TEXT NOT NULL, run_id TEXT, "
+                "flow_id TEXT, result BYTEA, result_format TEXT, result_ref TEXT, "
+                "recorded DOUBLE PRECISION, PRIMARY KEY (task_id, partition))")
+
+
+def _migrate_to_4(cur: Any) -> None:
+    """Alerts: the notifications' outbox (its key unique: a message is added once by
+    whichever host comes first), missed cron slots (once per slot) and trace ids."""
+    for statement in (
+        "CREATE TABLE flowrun_notifications (id BIGSERIAL PRIMARY KEY, "
+        "key TEXT NOT NULL UNIQUE, channel TEXT, label TEXT, event TEXT, flow TEXT, "
+        "run_id TEXT, payload TEXT, created DOUBLE PRECISION, status TEXT NOT NULL, "
+        "tries INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, "
+        "next_try DOUBLE PRECISION, last_try DOUBLE PRECISION, error TEXT)",
+        "CREATE INDEX flowrun_notifications_due ON flowrun_notifications "
+        "(next_try, id) WHERE status = 'pending'",
+        "CREATE INDEX flowrun_notifications_last ON flowrun_notifications "
+        "(channel, flow, event, created)",
+        "CREATE TABLE flowrun_missed (flow TEXT NOT NULL, slot DOUBLE PRECISION NOT NULL, "
+        "noticed DOUBLE PRECISION, PRIMARY KEY (flow, slot))",
+        "ALTER TABLE flowrun_runs ADD COLUMN trace_id TEXT"):
+        cur.execute(statement)
+
+
+def _migrate_to_5(cur: Any) -> None:
+    """Log search: a GIN index over the words of each attempt's output (``search.py``)."""
+    cur.execute(
+        "CREATE FUNCTION flowrun_log_words(stdout TEXT, stderr TEXT, log TEXT) "
+        "RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_tsvector("
+        f"'simple'::regconfig, regexp_replace(left(coalesce(log, '') || ' ' || "
+        "coalesce(stderr, '') || ' ' || coalesce(stdout, ''), "
+        f"{INDEXED_CHARACTERS}), '[[:punct:]]+', ' ', 'g')) $$")
+    cur.execute("CREATE INDEX flowrun_attempts_words ON flowrun_attempts USING gin "
+                f"(flowrun_log_words(stdout, stderr, log)) WHERE {HAS_OUTPUT}")
+
+
+#: The characters of an attempt's output (log records, then stderr, then stdout) whose
+#: words are indexed for search: a ``tsvector`` holds at most 1 MB of words.
+INDEXED_CHARACTERS = 200_000
+#: Only attempts with output are indexed: most writes (queued, running, silent tasks)
+#: then skip the index. A search repeats this condition to use it.
+HAS_OUTPUT = "(stdout <> '' OR stderr <> '' OR log <> '')"
+MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -14,7 +14,19 @@ import time
 from typing import Any
 
 from flowrun.plugin import SUCCEEDED, Report, Run, StoreError, redact_url
-from flowrun_postgres import connect, leases, limits, live, locks, schema, slots
+from flowrun_postgres import (
+    connect,
+    fingerprints,
+    leases,
+    limits,
+    live,
+    locks,
+    pausing,
+    schema,
+    search,
+    slots,
+    telemetry,
+)
 
 ATTEMPT_COLUMNS = (
     "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
@@ -50,7 +62,9 @@ def _copy_upsert(cur: Any, rows: list[tuple]) -> None:
 
 
 class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
-                      limits.LimitMethods):
+                      limits.LimitMethods, pausing.PauseMethods,
+                      fingerprints.FingerprintMethods, telemetry.TelemetryMethods,
+                      search.SearchMethods):
     def __init__(self, url: str, settings: dict[str, float] | None = None) -> None:
         self.url = url
         self.settings = {**leases.DEFAULTS, **(settings or {})}
@@ -71,6 +85,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
         self._gone = False
         locks.LockMethods.__init__(self)
         live.LiveMethods.__init__(self)
+        fingerprints.FingerprintMethods.__init__(self)
 
     # -- leases (the optional LeaseStore interface) -------------------------------------
 
@@ -144,7 +159,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
     def flush(self) -> None:
         """Write what is buffered; while the database is away, keep it (up to
         ``reconnect_timeout``, then ``StoreError``)."""
-        if self._pending or self._state:
+        if self._pending or self._state or self._fingerprints:
             self._write_until_deadline(self._write_pending, wait=False)
 
     def _write_pending(self, cur: Any) -> None:
@@ -162,6 +177,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
                 cur.execute("INSERT INTO flowrun_state VALUES (%s, %s, %s, %s) ON CONFLICT "
                             "(flow, key) DO UPDATE SET value=EXCLUDED.value, "
                             "format=EXCLUDED.format", (flow, key, value[0], value[1]))
+        self.write_fingerprints(cur)
         cur.execute("NOTIFY flowrun_changes")
 
     def _write(self, work: Any, timeout: float = connect.CONNECT_TIMEOUT) -> None:
@@ -195,9 +211,10 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
                         delay = min(delay * 2, 5.0)
                         continue
                     return
-                self._pending, self._state = {}, []
+                self._pending, self._state, self._fingerprints = {}, [], {}
                 raise
             self._pending, self._state, self._lost_since = {}, [], None
+            self.fingerprints_written()
             return
 
     def _still_waiting(self, exc: StoreError) -> None:

@@ -1,0 +1,88 @@
+"""Fingerprints of cached tasks (the optional ``FingerprintStore`` interface): one row
+per (task id, partition) with the result of the success it belongs to (``bytea``, large
+ones too), so a cached task is settled from this one row on any host.
+
+Writes are buffered and written by the store's next flush, in the same transaction as
+the attempts they follow. The first read of a flow's fingerprint reads the whole
+flow's rows (of that partition) in one query: a run of 10,000 cached tasks asks for
+all of them, one by one."""
+from __future__ import annotations
+
+from typing import Any
+
+from flowrun.plugin import SUCCEEDED, Report
+
+COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
+           "result_format", "result_ref", "recorded")
+_UPSERT = (f"INSERT INTO flowrun_fingerprints ({', '.join(COLUMNS)}) VALUES "
+           f"({', '.join(['%s'] * len(COLUMNS))}) ON CONFLICT (task_id, partition) "
+           "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[2:]))
+
+
+class FingerprintMethods:
+    """Mixed into ``PostgresStorage``: its ``execute`` and ``flush``; the buffer is
+    written by ``write_fingerprints`` inside the flush's transaction."""
+
+    execute: Any
+    flush: Any
+
+    def __init__(self) -> None:
+        self._fingerprints: dict[tuple[str, str], tuple] = {}
+        self._fingerprints_read: dict[tuple[str, str], dict[str, tuple]] = {}
+
+    def record_fingerprint(self, task_id: str, partition: str, fingerprint: str,
+                           success: Report) -> None:
+        self._fingerprints[(task_id, partition)] = (
+            task_id, partition, fingerprint, success.run_id, success.flow_id,
+            success.result, success.result_format, success.result_ref, success.finished)
+
+    def get_fingerprint(self, task_id: str, partition: str) -> tuple[str, Report] | None:
+        row = self._fingerprints.get((task_id, partition)) or \
+            self._flow_rows(task_id.partition("::")[0], partition).get(task_id)
+        if row is None:
+            return None
+        return row[2], Report(run_id=row[3], flow_id=row[4], task_id=row[0],
+                              status=SUCCEEDED, result=row[5], result_format=row[6],
+                              result_ref=row[7], finished=row[8])
+
+    def _flow_rows(self, flow_id: str, partition: str) -> dict[str, tuple]:
+        """The recorded rows of one flow and partition, by task id, read once."""
+        rows = self._fingerprints_read.get((flow_id, partition))
+        if rows is None:
+            found = self.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM flowrun_fingerprints WHERE "
+                "partition=%s AND task_id>=%s AND task_id<%s",
+                (partition, flow_id + "::", flow_id + ":;"))
+            rows = {row[0]: (*row[:5], _bytes(row[5]), *row[6:]) for row in found}
+            self._fingerprints_read[(flow_id, partition)] = rows
+        return rows
+
+    def forget_fingerprints(self, task_id: str) -> int:
+        self.flush()
+        self._fingerprints_read.clear()
+        for key in [k for k in self._fingerprints if _of(k[0], task_id)]:
+            del self._fingerprints[key]
+        return len(self.execute(
+            "DELETE FROM flowrun_fingerprints WHERE task_id=%s OR (task_id>%s AND "
+            "task_id<%s) RETURNING 1", (task_id, task_id + "[", task_id + "\\")))
+
+    def write_fingerprints(self, cur: Any) -> None:
+        """Write the buffered fingerprints in the caller's transaction (the buffer is
+        emptied by ``fingerprints_written`` once it commits)."""
+        if self._fingerprints:
+            cur.executemany(_UPSERT, list(self._fingerprints.values()))
+
+    def fingerprints_written(self) -> None:
+        for row in self._fingerprints.values():  # read back without a query
+            read = self._fingerprints_read.get((row[0].partition("::")[0], row[1]))
+            if read is not None:
+                read[row[0]] = row
+        self._fingerprints = {}
+
+
+def _bytes(value: Any) -> bytes | None:
+    return bytes(value) if value is not None else None
+
+
+def _of(node_id: str, task_id: str) -> bool:
+    return node_id == task_id or node_id.startswith(task_id + "[")
