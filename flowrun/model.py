@@ -337,8 +337,7 @@ class Run:
     #: The process running it, so a run whose process died shows ``interrupted``.
     pid: int | None = field(default_factory=os.getpid)
     host: str | None = field(default_factory=lambda: host_name())
-    #: Why the run failed before any task started (a bad ``--param``, a flow that no
-    #: longer collects on ``--resume``); None for a run that got to its tasks.
+    #: Why it failed before any task started (a bad ``--param``, an uncollectable flow)
     error: str | None = None
     #: Why a run ended so when no task says it ("host H stopped renewing at T"), or None.
     reason: str | None = None
