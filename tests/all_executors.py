@@ -16,7 +16,12 @@ if sshd.why_unavailable() is None:
     EXECUTORS["ssh"] = []  # the ssh_executor_args fixture (sshd starts lazily)
 
 
-@pytest.fixture(params=sorted(EXECUTORS))
+#: Dask's cluster start makes its cases the slowest: they run with ``-m slow`` (as CI does).
+SLOW = {"dask"}
+
+
+@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name
+                        for name in sorted(EXECUTORS)])
 def executor(request: pytest.FixtureRequest) -> list[str]:
     """Command-line arguments selecting one executor."""
     if request.param == "ssh":

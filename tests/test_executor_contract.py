@@ -16,6 +16,7 @@ class TestProcessExecutor(ExecutorSuite):
     executor_args = ["--executor", "process"]
 
 
+@pytest.mark.slow  # the whole suite over a real sshd; the default run keeps SSH's own tests
 @pytest.mark.skipif(sshd.why_unavailable() is not None,
                     reason=str(sshd.why_unavailable()))
 class TestSshExecutor(ExecutorSuite):
