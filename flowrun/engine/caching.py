@@ -4,7 +4,9 @@ fingerprint is made and judged (``flowrun.caching``); after it succeeds, its wri
 must exist and its fingerprint is recorded with what they hold.
 
 Only nodes of tasks that declare ``reads``/``writes`` or ``cache`` come here
-(``Task.data_aware``): every other task pays one attribute test.
+(``Task.data_aware``): every other task pays one attribute test. A cached node whose
+recorded fingerprint plainly still holds is settled the short way, without making its
+fingerprint (``Fingerprinter.unchanged``): that is the whole of a null run.
 """
 from __future__ import annotations
 
