@@ -10,6 +10,7 @@ fingerprinted makes the task run, saying why: never a cache hit on a partial key
 """
 from __future__ import annotations
 
+import glob
 import os
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from typing import Any, Mapping
 
 from flowrun.codeprint import code_parts, python_part
 from flowrun.filehash import FileHasher, TemplateError, expand
-from flowrun.fingerprint import Change, Fingerprint, changes, outputs_intact
+from flowrun.fingerprint import (Change, Fingerprint, changes, outputs_intact,
+                                 recorded_parts)
 from flowrun.hashing import blake2b
 from flowrun.model import Report, Task
 
@@ -95,14 +97,9 @@ class Fingerprinter:
         code, why = self._code_of(task)
         if why:
             return None, why
-        params: dict[str, str] = {}
-        for name, value in sorted(values.items()):
-            text = repr(value)
-            if " at 0x" in text:
-                return None, f"parameter {name} ({type(value).__name__}) cannot be " \
-                             "fingerprinted: its repr names an address"
-            params[name] = text if len(text) <= _REPR_MAX else \
-                "blake2b:" + blake2b(text.encode(), digest_size=16).hexdigest()
+        params, why = _param_parts(values)
+        if why:
+            return None, why
         read_states = self.states(reads, stats)
         return Fingerprint(code=code, params=params, upstream=dict(upstream),
                            reads={p: s for p, s in read_states.items() if s},
@@ -124,6 +121,46 @@ class Fingerprinter:
         return self._code[key]
 
     # -- the verdict -------------------------------------------------------------------
+    def unchanged(self, task: Task, node_id: str, partition: str, values: Mapping[str, Any],
+                  upstream: dict[str, str], store: Any) -> Report | None:
+        """The recorded success of a node up to date beyond doubt, found the short way
+        (a null run asks this of every node): every part as recorded, each declared
+        file a plain path whose stat signature is the one it was hashed with. None:
+        judge it the long way (``fingerprint``, ``judge``), which also says why."""
+        recorded = store.get_fingerprint(node_id, partition)
+        old = recorded_parts(recorded[0]) if recorded is not None else None
+        if old is None:
+            return None
+        code, why = self._code_of(task)
+        if why or old["code"] != code or old["upstream"] != upstream \
+                or old["version"] != (task.options.cache_version or ""):
+            return None
+        params, why = _param_parts(values)
+        if why or old["params"] != params or not self._same_files(
+                task.options.reads, values, old["reads"]) or not self._same_files(
+                task.options.writes, values, old["writes"]):
+            return None
+        limit = expiry_seconds(task.options.cache)
+        if limit is not None and time.time() - (recorded[1].finished or 0) > limit:
+            return None
+        return recorded[1]
+
+    def _same_files(self, patterns: tuple[str, ...] | list[str], values: Mapping[str, Any],
+                    recorded: Any) -> bool:
+        """Each pattern names one plain file holding what ``recorded`` says, and
+        ``recorded`` names no other."""
+        if type(recorded) is not dict or len(recorded) != len(patterns):
+            return False
+        for pattern in patterns:
+            try:
+                path = pattern.format_map(values) if "{" in pattern else pattern
+            except (KeyError, IndexError, ValueError):
+                return False
+            state = recorded.get(path)
+            if state is None or glob.has_magic(path) or self.hasher.unchanged(path) != state:
+                return False
+        return True
+
     def judge(self, task: Task, node_id: str, partition: str, fp: Fingerprint | None,
               why: str, store: Any, values: Mapping[str, Any], forced: bool = False
               ) -> Verdict:
@@ -203,6 +240,19 @@ def template_values(task: Task, run_params: Mapping[str, Any], extra: Mapping[st
     return values
 
 
+def _param_parts(values: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+    """The parameter part: each value's repr (hashed when long), or why it cannot be."""
+    params: dict[str, str] = {}
+    for name, value in sorted(values.items()):
+        text = repr(value)
+        if " at 0x" in text:
+            return {}, f"parameter {name} ({type(value).__name__}) cannot be " \
+                       "fingerprinted: its repr names an address"
+        params[name] = text if len(text) <= _REPR_MAX else \
+            "blake2b:" + blake2b(text.encode(), digest_size=16).hexdigest()
+    return params, ""
+
+
 def hash_cache_path(config: Any) -> str | None:
     """The per-host stat cache, beside a SQLite store under the rootdir's ``.flowrun``
     (another store's files are no business of ours: the cache is local anyway)."""
@@ -212,7 +262,6 @@ def hash_cache_path(config: Any) -> str | None:
 
 def _glob_matches_nothing(pattern: str, values: Mapping[str, Any], found: list[str]
                           ) -> bool:
-    import glob
     from fnmatch import fnmatchcase
 
     try:

@@ -20,7 +20,7 @@ import sqlite3
 import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Mapping, NamedTuple
+from typing import Any, Iterable, Mapping, NamedTuple
 
 HASH_NAME = "sha256"
 _RACY_NS = 100_000_000            # the coarsest clock tick of a file system with ns times
@@ -101,6 +101,7 @@ class FileHasher:
 
     def __init__(self, rootdir: str, cache_path: str | None) -> None:
         self.rootdir = rootdir
+        self._root = os.path.join(rootdir, "")
         self.cache_path = cache_path
         self._known: dict[str, tuple[int, int, int, int, int, str]] | None = None
         self._fresh: dict[str, tuple[int, int, int, int, int, str]] = {}
@@ -114,7 +115,7 @@ class FileHasher:
         found: dict[str, FileState | None] = {}
         stats = stats or {}
         todo: list[tuple[str, os.stat_result]] = []
-        root = os.path.join(self.rootdir, "")
+        root = self._root
         for path in paths:
             st = stats.get(path)
             if st is None:
@@ -134,6 +135,22 @@ class FileHasher:
             found[path] = FileState(path, st.st_size, digest)
             self._fresh[path] = (*_signature(st), time.time_ns(), digest)
         return found
+
+    def unchanged(self, path: str) -> list[Any] | None:
+        """``[digest, size]`` of a regular file whose stat signature is the one it was
+        hashed with (and not racily clean), from the cache alone; None: ask ``states``."""
+        entry = self._load().get(path)
+        if entry is None:
+            return None
+        try:
+            st = os.stat(path if path.startswith("/") else self._root + path)
+        except OSError:
+            return None
+        if entry[1] != st.st_mtime_ns or entry[0] != st.st_size or entry[2] != st.st_ino \
+                or entry[3] != st.st_ctime_ns or not stat.S_ISREG(st.st_mode) \
+                or _racy(st.st_mtime_ns, entry[4]):
+            return None
+        return [entry[5], st.st_size]
 
     def _hash_all(self, todo: list[tuple[str, os.stat_result]]
                   ) -> Iterable[tuple[str, os.stat_result, str]]:

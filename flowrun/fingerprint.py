@@ -15,6 +15,7 @@ from typing import Any
 
 #: The stored format; a change makes every cached task rerun once, saying why.
 FORMAT = 1
+_decode = json.JSONDecoder().decode  # json.loads' checks, once (a null run: one a task)
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,27 @@ class Fingerprint:
     def from_json(cls, text: str) -> Fingerprint | None:
         """None for a fingerprint of another format (or unreadable): never misread."""
         try:
-            data = json.loads(text)
+            data = _decode(text)
             if data.pop("format") != FORMAT:
                 return None
             return cls(**data)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
+
+
+_PARTS = frozenset(("format", "code", "params", "upstream", "reads", "writes", "version"))
+
+
+def recorded_parts(text: str) -> dict[str, Any] | None:
+    """A recorded fingerprint as plain JSON data, every part present, or None (another
+    format, unreadable): what ``from_json`` reads, without making a ``Fingerprint``."""
+    try:
+        data = _decode(text)
+    except (ValueError, TypeError):
+        return None
+    if type(data) is not dict or data.keys() != _PARTS or data["format"] != FORMAT:
+        return None
+    return data
 
 
 @dataclass(frozen=True)

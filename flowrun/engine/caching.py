@@ -4,7 +4,9 @@ fingerprint is made and judged (``flowrun.caching``); after it succeeds, its wri
 must exist and its fingerprint is recorded with what they hold.
 
 Only nodes of tasks that declare ``reads``/``writes`` or ``cache`` come here
-(``Task.data_aware``): every other task pays one attribute test.
+(``Task.data_aware``): every other task pays one attribute test. A cached node whose
+recorded fingerprint plainly still holds is settled the short way, without making its
+fingerprint (``Fingerprinter.unchanged``): that is the whole of a null run.
 """
 from __future__ import annotations
 
@@ -39,17 +41,22 @@ class Caching:
         up to date: cached)."""
         task, run = node.task, node.flow_run.run
         values = template_values(task, run.params, node.extra, run.partition)
+        cached = task.options.cache and not node.report.parent  # children, subflows: not
+        if cached and self.store is not None and task.id not in self.forced:
+            success = self.fp.unchanged(task, node.id, run.partition or "", values,
+                                        self._upstream(node), self.store)
+            if success is not None:  # the null run's way: no fingerprint made
+                self._take(node, success)
+                return True
         stats: dict[str, Any] = {}  # one stat per read file
         reads, missing = self.fp.files(task, values, "reads", stats)
         if missing:
             line = f"declared read {missing[0]} does not exist (reads={list(task.options.reads)})"
             self.life.settle(node, FAILED, None, error=line, summary=line)
             return True
-        if not task.options.cache or node.report.parent:  # children, subflows: not cached
+        if not cached:
             return False
-        upstream = {up: self._upstream_digest(node.flow_run.nodes[up])
-                    for param, up in task.inputs.items() if param not in node.extra}
-        fp, why = self.fp.fingerprint(task, values, upstream, reads, stats)
+        fp, why = self.fp.fingerprint(task, values, self._upstream(node), reads, stats)
         verdict = self.fp.judge(task, node.id, run.partition or "", fp, why, self.store,
                                 values, forced=task.id in self.forced)
         if verdict.fresh and verdict.success is not None:
@@ -87,6 +94,14 @@ class Caching:
                              result_ref=outcome.result_ref, finished=outcome.finished)
             self.store.record_fingerprint(node.id, run.partition or "", fp.to_json(),
                                           success)
+
+    def _upstream(self, node: Node) -> dict[str, str]:
+        """The upstream part: each upstream task's result by hash."""
+        task = node.task
+        if not task.inputs:
+            return {}
+        return {up: self._upstream_digest(node.flow_run.nodes[up])
+                for param, up in task.inputs.items() if param not in node.extra}
 
     def _upstream_digest(self, up: Node) -> str:
         """An upstream result by hash. A mapped task's list goes by its instances'

@@ -115,7 +115,7 @@ class Reusing:
         run_params = node.flow_run.run.params
         parts.extend((p, run_params.get(p, d)) for p, d in task.params.items()
                      if p not in node.extra)
-        parts.extend(sorted(node.extra.items(), key=lambda kv: kv[0]))
+        parts.extend(sorted(node.extra.items()))  # keys differ: values never compared
         try:
             blob = canonical_pickle(parts)
         except Exception:  # noqa: BLE001 - an argument that cannot be pickled
@@ -165,7 +165,7 @@ def _flat(obj: Any) -> bool:
     for part in obj:
         kind = type(part)
         if kind is tuple:
-            if id(part) in tuples or not all(type(x) in _ATOMS for x in part):
+            if id(part) in tuples or not _ATOMS.issuperset(map(type, part)):
                 return False
             tuples.add(id(part))
         elif kind not in _ATOMS:

@@ -44,7 +44,8 @@ class FingerprintRows:
         report = Report(run_id=row[3], flow_id=row[4], task_id=row[0], status="succeeded",
                         result=row[5], result_format=row[6], result_ref=row[7],
                         finished=row[8])
-        self._load_result_file(report)  # type: ignore[attr-defined]
+        if row[7] is not None:  # a big result, kept in a file
+            self._load_result_file(report)  # type: ignore[attr-defined]
         return row[2], report
 
     def _flow_rows(self, flow_id: str, partition: str) -> dict[str, tuple]:

@@ -1,0 +1,101 @@
+"""The null run's short way (``Fingerprinter.unchanged``): a cached node whose declared
+files all keep the stat signature they were hashed with is settled without making its
+fingerprint. These tests age every file past the racy window first, so the short way
+is taken, and check that each kind of change still makes the node run."""
+from __future__ import annotations
+
+import os
+import time
+
+FLOW = """
+    from pathlib import Path
+    from flowrun import task
+
+    @task(each={"i": [0, 1, 2]}, reads=["data/in_{i}.txt"], writes=["out/out_{i}.txt"],
+          cache=True, cache_version="v1")
+    def copy(i):
+        Path("out").mkdir(exist_ok=True)
+        text = Path(f"data/in_{i}.txt").read_text()
+        Path(f"out/out_{i}.txt").write_text(text.upper())
+        return len(text)
+"""
+T = "flows/flow_n.py::copy"
+
+
+def age(project) -> None:
+    """Every data and output file a minute old: out of the racy window, so its stat
+    signature alone vouches for its hash once it is hashed again."""
+    old = time.time() - 60
+    for folder in ("data", "out"):
+        for name in os.listdir(project.path / folder):
+            os.utime(project.path / folder / name, (old, old))
+
+
+def settled(project) -> dict[int, str]:
+    """Run twice: the first run hashes what ``age`` touched, the second may take the
+    short way. The second run's status of each instance."""
+    age(project)
+    project.run()
+    result = project.run("-v")
+    assert result.exit_code == 0, result.output + result.stderr
+    return {i: result.statuses()[f"{T}[{i}]"] for i in range(3)}
+
+
+def start(project) -> None:
+    project.write("flows/flow_n.py", FLOW)
+    for i in range(3):
+        project.write(f"data/in_{i}.txt", f"row {i}\n")
+    assert project.run().exit_code == 0
+
+
+def test_a_null_run_is_all_cached_with_the_stored_results(project):
+    start(project)
+    assert set(settled(project).values()) == {"cached"}
+    result = project.run("-v")
+    assert f"{T}[1] i=1 CACHED - up to date" in result.output
+    assert result.result(T) == [6, 6, 6]
+
+
+def test_same_size_edit_with_the_old_mtime_still_reruns(project):
+    start(project)
+    settled(project)
+    path = project.path / "data/in_1.txt"
+    mtime = path.stat().st_mtime_ns
+    path.write_text("ROW 1\n")  # same size; mtime put back: only the ctime tells
+    os.utime(path, ns=(mtime, mtime))
+    found = project.run().statuses()
+    assert found[f"{T}[1]"] == "succeeded"
+    assert found[f"{T}[0]"] == found[f"{T}[2]"] == "cached"
+    assert (project.path / "out/out_1.txt").read_text() == "ROW 1\n"
+
+
+def test_a_deleted_or_tampered_output_reruns_its_instance(project):
+    start(project)
+    settled(project)
+    (project.path / "out/out_0.txt").unlink()
+    project.write("out/out_2.txt", "tampered")
+    found = project.run().statuses()
+    assert (found[f"{T}[0]"], found[f"{T}[1]"], found[f"{T}[2]"]) == \
+        ("succeeded", "cached", "succeeded")
+
+
+def test_code_version_and_items_changes_rerun(project):
+    start(project)
+    settled(project)
+    project.write("flows/flow_n.py", FLOW.replace('cache_version="v1"', 'cache_version="v2"'))
+    assert set(settled(project).values()) == {"cached"}  # v2 recorded by the first run
+    lower = FLOW.replace("text.upper()", "text.lower()")
+    project.write("flows/flow_n.py", lower)
+    found = project.run().statuses()
+    assert {found[f"{T}[{i}]"] for i in range(3)} == {"succeeded"}
+    project.write("flows/flow_n.py", lower.replace("[0, 1, 2]", "[0, 2, 1]"))
+    found = project.run().statuses()
+    assert found[f"{T}[0]"] == "cached"  # same item, same files
+    assert found[f"{T}[1]"] == found[f"{T}[2]"] == "succeeded"  # items swapped
+
+
+def test_a_deleted_stat_cache_only_costs_a_rehash(project):
+    start(project)
+    settled(project)
+    (project.path / ".flowrun/filehashes.db").unlink()
+    assert set(settled(project).values()) == {"cached"}
