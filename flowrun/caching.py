@@ -25,14 +25,15 @@ from flowrun.model import Report, Task
 
 #: How a reused node says why it was reused, everywhere (terminal, show, explain, UI).
 UP_TO_DATE = "up to date"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _REPR_MAX = 200
 
 
 def expiry_seconds(cache: Any) -> float | None:
     """``cache="12h"`` -> 43200.0; ``cache=True`` never expires (None)."""
     if isinstance(cache, str):
-        return float(cache[:-1]) * _UNITS[cache[-1]]
+        from flowrun.config_keys import parse_duration  # one reading of "12h" everywhere
+
+        return parse_duration(cache)
     return None
 
 
