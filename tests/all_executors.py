@@ -16,8 +16,9 @@ if sshd.why_unavailable() is None:
     EXECUTORS["ssh"] = []  # the ssh_executor_args fixture (sshd starts lazily)
 
 
-#: Dask's cluster start makes its cases the slowest: they run with ``-m slow`` (as CI does).
-SLOW = {"dask"}
+#: Dask's cluster start and SSH's connections make their cases the slowest: they run with
+#: ``-m slow`` (as CI does); the default run keeps SSH's and Dask's own test files.
+SLOW = {"dask", "ssh"}
 
 
 @pytest.fixture(params=[pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name
