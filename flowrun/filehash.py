@@ -173,7 +173,7 @@ class FileHasher:
             if self.cache_path and os.path.exists(self.cache_path):
                 try:
                     with sqlite3.connect(self.cache_path) as conn:
-                        self._known = {row[0]: tuple(row[1:]) for row in conn.execute(
+                        self._known = {row[0]: row[1:] for row in conn.execute(
                             "SELECT path, size, mtime_ns, inode, ctime_ns, hashed_ns, digest"
                             " FROM files")}
                 except sqlite3.DatabaseError:
