@@ -14,7 +14,7 @@ import glob
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from flowrun.codeprint import code_parts, python_part
 from flowrun.filehash import FileHasher, TemplateError, expand
@@ -60,6 +60,20 @@ class Verdict:
     success: Report | None = None           # the recorded success (fresh: reused)
 
 
+class _Plan(NamedTuple):
+    """The parts of a task's fingerprint that ``Fingerprinter.unchanged`` compares
+    alike for each of its nodes; each declared file as (pattern, has ``{}``, a glob)."""
+
+    code: dict[str, list[Any]]
+    version: str
+    reads: list[tuple[str, bool, bool]]
+    writes: list[tuple[str, bool, bool]]
+    limit: float | None
+
+
+_NO_PLAN = _Plan({}, "", [], [], None)  # a task whose code cannot be fingerprinted
+
+
 class Fingerprinter:
     """Makes fingerprints for one session: one file hasher (its stat cache is local to
     this host, beside the store) and each task's code parts, computed once."""
@@ -68,6 +82,7 @@ class Fingerprinter:
         self.rootdir = rootdir
         self.hasher = FileHasher(rootdir, hash_cache)
         self._code: dict[int, tuple[dict[str, list[Any]], str]] = {}
+        self._plans: dict[Task, _Plan] = {}
 
     # -- the declared files ------------------------------------------------------------
     def files(self, task: Task, values: Mapping[str, Any], option: str,
@@ -132,33 +147,50 @@ class Fingerprinter:
         old = recorded_parts(recorded[0]) if recorded is not None else None
         if old is None:
             return None
-        code, why = self._code_of(task)
-        if why or old["code"] != code or old["upstream"] != upstream \
-                or old["version"] != (task.options.cache_version or ""):
+        plan = self._plans.get(task)
+        if plan is None:
+            plan = self._plans[task] = self._plan(task)
+        if plan is _NO_PLAN or old["code"] != plan.code or old["upstream"] != upstream \
+                or old["version"] != plan.version:
             return None
         params, why = _param_parts(values)
         if why or old["params"] != params or not self._same_files(
-                task.options.reads, values, old["reads"]) or not self._same_files(
-                task.options.writes, values, old["writes"]):
+                plan.reads, values, old["reads"]) or not self._same_files(
+                plan.writes, values, old["writes"]):
             return None
-        limit = expiry_seconds(task.options.cache)
-        if limit is not None and time.time() - (recorded[1].finished or 0) > limit:
+        if plan.limit is not None and time.time() - (recorded[1].finished or 0) > plan.limit:
             return None
         return recorded[1]
 
-    def _same_files(self, patterns: tuple[str, ...] | list[str], values: Mapping[str, Any],
-                    recorded: Any) -> bool:
+    def _plan(self, task: Task) -> _Plan:
+        """What ``unchanged`` compares that is the same for every node of ``task``:
+        worked out once per task, not once per mapped instance."""
+        code, why = self._code_of(task)
+        if why:
+            return _NO_PLAN
+        return _Plan(code, task.options.cache_version or "",
+                     [(p, "{" in p, glob.has_magic(p)) for p in task.options.reads],
+                     [(p, "{" in p, glob.has_magic(p)) for p in task.options.writes],
+                     expiry_seconds(task.options.cache))
+
+    def _same_files(self, patterns: list[tuple[str, bool, bool]],
+                    values: Mapping[str, Any], recorded: Any) -> bool:
         """Each pattern names one plain file holding what ``recorded`` says, and
         ``recorded`` names no other."""
         if type(recorded) is not dict or len(recorded) != len(patterns):
             return False
-        for pattern in patterns:
-            try:
-                path = pattern.format_map(values) if "{" in pattern else pattern
-            except (KeyError, IndexError, ValueError):
-                return False
+        unchanged = self.hasher.unchanged
+        for pattern, templated, magic in patterns:
+            if templated:
+                try:
+                    path = pattern.format_map(values)
+                except (KeyError, IndexError, ValueError):
+                    return False
+                magic = glob.has_magic(path)
+            else:
+                path = pattern
             state = recorded.get(path)
-            if state is None or glob.has_magic(path) or self.hasher.unchanged(path) != state:
+            if state is None or magic or unchanged(path) != state:
                 return False
         return True
 

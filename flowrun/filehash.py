@@ -139,18 +139,19 @@ class FileHasher:
     def unchanged(self, path: str) -> list[Any] | None:
         """``[digest, size]`` of a regular file whose stat signature is the one it was
         hashed with (and not racily clean), from the cache alone; None: ask ``states``."""
-        entry = self._load().get(path)
+        entry = (self._known if self._known is not None else self._load()).get(path)
         if entry is None:
             return None
         try:
             st = os.stat(path if path.startswith("/") else self._root + path)
         except OSError:
             return None
-        if entry[1] != st.st_mtime_ns or entry[0] != st.st_size or entry[2] != st.st_ino \
-                or entry[3] != st.st_ctime_ns or not stat.S_ISREG(st.st_mode) \
-                or _racy(st.st_mtime_ns, entry[4]):
-            return None
-        return [entry[5], st.st_size]
+        mtime = st.st_mtime_ns
+        if (st.st_size, mtime, st.st_ino, st.st_ctime_ns) != entry[:4] \
+                or not stat.S_ISREG(st.st_mode) or mtime >= entry[4] - (
+                    _RACY_WHOLE_SECONDS_NS if mtime % 1_000_000_000 == 0 else _RACY_NS):
+            return None  # changed, not a regular file, or racily clean (``_racy``)
+        return [entry[5], entry[0]]
 
     def _hash_all(self, todo: list[tuple[str, os.stat_result]]
                   ) -> Iterable[tuple[str, os.stat_result, str]]:
@@ -172,7 +173,7 @@ class FileHasher:
             if self.cache_path and os.path.exists(self.cache_path):
                 try:
                     with sqlite3.connect(self.cache_path) as conn:
-                        self._known = {row[0]: tuple(row[1:]) for row in conn.execute(
+                        self._known = {row[0]: row[1:] for row in conn.execute(
                             "SELECT path, size, mtime_ns, inode, ctime_ns, hashed_ns, digest"
                             " FROM files")}
                 except sqlite3.DatabaseError:

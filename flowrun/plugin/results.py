@@ -17,6 +17,7 @@ from typing import Any
 
 JSON, PICKLE = "json", "pickle"
 _quoted = json.encoder.encode_basestring_ascii  # what json.dumps does to a str
+_decode = json.JSONDecoder().decode  # json.loads without its checks: ``dumps`` wrote UTF-8
 
 
 class UnpicklableResult(Exception):
@@ -77,8 +78,8 @@ def loads(blob: bytes | None, fmt: str | None) -> Any:
     """Rebuild a result stored by ``dumps``."""
     if blob is None:
         return None
-    if fmt == JSON:
-        return json.loads(blob)
+    if fmt == JSON:  # a null run of a mapped task decodes each instance's result
+        return _decode(blob.decode() if type(blob) is bytes else blob)
     return pickle.loads(blob)
 
 
