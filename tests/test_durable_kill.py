@@ -146,7 +146,9 @@ def _pids_in(folder: Path) -> list[int]:
     return pids
 
 
-@pytest.mark.parametrize("extra", [[], ["--executor", "process"]], ids=["thread", "process"])
+@pytest.mark.parametrize("extra", [
+    [], pytest.param(["--executor", "process"], marks=pytest.mark.slow)],  # as the sweep below
+    ids=["thread", "process"])
 def test_kill_9_a_few_times_then_resume_reruns_nothing_that_succeeded(project, extra):
     _write(project)
     window = 1.0 if not extra else 2.0
