@@ -29,12 +29,17 @@ def flowrun_collection_modifyitems(config: Any, flows: list[Any]) -> None:
         flow.selected = None
 
 
+def forced_names(config: Any, flow: Any) -> set[str]:
+    """The names of the flow's tasks ``--force`` names: those the command line chose,
+    every task of the flow when it named none (empty without ``--force``)."""
+    if not config.getoption("force"):
+        return set()
+    return set(flow.named) if flow.named is not None else set(flow.tasks)
+
+
 def forced_ids(config: Any, flows: list[Any]) -> frozenset[str]:
     """Task ids ``--force`` names (empty without it)."""
-    if not config.getoption("force"):
-        return frozenset()
-    return frozenset(flow.tasks[n].id for flow in flows
-                     for n in (flow.named if flow.named is not None else flow.tasks))
+    return frozenset(flow.tasks[n].id for flow in flows for n in forced_names(config, flow))
 
 
 def wire_engine(engine: Any, config: Any, flows: list[Any]) -> None:

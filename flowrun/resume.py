@@ -13,6 +13,7 @@ from typing import Any
 
 from flowrun.plugin import (RUNNING, SUCCEEDED, FlowrunError, Run, RunRequest, SlotStore, UsageError,
                             claim_request_mode, hookimpl)
+from flowrun.forcing import forced_names
 from flowrun.reuse import resume_plan
 from flowrun.unstarted import record_unstarted
 
@@ -142,7 +143,7 @@ def _request(session: Any, flow: Any, run: Run, defaults: dict[str, Any]) -> Run
     params = {name: (defaults[name] if name in given or name not in run.params
                      else run.params[name]) for name in defaults}
     reuse, stored, changed = resume_plan(session.storage, flow, run, params)
-    forced = forced_tasks(session, flow)
+    forced = forced_names(session.config, flow)
     reuse, stored = without_forced(flow, reuse, stored, forced, force_downstream())
     note = f"{flow.id}: resuming run {run.id} ({run.status}): {len(reuse)} task result" \
            f"{'s' * (len(reuse) != 1)} reused"
@@ -163,14 +164,6 @@ def force_downstream() -> bool:
     """Whether what follows a forced task reruns too (``--force``'s meaning); the UI's
     "rerun this task only" sets ``FLOWRUN_FORCE_DOWNSTREAM=0`` for its child run."""
     return os.environ.get("FLOWRUN_FORCE_DOWNSTREAM", "1") != "0"
-
-
-def forced_tasks(session: Any, flow: Any) -> set[str]:
-    """The names of this flow's tasks ``--force`` names (``flowrun.forcing``): those
-    the command line chose, every task of the flow when it named none."""
-    if not session.config.getoption("force"):
-        return set()
-    return set(flow.named) if flow.named is not None else set(flow.tasks)
 
 
 def without_forced(flow: Any, reuse: dict[str, Any], stored: dict[str, Any],
