@@ -105,7 +105,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.results import loads as load_result
     from flowrun.plugin.source import task_source_hash
     from flowrun.plugin.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-    from flowrun.plugin.metrics import render_metrics
+    from flowrun.plugin.metrics import bucket_histograms, count_running, render_metrics
     from flowrun.plugin.storage import (
         FingerprintStore,
         LeaseStore,
@@ -154,7 +154,8 @@ _LAZY: dict[str, tuple[str, str]] = {
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
         "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
         "search_logs", "PauseStore", "LeaseStore", "LimitStore", "open_storage")},
-    "render_metrics": ("flowrun.plugin.metrics", "render_metrics"),
+    **{name: ("flowrun.plugin.metrics", name) for name in (
+        "render_metrics", "bucket_histograms", "count_running")},
     "METRICS_CONTENT_TYPE": ("flowrun.plugin.metrics", "CONTENT_TYPE"),
 }
 
@@ -188,7 +189,7 @@ __all__ = [
     "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
     "search_logs", "PauseStore", "LeaseStore", "LimitStore", "open_storage",
     # alerts
-    "render_metrics", "METRICS_CONTENT_TYPE",
+    "render_metrics", "METRICS_CONTENT_TYPE", "bucket_histograms", "count_running",
 ]
 
 

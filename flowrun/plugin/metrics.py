@@ -4,11 +4,34 @@
 ``prometheus_client`` writes the text."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Iterable
 
 #: Histogram bucket bounds, in seconds (a task of 10 ms to a run of 6 hours).
 BUCKETS = (0.01, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 21600.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def bucket_histograms(rows: Iterable[tuple[Any, int, int, float | None]], size: int,
+                      label: Callable[[Any], Any]) -> dict[Any, tuple[list[int], float]]:
+    """A store's ``(name, bucket index, count, total seconds)`` rows grouped into
+    ``MetricsStore.metrics``' histograms: {label(name): (per-bucket counts, sum)}, with
+    ``size`` bounds and one bucket more for +Inf."""
+    found: dict[Any, tuple[list[int], float]] = {}
+    for name, bucket, count, total in rows:
+        key = label(name)
+        counts, previous = found.get(key) or ([0] * (size + 1), 0.0)
+        counts[bucket] += count
+        found[key] = (counts, previous + (total or 0.0))
+    return found
+
+
+def count_running(rows: Iterable[tuple[int | None, str | None]]) -> int:
+    """How many of the runs recorded running, as ``(pid, host)`` rows, still are: one
+    whose process on this host is gone is not (``Run.process_gone``)."""
+    from flowrun.model import RUNNING, Run
+
+    return sum(1 for pid, host in rows
+               if not Run(id="", flow_id="", status=RUNNING, pid=pid, host=host).process_gone())
 
 
 def render_metrics(storage: Any) -> bytes:

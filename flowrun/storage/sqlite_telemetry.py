@@ -4,7 +4,6 @@ runs' trace ids. A mixin of ``SqliteStorage``: it uses the store's connection an
 ``BEGIN IMMEDIATE`` transactions."""
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -86,6 +85,8 @@ class TelemetryMixin:
     def metrics(self, buckets: tuple[float, ...]) -> dict[str, Any]:
         """A handful of aggregate queries: one scan of the runs, one of the attempts
         (each row's bucket found by a few comparisons, then grouped)."""
+        from flowrun.plugin.metrics import bucket_histograms, count_running
+
         case = _bucket_case(buckets)
         runs = {(flow, status): n for flow, status, n in self.conn.execute(
             "SELECT flow, status, COUNT(*) FROM runs GROUP BY flow, status")}
@@ -98,9 +99,9 @@ class TelemetryMixin:
             f"SELECT task_id, {case} AS b, COUNT(*), SUM(finished - started) FROM attempts "
             "WHERE finished IS NOT NULL AND started IS NOT NULL GROUP BY task_id, b")
         return {
-            "runs": runs, "running": sum(1 for pid, host in running if _alive(pid, host)),
-            "run_durations": _histograms(run_rows, len(buckets), lambda flow: flow),
-            "task_durations": _histograms(task_rows, len(buckets), _flow_and_task),
+            "runs": runs, "running": count_running(running),
+            "run_durations": bucket_histograms(run_rows, len(buckets), lambda flow: flow),
+            "task_durations": bucket_histograms(task_rows, len(buckets), _flow_and_task),
             "last_success": dict(self.conn.execute(
                 "SELECT flow, MAX(finished) FROM runs WHERE status='succeeded' "
                 "GROUP BY flow")),
@@ -124,29 +125,6 @@ def _bucket_case(buckets: tuple[float, ...], lo: int = 0, hi: int | None = None,
             f"{_bucket_case(buckets, mid + 1, hi, d)} END")
 
 
-def _histograms(rows: Any, size: int, label: Any) -> dict[Any, tuple[list[int], float]]:
-    found: dict[Any, tuple[list[int], float]] = {}
-    for name, bucket, count, total in rows:
-        key = label(name)
-        counts, previous = found.get(key) or ([0] * (size + 1), 0.0)
-        counts[bucket] += count
-        found[key] = (counts, previous + (total or 0.0))
-    return found
-
-
 def _flow_and_task(task_id: str) -> tuple[str, str]:
     flow, _, task = task_id.partition("::")
     return flow, _INSTANCE.sub("", task)
-
-
-def _alive(pid: int | None, host: str | None) -> bool:
-    """A run recorded running whose process on this host is gone is not running."""
-    if not pid or host != os.uname().nodename:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowrun.plugin import RUNNING, Run
+from flowrun.plugin import RUNNING, bucket_histograms, count_running
 
 MESSAGE_COLUMNS = ("id", "key", "channel", "label", "event", "flow", "run_id", "payload",
                    "created", "status", "tries", "failures", "next_try", "last_try", "error")
@@ -102,9 +102,9 @@ class TelemetryMethods:
         return {
             "runs": {(flow, status): n for flow, status, n in self.execute(
                 "SELECT flow, status, COUNT(*) FROM flowrun_runs GROUP BY flow, status")},
-            "running": sum(1 for pid, host in running if not _gone(pid, host)),
-            "run_durations": _histograms(run_rows, len(buckets), lambda flow: flow),
-            "task_durations": _histograms(task_rows, len(buckets), _flow_and_task),
+            "running": count_running(running),
+            "run_durations": bucket_histograms(run_rows, len(buckets), lambda flow: flow),
+            "task_durations": bucket_histograms(task_rows, len(buckets), _flow_and_task),
             "last_success": dict(self.execute(
                 "SELECT flow, MAX(finished) FROM flowrun_runs WHERE status='succeeded' "
                 "GROUP BY flow")),
@@ -115,22 +115,6 @@ class TelemetryMethods:
         }
 
 
-def _histograms(rows: list[tuple], size: int, label: Any
-                ) -> dict[Any, tuple[list[int], float]]:
-    found: dict[Any, tuple[list[int], float]] = {}
-    for name, bucket, count, total in rows:
-        key = label(name)
-        counts, previous = found.get(key) or ([0] * (size + 1), 0.0)
-        counts[bucket] += count
-        found[key] = (counts, previous + (total or 0.0))
-    return found
-
-
 def _flow_and_task(task_id: str) -> tuple[str, str]:
     flow, _, task = task_id.partition("::")
     return flow, task
-
-
-def _gone(pid: int | None, host: str | None) -> bool:
-    """A run recorded running whose process on this host is gone is not running."""
-    return Run(id="", flow_id="", status=RUNNING, pid=pid, host=host).process_gone()
