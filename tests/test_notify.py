@@ -381,17 +381,20 @@ def test_an_interrupted_run_sends_one_interrupted_message(project):
     jsonschema.validate(payload, schemas.load("notification"))
 
 
+HOURLY = """
+    from flowrun import Flow, task
+    flow = Flow(schedule="0 * * * *")
+
+    @task
+    def tick():
+        return 1
+"""
+
+
 def test_notify_missed_notices_slots_when_no_due_runs(project):
     """Cron itself is down: ``flowrun notify missed`` (what ``flowrun ui`` runs every
     minute) finds the slots, once each; a late --due does not send them again."""
-    project.write("flows/flow_hourly.py", """
-        from flowrun import Flow, task
-        flow = Flow(schedule="0 * * * *")
-
-        @task
-        def tick():
-            return 1
-    """)
+    project.write("flows/flow_hourly.py", HOURLY)
     configure(project, command_channel(project, on='["missed"]'))
     assert project.run("--due", env={"FLOWRUN_NOW": "2026-01-05T10:01:00Z"}).exit_code == 0
     early = project.run("notify", "missed", env={"FLOWRUN_NOW": "2026-01-05T11:10:00Z"})
@@ -407,14 +410,7 @@ def test_notify_missed_notices_slots_when_no_due_runs(project):
 
 def test_a_paused_flow_misses_no_slot(project):
     """Pausing a schedule skips its slots on purpose: no ``missed`` message for them."""
-    project.write("flows/flow_hourly.py", """
-        from flowrun import Flow, task
-        flow = Flow(schedule="0 * * * *")
-
-        @task
-        def tick():
-            return 1
-    """)
+    project.write("flows/flow_hourly.py", HOURLY)
     configure(project, command_channel(project, on='["missed"]'))
     assert project.run("--due", env={"FLOWRUN_NOW": "2026-01-05T10:01:00Z"}).exit_code == 0
     assert project.run("schedule", "pause", "flows/flow_hourly.py").exit_code == 0
