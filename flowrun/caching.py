@@ -14,12 +14,12 @@ import glob
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from flowrun.codeprint import code_parts, python_part
 from flowrun.filehash import FileHasher, TemplateError, expand
-from flowrun.fingerprint import (Change, Fingerprint, changes, outputs_intact,
-                                 recorded_parts)
+from flowrun.fingerprint import (Change, Fingerprint, changes, code_key, outputs_intact,
+                                 quick_head, quick_key)
 from flowrun.hashing import blake2b
 from flowrun.model import Report, Task
 
@@ -61,17 +61,16 @@ class Verdict:
 
 
 class _Plan(NamedTuple):
-    """The parts of a task's fingerprint that ``Fingerprinter.unchanged`` compares
-    alike for each of its nodes; each declared file as (pattern, has ``{}``, a glob)."""
+    """What a task's quick keys share, worked out once per task rather than once per
+    mapped instance: its code, version and declared paths by hash (``key``), each
+    declared file as (pattern, has ``{}``, a glob), reads then writes, and the expiry."""
 
-    code: dict[str, list[Any]]
-    version: str
-    reads: list[tuple[str, bool, bool]]
-    writes: list[tuple[str, bool, bool]]
+    key: str
+    files: list[tuple[str, bool, bool]]
     limit: float | None
 
 
-_NO_PLAN = _Plan({}, "", [], [], None)  # a task whose code cannot be fingerprinted
+_NO_PLAN = _Plan("", [], None)  # a task whose code cannot be fingerprinted
 
 
 class Fingerprinter:
@@ -80,6 +79,7 @@ class Fingerprinter:
 
     def __init__(self, rootdir: str, hash_cache: str | None) -> None:
         self.rootdir = rootdir
+        self._root_fd: int | None = None
         self.hasher = FileHasher(rootdir, hash_cache)
         self._code: dict[int, tuple[dict[str, list[Any]], str]] = {}
         self._plans: dict[Task, _Plan] = {}
@@ -136,64 +136,74 @@ class Fingerprinter:
             self._code[key] = {n: [p.digest, p.where] for n, p in parts.items()}, why
         return self._code[key]
 
-    # -- the verdict -------------------------------------------------------------------
-    def unchanged(self, task: Task, node_id: str, partition: str, values: Mapping[str, Any],
-                  upstream: dict[str, str], store: Any) -> Report | None:
-        """The recorded success of a node up to date beyond doubt, found the short way
-        (a null run asks this of every node): every part as recorded, each declared
-        file a plain path whose stat signature is the one it was hashed with. None:
-        judge it the long way (``fingerprint``, ``judge``), which also says why."""
-        recorded = store.get_fingerprint(node_id, partition)
-        old = recorded_parts(recorded[0]) if recorded is not None else None
-        if old is None:
-            return None
+    # -- the quick key ---------------------------------------------------------------
+    def quick_key(self, task: Task, values: Mapping[str, Any], upstream: dict[str, str],
+                  signature: Callable[[str], str | None]) -> str | None:
+        """The node's quick key (``flowrun.fingerprint.quick_key``) with each declared
+        file's stat signature from ``signature(path)``: the signatures it was hashed
+        under when recorded, ``stat_signature`` now when a null run compares. None:
+        no key (a glob or directory, a missing or racily clean file, a part that cannot
+        be fingerprinted); such a node is judged the long way."""
+        return next(self.quick_keys(task, upstream, [values], signature))
+
+    def quick_keys(self, task: Task, upstream: dict[str, str],
+                   each_values: Iterable[Mapping[str, Any]],
+                   signature: Callable[[str], str | None]) -> Iterator[str | None]:
+        """``quick_key`` for each node of ``task`` in turn (``each_values``: their
+        template values), with what they share worked out once."""
         plan = self._plans.get(task)
         if plan is None:
             plan = self._plans[task] = self._plan(task)
-        if plan is _NO_PLAN or old["code"] != plan.code or old["upstream"] != upstream \
-                or old["version"] != plan.version:
-            return None
-        params, why = _param_parts(values)
-        if why or old["params"] != params or not self._same_files(
-                plan.reads, values, old["reads"]) or not self._same_files(
-                plan.writes, values, old["writes"]):
-            return None
-        if plan.limit is not None and time.time() - (recorded[1].finished or 0) > plan.limit:
-            return None
-        return recorded[1]
+        head = quick_head(plan.key, upstream)
+        files, has_magic = plan.files, glob.has_magic
+        for values in each_values:
+            params, why = _param_parts(values)
+            if why or plan is _NO_PLAN:
+                yield None
+                continue
+            signatures = []
+            for pattern, templated, magic in files:
+                if templated:
+                    try:
+                        path = pattern.format_map(values)
+                    except (KeyError, IndexError, ValueError):
+                        break
+                    magic = has_magic(path)
+                else:
+                    path = pattern
+                found = None if magic else signature(path)
+                if found is None:
+                    break
+                signatures.append(found)
+            else:
+                yield quick_key(head, params, signatures)
+                continue
+            yield None
+
+    def expired(self, task: Task, finished: float | None) -> bool:
+        """Has the success that finished at ``finished`` outlived ``cache="12h"``?"""
+        limit = self._plans[task].limit if task in self._plans else \
+            expiry_seconds(task.options.cache)
+        return limit is not None and time.time() - (finished or 0) > limit
 
     def _plan(self, task: Task) -> _Plan:
-        """What ``unchanged`` compares that is the same for every node of ``task``:
-        worked out once per task, not once per mapped instance."""
         code, why = self._code_of(task)
         if why:
             return _NO_PLAN
-        return _Plan(code, task.options.cache_version or "",
-                     [(p, "{" in p, glob.has_magic(p)) for p in task.options.reads],
-                     [(p, "{" in p, glob.has_magic(p)) for p in task.options.writes],
-                     expiry_seconds(task.options.cache))
+        opts = task.options
+        key = code_key(code, opts.cache_version or "", opts.reads, opts.writes)
+        files = [(p, "{" in p, glob.has_magic(p)) for p in (*opts.reads, *opts.writes)]
+        return _Plan(key, files, expiry_seconds(opts.cache))
 
-    def _same_files(self, patterns: list[tuple[str, bool, bool]],
-                    values: Mapping[str, Any], recorded: Any) -> bool:
-        """Each pattern names one plain file holding what ``recorded`` says, and
-        ``recorded`` names no other."""
-        if type(recorded) is not dict or len(recorded) != len(patterns):
-            return False
-        unchanged = self.hasher.unchanged
-        for pattern, templated, magic in patterns:
-            if templated:
-                try:
-                    path = pattern.format_map(values)
-                except (KeyError, IndexError, ValueError):
-                    return False
-                magic = glob.has_magic(path)
-            else:
-                path = pattern
-            state = recorded.get(path)
-            if state is None or magic or unchanged(path) != state:
-                return False
-        return True
+    def recorded_signature(self, fp: Fingerprint) -> Callable[[str], str | None]:
+        """``signature`` for ``quick_key`` when recording ``fp``: the signature each
+        declared file was hashed under to the digest ``fp`` records (reads first)."""
+        def signature(path: str) -> str | None:
+            state = fp.reads.get(path) or fp.writes.get(path)
+            return self.hasher.signature(path, state[0]) if state else None
+        return signature
 
+    # -- the verdict -------------------------------------------------------------------
     def judge(self, task: Task, node_id: str, partition: str, fp: Fingerprint | None,
               why: str, store: Any, values: Mapping[str, Any], forced: bool = False
               ) -> Verdict:
@@ -258,8 +268,22 @@ class Fingerprinter:
                            reads=fp.reads, writes={p: s for p, s in states.items() if s},
                            version=fp.version), missing
 
+    def root_fd(self) -> int | None:
+        """The rootdir, opened once to ``stat`` declared paths relative to it."""
+        if self._root_fd is None:
+            try:
+                self._root_fd = os.open(self.rootdir, os.O_RDONLY | os.O_DIRECTORY
+                                        | os.O_CLOEXEC)
+            except OSError:
+                return None  # then each stat resolves it: slower, the same answer
+        return self._root_fd
+
     def save(self) -> None:
+        """Keep what the hasher learnt; let go of the rootdir."""
         self.hasher.save()
+        if self._root_fd is not None:
+            os.close(self._root_fd)
+            self._root_fd = None
 
 
 def template_values(task: Task, run_params: Mapping[str, Any], extra: Mapping[str, Any],

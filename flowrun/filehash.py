@@ -14,18 +14,19 @@ files uses every core.
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 import sqlite3
 import stat
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Mapping, NamedTuple
 
 HASH_NAME = "sha256"
 _RACY_NS = 100_000_000            # the coarsest clock tick of a file system with ns times
 _RACY_WHOLE_SECONDS_NS = 2_000_000_000
 _PARALLEL_BYTES = 8 << 20  # below this, threads cost more than they save
+#: Paths looked up one by one in the stat cache before the whole of it is read: a null
+#: run asks only for the few files whose quick key failed, a first run for every file.
+_ONE_BY_ONE = 64
 
 
 class FileState(NamedTuple):
@@ -92,6 +93,8 @@ def _rel(path: str, rootdir: str) -> str:
 
 def hash_file(path: str) -> str:
     """The content hash of one file, read in large blocks."""
+    import hashlib  # OpenSSL's: a null run hashes nothing and never loads it
+
     with open(path, "rb") as fh:
         return f"{HASH_NAME}:{hashlib.file_digest(fh, HASH_NAME).hexdigest()}"
 
@@ -105,13 +108,16 @@ class FileHasher:
         self.cache_path = cache_path
         self._known: dict[str, tuple[int, int, int, int, int, str]] | None = None
         self._fresh: dict[str, tuple[int, int, int, int, int, str]] = {}
+        self._asked = 0  # paths looked up one by one so far
+        self._conn: sqlite3.Connection | None = None  # for those lookups
         self.bytes_read = 0
 
     def states(self, paths: Iterable[str], stats: Mapping[str, os.stat_result] | None = None
                ) -> dict[str, FileState | None]:
         """path -> its state, or None where the file does not exist (``stats``: paths
         ``expand`` has just taken a ``stat`` of)."""
-        known = self._load()
+        paths = list(paths)
+        known, fresh = self._known_entries(paths), self._fresh
         found: dict[str, FileState | None] = {}
         stats = stats or {}
         todo: list[tuple[str, os.stat_result]] = []
@@ -124,7 +130,7 @@ class FileHasher:
                 except OSError:
                     found[path] = None
                     continue
-            entry = known.get(path)
+            entry = fresh.get(path) or known.get(path)
             if entry is not None and entry[1] == st.st_mtime_ns and entry[0] == st.st_size \
                     and entry[2] == st.st_ino and entry[3] == st.st_ctime_ns \
                     and not _racy(st.st_mtime_ns, entry[4]):
@@ -136,22 +142,13 @@ class FileHasher:
             self._fresh[path] = (*_signature(st), time.time_ns(), digest)
         return found
 
-    def unchanged(self, path: str) -> list[Any] | None:
-        """``[digest, size]`` of a regular file whose stat signature is the one it was
-        hashed with (and not racily clean), from the cache alone; None: ask ``states``."""
-        entry = (self._known if self._known is not None else self._load()).get(path)
-        if entry is None:
+    def signature(self, path: str, digest: str) -> str | None:
+        """The stat signature (``stat_signature``'s text) ``path`` had when it was
+        hashed to ``digest``; None if it was not, or was racily clean then."""
+        entry = self._fresh.get(path) or self._known_entries([path]).get(path)
+        if entry is None or entry[5] != digest or _racy(entry[1], entry[4]):
             return None
-        try:
-            st = os.stat(path if path.startswith("/") else self._root + path)
-        except OSError:
-            return None
-        mtime = st.st_mtime_ns
-        if (st.st_size, mtime, st.st_ino, st.st_ctime_ns) != entry[:4] \
-                or not stat.S_ISREG(st.st_mode) or mtime >= entry[4] - (
-                    _RACY_WHOLE_SECONDS_NS if mtime % 1_000_000_000 == 0 else _RACY_NS):
-            return None  # changed, not a regular file, or racily clean (``_racy``)
-        return [entry[5], entry[0]]
+        return f"{entry[0]}.{entry[1]}.{entry[2]}.{entry[3]}"
 
     def _hash_all(self, todo: list[tuple[str, os.stat_result]]
                   ) -> Iterable[tuple[str, os.stat_result, str]]:
@@ -161,11 +158,30 @@ class FileHasher:
         self.bytes_read += total
         paths = [os.path.join(self.rootdir, p) for p, _ in todo]
         if len(todo) > 1 and total > _PARALLEL_BYTES:
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
                 digests = list(pool.map(hash_file, paths))
         else:
             digests = [hash_file(p) for p in paths]
         return [(p, st, d) for (p, st), d in zip(todo, digests)]
+
+    def _known_entries(self, paths: list[str]) -> dict[str, tuple]:
+        """The cache's entries for ``paths``: looked up one by one while few are asked,
+        the whole cache read at once after that."""
+        if self._known is not None or self._asked + len(paths) > _ONE_BY_ONE:
+            return self._load()
+        self._asked += len(paths)
+        if not paths or not self.cache_path or not os.path.exists(self.cache_path):
+            return {}
+        try:
+            if self._conn is None:
+                self._conn = sqlite3.connect(self.cache_path)
+            return {row[0]: row[1:] for row in self._conn.execute(
+                "SELECT path, size, mtime_ns, inode, ctime_ns, hashed_ns, digest FROM files"
+                f" WHERE path IN ({', '.join('?' * len(paths))})", paths)}
+        except sqlite3.DatabaseError:
+            return {}
 
     def _load(self) -> dict[str, tuple[int, int, int, int, int, str]]:
         if self._known is None:
@@ -182,6 +198,9 @@ class FileHasher:
 
     def save(self) -> None:
         """Keep what this hasher learnt; a cache that cannot be written is only slower."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         if not self._fresh or not self.cache_path:
             return
         try:
@@ -195,7 +214,8 @@ class FileHasher:
                                  [(p, *entry) for p, entry in self._fresh.items()])
         except (OSError, sqlite3.DatabaseError):
             return
-        self._load().update(self._fresh)
+        if self._known is not None:
+            self._known.update(self._fresh)
         self._fresh.clear()
 
 
@@ -203,6 +223,18 @@ def _racy(mtime_ns: int, hashed_ns: int) -> bool:
     """Could a write in the same clock tick as the last one have kept the signature?"""
     window = _RACY_WHOLE_SECONDS_NS if mtime_ns % 1_000_000_000 == 0 else _RACY_NS
     return mtime_ns >= hashed_ns - window
+
+
+def stat_signature(path: str, dir_fd: int | None = None) -> str | None:
+    """A file's stat signature now, as text: size, mtime_ns, inode, ctime_ns (None: it
+    cannot be stat'ed). Equal to ``FileHasher.signature``'s: the file still holds what
+    was hashed. ``dir_fd``: the folder a relative ``path`` is in, opened (a ``stat``
+    relative to it skips resolving that folder's own path: a third of its cost)."""
+    try:
+        st = os.stat(path, dir_fd=dir_fd)
+    except OSError:
+        return None
+    return f"{st.st_size}.{st.st_mtime_ns}.{st.st_ino}.{st.st_ctime_ns}"
 
 
 def _signature(st: os.stat_result) -> tuple[int, int, int, int]:

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowrun.hashing import blake2b
+
 #: The stored format; a change makes every cached task rerun once, saying why.
 FORMAT = 1
 _decode = json.JSONDecoder().decode  # json.loads' checks, once (a null run: one a task)
@@ -48,19 +50,27 @@ class Fingerprint:
             return None
 
 
-_PARTS = frozenset(("format", "code", "params", "upstream", "reads", "writes", "version"))
+def code_key(code: dict[str, list[Any]], version: str, reads: Any, writes: Any) -> str:
+    """What every quick key of a task starts from: its code part, ``cache_version``
+    and declared paths (as written), by hash."""
+    text = json.dumps([FORMAT, code, version, list(reads), list(writes)], sort_keys=True)
+    return blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def recorded_parts(text: str) -> dict[str, Any] | None:
-    """A recorded fingerprint as plain JSON data, every part present, or None (another
-    format, unreadable): what ``from_json`` reads, without making a ``Fingerprint``."""
-    try:
-        data = _decode(text)
-    except (ValueError, TypeError):
-        return None
-    if type(data) is not dict or data.keys() != _PARTS or data["format"] != FORMAT:
-        return None
-    return data
+def quick_head(code: str, upstream: dict[str, str]) -> str:
+    """What the quick keys of one task's nodes in one run share: its code
+    (``code_key``) and upstream parts."""
+    return f"{code}\0{upstream!r}\0"
+
+
+def quick_key(head: str, params: dict[str, str], signatures: list[str]) -> str:
+    """A fingerprint's quick key: its code, upstream (``quick_head``) and parameter
+    parts by hash, then each declared file's stat signature. Two nodes with equal keys
+    have equal fingerprints as long as each signature is one its file was hashed under,
+    which is how the key is recorded: a null run compares this one string per node
+    (one ``stat`` a file) and never reads a fingerprint or a file."""
+    digest = blake2b(f"{head}{params!r}".encode(), digest_size=16).hexdigest()
+    return f"{digest}|{';'.join(signatures)}"
 
 
 @dataclass(frozen=True)

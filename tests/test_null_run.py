@@ -1,10 +1,12 @@
-"""The null run's short way (``Fingerprinter.unchanged``): a cached node whose declared
-files all keep the stat signature they were hashed with is settled without making its
-fingerprint. These tests age every file past the racy window first, so the short way
-is taken, and check that each kind of change still makes the node run."""
+"""The null run's quick way (``flowrun.fingerprint.quick_key``): a cached node whose
+declared files all keep the stat signature they were hashed with is settled by
+comparing one recorded string, without reading or making its fingerprint. These tests
+age every file past the racy window first, so the quick way is taken, and check that
+each kind of change still makes the node run."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 
 FLOW = """
@@ -99,3 +101,35 @@ def test_a_deleted_stat_cache_only_costs_a_rehash(project):
     settled(project)
     (project.path / ".flowrun/filehashes.db").unlink()
     assert set(settled(project).values()) == {"cached"}
+
+
+def test_the_quick_way_never_reads_a_fingerprint(project):
+    """Every success gets its quick key once its files are out of the racy window; a
+    null run then settles on it alone (a fingerprint made unreadable changes nothing),
+    and an edited input still goes the long way, which reruns it (its fingerprint
+    unreadable: recomputed)."""
+    start(project)
+    settled(project)
+    db = project.path / ".flowrun/flowrun.db"
+    with sqlite3.connect(db) as conn:
+        keys = [row[0] for row in conn.execute("SELECT quick FROM fingerprints")]
+        assert len(keys) == 3 and all(keys), keys
+        conn.execute("UPDATE fingerprints SET fingerprint = 'unreadable'")
+    statuses = project.run().statuses()
+    assert {statuses[f"{T}[{i}]"] for i in range(3)} == {"cached"}
+    project.write("data/in_0.txt", "row zero\n")
+    found = project.run().statuses()
+    assert (found[f"{T}[0]"], found[f"{T}[1]"]) == ("succeeded", "cached")
+
+
+def test_a_success_just_written_is_judged_the_long_way_then_gets_its_key(project):
+    """Outputs written a moment ago are racily clean: no quick key is recorded for
+    them, so the next run judges the long way and records one (files aged first)."""
+    start(project)
+    db = project.path / ".flowrun/flowrun.db"
+    with sqlite3.connect(db) as conn:
+        assert [row[0] for row in conn.execute("SELECT quick FROM fingerprints")] == \
+            [None, None, None]
+    settled(project)
+    with sqlite3.connect(db) as conn:
+        assert all(row[0] for row in conn.execute("SELECT quick FROM fingerprints"))

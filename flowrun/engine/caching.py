@@ -1,22 +1,25 @@
 """Declared files and cached tasks in a run (a collaborator the engine owns, beside
 ``Reusing``): before a node starts, its reads must exist and, when it is cached, its
 fingerprint is made and judged (``flowrun.caching``); after it succeeds, its writes
-must exist and its fingerprint is recorded with what they hold.
+must exist and its fingerprint is recorded with what they hold, and its quick key.
 
 Only nodes of tasks that declare ``reads``/``writes`` or ``cache`` come here
 (``Task.data_aware``): every other task pays one attribute test. A cached node whose
-recorded fingerprint plainly still holds is settled the short way, without making its
-fingerprint (``Fingerprinter.unchanged``): that is the whole of a null run.
+quick key is unchanged (``flowrun.fingerprint.quick_key``: one ``stat`` a declared
+file, no fingerprint read or made) is settled the quick way: that is the whole of a
+null run. Anything else is judged the long way, the one ``explain`` gives.
 """
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, Callable
 
-from flowrun.caching import Fingerprinter, store_of, template_values
+from flowrun.caching import UP_TO_DATE, Fingerprinter, store_of, template_values
+from flowrun.filehash import stat_signature
 from flowrun.fingerprint import Fingerprint
 from flowrun.hashing import blake2b
 from flowrun.model import CACHED, FAILED, SUCCEEDED, Report
-from flowrun.plugin import results
+from flowrun.plugin import QuickFingerprintStore, results
 
 if TYPE_CHECKING:
     from flowrun.engine.life import NodeLife
@@ -30,6 +33,9 @@ class Caching:
                  digest: Callable[[Node], bytes], forced: frozenset[str]) -> None:
         self.fp = fingerprinter
         self.store = store_of(storage)
+        #: the store's quick keys, if it keeps them: a null run compares only those
+        self.quick = self.store if isinstance(self.store, QuickFingerprintStore) else None
+        self.quick_rows: dict[Any, dict[str, tuple]] = {}  # flow run -> the store's
         self.life = life
         self.digest = digest  # an upstream node's result, hashed (Reusing's)
         self.forced = forced  # task ids --force names
@@ -42,12 +48,9 @@ class Caching:
         task, run = node.task, node.flow_run.run
         values = template_values(task, run.params, node.extra, run.partition)
         cached = task.options.cache and not node.report.parent  # children, subflows: not
-        if cached and self.store is not None and task.id not in self.forced:
-            success = self.fp.unchanged(task, node.id, run.partition or "", values,
-                                        self._upstream(node), self.store)
-            if success is not None:  # the null run's way: no fingerprint made
-                self._take(node, success)
-                return True
+        if cached and self.quick is not None and task.id not in self.forced \
+                and self._quick(node, values):
+            return True
         stats: dict[str, Any] = {}  # one stat per read file
         reads, missing = self.fp.files(task, values, "reads", stats)
         if missing:
@@ -60,13 +63,88 @@ class Caching:
         verdict = self.fp.judge(task, node.id, run.partition or "", fp, why, self.store,
                                 values, forced=task.id in self.forced)
         if verdict.fresh and verdict.success is not None:
-            self._take(node, verdict.success)
+            self._requick(node, values, verdict.fingerprint)
+            self._take(node, verdict.success.result, verdict.success.result_format)
             return True
         if fp is None:
             self.uncached[node] = verdict.reasons[0]  # shown with its status: -v
         elif self.store is not None:
             self.pending[node] = fp
         return False
+
+    def unchanged(self, group: Node) -> list[Node]:
+        """The instances of ``group`` (a mapped task just fanned out) whose quick key
+        holds, each taken its stored result but not settled (``NodeLife`` settles
+        them together): a null run's mapped task in one pass."""
+        task, run = group.task, group.flow_run.run
+        if not task.options.cache or group.report.parent or self.quick is None \
+                or task.id in self.forced:
+            return []
+        rows = self._quick_rows(group)
+        known = [(node, row) for node in group.instances or ()
+                 if (row := rows.get(node.id)) is not None]
+        if not known:
+            return []
+        params, partition = run.params, run.partition
+        keys = self.fp.quick_keys(
+            task, self._upstream(known[0][0]),  # alike: the item is not upstream
+            (template_values(task, params, node.extra, partition) for node, _ in known),
+            self._signature_now)
+        expired = self.fp.expired
+        taken = []
+        for (node, row), key in zip(known, keys):
+            if key == row[0] and not expired(task, row[4]):
+                self._take_row(node, row, settle=False)
+                taken.append(node)
+        return taken
+
+    def _quick(self, node: Node, values: dict[str, Any]) -> bool:
+        """The null run's way: settle ``node`` cached if its quick key now (one
+        ``stat`` a declared file) is the one recorded, and it has not expired."""
+        row = self._quick_rows(node).get(node.id)
+        if row is None or self.fp.expired(node.task, row[4]):
+            return False
+        if self.fp.quick_key(node.task, values, self._upstream(node),
+                             self._signature_now) != row[0]:
+            return False
+        self._take_row(node, row)
+        return True
+
+    def _signature_now(self, path: str) -> str | None:
+        root = self.fp.root_fd()
+        return stat_signature(path, root) if root is not None else \
+            stat_signature(os.path.join(self.fp.rootdir, path))
+
+    def _take_row(self, node: Node, row: tuple, settle: bool = True) -> None:
+        if row[3] is not None:  # a big result, kept in a file: the store loads it
+            success = self.store.get_fingerprint(node.id, node.flow_run.run.partition or "")[1]
+            row = (row[0], success.result, success.result_format)
+        self._take(node, row[1], row[2], settle)
+
+    def _quick_rows(self, node: Node) -> dict[str, tuple]:
+        """The store's quick keys for ``node``'s flow run, asked once."""
+        fr = node.flow_run
+        rows = self.quick_rows.get(fr)
+        if rows is None:
+            rows = self.quick_rows[fr] = self.quick.quick_fingerprints(  # type: ignore[union-attr]
+                fr.run.flow_id, fr.run.partition or "")
+        return rows
+
+    def _requick(self, node: Node, values: dict[str, Any], fp: Fingerprint | None) -> None:
+        """A node found up to date the long way gets its quick key recorded, when it
+        can have one now (its files were racily clean when it succeeded, or the store
+        predates quick keys): the next null run takes the quick way."""
+        partition = node.flow_run.run.partition or ""
+        recorded = self.store.get_fingerprint(node.id, partition) if self.quick else None
+        old = Fingerprint.from_json(recorded[0]) if recorded and fp else None
+        if old is None or fp is None:
+            return
+        both = Fingerprint(reads=fp.reads, writes=old.writes)
+        key = self.fp.quick_key(node.task, values, fp.upstream,
+                                self.fp.recorded_signature(both))
+        if key is not None:
+            self.quick.record_fingerprint(node.id, partition, recorded[0],  # type: ignore[union-attr]
+                                          recorded[1], quick=key)
 
     def succeeded(self, node: Node, outcome: Any) -> None:
         """After a successful attempt: fail it if a declared write is missing, else
@@ -92,8 +170,14 @@ class Caching:
                              status=SUCCEEDED, result=outcome.result,
                              result_format=outcome.result_format,
                              result_ref=outcome.result_ref, finished=outcome.finished)
-            self.store.record_fingerprint(node.id, run.partition or "", fp.to_json(),
-                                          success)
+            if self.quick is None:
+                self.store.record_fingerprint(node.id, run.partition or "", fp.to_json(),
+                                              success)
+                return
+            key = self.fp.quick_key(task, values, fp.upstream,
+                                    self.fp.recorded_signature(fp))
+            self.quick.record_fingerprint(node.id, run.partition or "", fp.to_json(),
+                                          success, quick=key)
 
     def _upstream(self, node: Node) -> dict[str, str]:
         """The upstream part: each upstream task's result by hash."""
@@ -116,12 +200,15 @@ class Caching:
         """The attempt did not succeed: its fingerprint is not kept."""
         self.pending.pop(node, None)
 
-    def _take(self, node: Node, success: Report) -> None:
+    def _take(self, node: Node, result: bytes | None, result_format: str | None,
+              settle: bool = True) -> None:
         node.reused = True
-        node.pending = _Stored(success.result, success.result_format)  # decoded if used
+        node.pending = _Stored(result, result_format)  # decoded if used
         report = node.report
-        report.result, report.result_format = success.result, success.result_format
-        self.life.settle(node, CACHED, "up to date")
+        report.result, report.result_format = result, result_format
+        report.reason = UP_TO_DATE
+        if settle:
+            self.life.settle(node, CACHED, UP_TO_DATE)
 
 
 class _Stored:
@@ -146,8 +233,6 @@ def _held_elsewhere(outcome: Any) -> bool:
 def make_caching(engine: Any, rootdir: str | None = None, hash_cache: str | None = None,
                  forced: frozenset[str] = frozenset()) -> Caching:
     """The engine's ``Caching`` (the session gives the rootdir and the stat cache)."""
-    import os
-
     fingerprinter = Fingerprinter(rootdir or os.getcwd(), hash_cache)
     return Caching(fingerprinter, engine.storage, engine.life, engine.reusing.digest,
                    forced)

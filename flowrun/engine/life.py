@@ -22,6 +22,7 @@ from flowrun.engine.nodes import (
 )
 from flowrun.engine.stopping import FAIL_FAST, given_up
 from flowrun.model import (
+    CACHED,
     CANCELLED,
     FAILED,
     HAS_RESULT,
@@ -100,9 +101,45 @@ class NodeLife:
         if not items:
             node.value = []
             return self.settle(node, SUCCEEDED, None)
+        if node.task.data_aware and self._decided_alike(node):
+            self._settle_unchanged(node)
         for child in node.instances:
             if child.status == PENDING:  # not settled meanwhile by stopping
                 self.decide(child)
+
+    def _decided_alike(self, group: Node) -> bool:
+        """Would each instance of ``group`` come to its cache as ``decide`` takes it,
+        nothing before deciding otherwise (no stop, ``--resume`` or ``run_key``)?"""
+        engine = self.engine
+        fr = group.flow_run
+        return not (engine.stopping.why or fr.stopped or fr.request.stored
+                    or engine.reusing.prior or group.task.options.run_key is not None)
+
+    def _settle_unchanged(self, group: Node) -> None:
+        """A null run's mapped task: settle together, as ``settle`` would one by one,
+        the instances whose cache holds (``Caching.unchanged``); the rest decide.
+        Its instances have no downstream of their own and are nobody's child."""
+        engine = self.engine
+        reusing = engine.reusing
+        instances = group.instances
+        assert instances is not None
+        shared = reusing.shared_arguments(instances[0])
+        for child in instances:  # recorded: a later --resume takes them by these
+            child.report.args_hash = reusing.args_hash(child, shared)
+        unchanged = engine.caching().unchanged(group)
+        if not unchanged:
+            return
+        reports = []
+        for node in unchanged:  # each taken its stored result, with its reason
+            node.status = node.report.status = CACHED
+            reports.append(node.report)
+        engine.record_all(reports)
+        task_finish = engine.task_finish
+        for report in reports:
+            task_finish(task=report)
+        group.flow_run.unfinished -= len(unchanged)
+        group.done_instances += len(unchanged) - 1
+        self._instance_settled(unchanged[-1])  # the group ends once, if this ends it
 
     # -- attempts ---------------------------------------------------------------------
 

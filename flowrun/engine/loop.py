@@ -269,6 +269,14 @@ class Engine:
         if not self.storage_dirty:
             self.next_flush = time.monotonic() + FLUSH_EVERY
 
+    def record_all(self, reports: list[Report]) -> None:
+        """``record`` each of ``reports``."""
+        record = self.storage.record
+        for report in reports:
+            record(report)
+        if reports and not self.storage_dirty:
+            self.next_flush = time.monotonic() + FLUSH_EVERY
+
     # -- starting ----------------------------------------------------------------------
 
     def start_ready(self, here: Any = None) -> bool:

@@ -102,10 +102,25 @@ class Reusing:
         self._take(node, hit, f"run key {key!r} (succeeded in run {hit.run_id})")
         return True
 
-    def args_hash(self, node: Node) -> str | None:
+    def args_hash(self, node: Node, shared: tuple[list[Any], bool] | None = None
+                  ) -> str | None:
         """A hash of the node's arguments: its upstream results (by their stored bytes),
         flow parameters and own values (item, submit() arguments). None when an
-        argument cannot be pickled: such a node is never reused."""
+        argument cannot be pickled: such a node is never reused. ``shared``: what
+        ``shared_arguments`` gave for another instance of the same mapped task."""
+        prefix, flat = shared or self.shared_arguments(node)
+        own = sorted(node.extra.items())  # keys differ: values never compared
+        parts = prefix + own
+        try:
+            blob = pickle.dumps(parts, protocol=4) if flat and _flat(own) \
+                else canonical_pickle(parts)
+        except Exception:  # noqa: BLE001 - an argument that cannot be pickled
+            return None
+        return blake2b(blob, digest_size=16).hexdigest()
+
+    def shared_arguments(self, node: Node) -> tuple[list[Any], bool]:
+        """The arguments every instance of ``node``'s mapped task has alike (its name,
+        upstream results, flow parameters), and whether they pickle as they are."""
         task = node.task
         parts: list[Any] = [task.name.rpartition("::")[2]]
         nodes = node.flow_run.nodes
@@ -115,12 +130,7 @@ class Reusing:
         run_params = node.flow_run.run.params
         parts.extend((p, run_params.get(p, d)) for p, d in task.params.items()
                      if p not in node.extra)
-        parts.extend(sorted(node.extra.items()))  # keys differ: values never compared
-        try:
-            blob = canonical_pickle(parts)
-        except Exception:  # noqa: BLE001 - an argument that cannot be pickled
-            return None
-        return blake2b(blob, digest_size=16).hexdigest()
+        return parts, _flat(parts)
 
     def digest(self, up: Node) -> bytes:
         digest = self.digests.get(up)

@@ -108,6 +108,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.metrics import bucket_histograms, count_running, render_metrics
     from flowrun.plugin.storage import (
         FingerprintStore,
+        QuickFingerprintStore,
         LeaseStore,
         LimitStore,
         LiveStore,
@@ -152,7 +153,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "RUN_RECORD_VERSION": ("flowrun.model_dicts", "RUN_RECORD_VERSION"),
     **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
-        "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
+        "QuickFingerprintStore", "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
         "search_logs", "PauseStore", "LeaseStore", "LimitStore", "open_storage")},
     **{name: ("flowrun.plugin.metrics", name) for name in (
         "render_metrics", "bucket_histograms", "count_running")},
@@ -186,7 +187,7 @@ __all__ = [
     "RemoteSpawner", "ChildRequests",
     # storage
     "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
-    "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
+    "QuickFingerprintStore", "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
     "search_logs", "PauseStore", "LeaseStore", "LimitStore", "open_storage",
     # alerts
     "render_metrics", "METRICS_CONTENT_TYPE", "bucket_histograms", "count_running",

@@ -165,6 +165,26 @@ class FingerprintStore(Protocol):
 
 
 @runtime_checkable
+class QuickFingerprintStore(Protocol):
+    """Optional, beside ``FingerprintStore``: each fingerprint's quick key (opaque
+    text, ``flowrun.fingerprint.quick_key``), so a null run compares one short string
+    per cached task instead of reading its fingerprint. A store without it judges
+    every cached task the long way (same verdicts, slower). Two methods:
+    """
+
+    def record_fingerprint(self, task_id: str, partition: str, fingerprint: str,
+                           success: Report, quick: str | None = None) -> None:
+        """``FingerprintStore.record_fingerprint``, keeping ``quick`` beside it (None:
+        none). A later record without one drops the old."""
+
+    def quick_fingerprints(self, flow_id: str, partition: str) -> dict[str, tuple]:
+        """Task id -> ``(quick, result, result_format, result_ref, finished)``
+        for every fingerprint of the flow and partition that has a quick key, buffered
+        ones included. The store may keep the mapping it hands out up to date itself,
+        so it is read once per run."""
+
+
+@runtime_checkable
 class OutboxStore(Protocol):
     """Optional: the notifications' outbox (``flowrun.notify``). A message is a dict:
     ``id`` (given by the store), ``key`` (unique: a message is added once, ever),

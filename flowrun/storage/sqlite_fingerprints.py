@@ -1,9 +1,11 @@
 """The SQLite store's fingerprints of cached tasks (``FingerprintStore``): one row per
 (task id, partition), with the result of the success it belongs to, so a cached task
-is settled from this one row. Writes are buffered and made durable with the store's
-next flush, in the same transaction as the attempts they follow. The first read of a
-flow's fingerprint reads the whole flow's rows (of that partition) in one query: a run
-of 10,000 cached tasks asks for all of them, one by one."""
+is settled from this one row; a null run reads only each row's quick key
+(``QuickFingerprintStore``). Writes are buffered and made durable with the store's
+next flush, in the same transaction as the attempts they follow. A flow's first
+fingerprints are read one by one (a null run asks for the few whose quick key failed);
+after that the whole flow's rows (of that partition) are read in one query: a first
+run of 10,000 cached tasks asks for all of them, one by one."""
 from __future__ import annotations
 
 import sqlite3
@@ -12,7 +14,10 @@ from typing import Any
 from flowrun.plugin import Report
 
 _COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
-            "result_format", "result_ref", "recorded")
+            "result_format", "result_ref", "recorded", "quick")
+#: Rows a flow's fingerprints are read one by one before all of them at once.
+_ONE_BY_ONE = 64
+_QUICK = ("quick", "result", "result_format", "result_ref", "recorded")
 _INSERT = (f"INSERT OR REPLACE INTO fingerprints ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_COLUMNS))})")
 
@@ -24,21 +29,45 @@ class FingerprintRows:
     conn: sqlite3.Connection
     _fingerprints: dict[tuple[str, str], tuple]
     _fingerprints_read: dict[tuple[str, str], dict[str, tuple]]  # (flow, partition)
+    _quick_read: dict[tuple[str, str], dict[str, tuple]]  # (flow, partition)
+    _fingerprints_asked: dict[tuple[str, str], int]  # rows read one by one
     file_threshold: int
     results_dir: str | None
 
     def record_fingerprint(self, task_id: str, partition: str, fingerprint: str,
-                           success: Report) -> None:
+                           success: Report, quick: str | None = None) -> None:
         result, ref = success.result, success.result_ref
         if result is not None and self.results_dir and len(result) > self.file_threshold:
             ref, result = self._write_result_file(result), None  # type: ignore[attr-defined]
-        self._fingerprints[(task_id, partition)] = (
-            task_id, partition, fingerprint, success.run_id, success.flow_id, result,
-            success.result_format, ref, success.finished)
+        row = (task_id, partition, fingerprint, success.run_id, success.flow_id, result,
+               success.result_format, ref, success.finished, quick)
+        self._fingerprints[(task_id, partition)] = row
+        quick_read = self._quick_read.get((task_id.partition("::")[0], partition))
+        if quick_read is not None:  # what this store hands out stays true
+            quick_read.pop(task_id, None)
+            if quick is not None:
+                quick_read[task_id] = _quick_row(row)
+
+    def quick_fingerprints(self, flow_id: str, partition: str) -> dict[str, tuple]:
+        """The quick keys of one flow and partition, by task id, read once (only
+        their columns: a null run of 10,000 tasks never reads a fingerprint)."""
+        rows = self._quick_read.get((flow_id, partition))
+        if rows is None:
+            rows = {row[0]: row[1:] for row in self.conn.execute(
+                f"SELECT task_id, {', '.join(_QUICK)} FROM fingerprints WHERE "
+                "partition=? AND task_id>=? AND task_id<? AND quick IS NOT NULL",
+                (partition, flow_id + "::", flow_id + ":;"))}
+            for (task_id, part), row in self._fingerprints.items():  # not yet written
+                if part == partition and task_id.startswith(flow_id + "::"):
+                    rows.pop(task_id, None)
+                    if row[9] is not None:
+                        rows[task_id] = _quick_row(row)
+            self._quick_read[(flow_id, partition)] = rows
+        return rows
 
     def get_fingerprint(self, task_id: str, partition: str) -> tuple[str, Report] | None:
         row = self._fingerprints.get((task_id, partition)) or \
-            self._flow_rows(task_id.partition("::")[0], partition).get(task_id)
+            self._recorded_row(task_id, partition)
         if row is None:
             return None
         report = Report(run_id=row[3], flow_id=row[4], task_id=row[0], status="succeeded",
@@ -47,6 +76,18 @@ class FingerprintRows:
         if row[7] is not None:  # a big result, kept in a file
             self._load_result_file(report)  # type: ignore[attr-defined]
         return row[2], report
+
+    def _recorded_row(self, task_id: str, partition: str) -> tuple | None:
+        """One recorded row: asked for alone while its flow's asks are few (a null run
+        asks only where a quick key failed), the flow's rows read at once after that."""
+        flow_id = task_id.partition("::")[0]
+        asked = self._fingerprints_asked.get((flow_id, partition), 0)
+        if asked >= _ONE_BY_ONE or (flow_id, partition) in self._fingerprints_read:
+            return self._flow_rows(flow_id, partition).get(task_id)
+        self._fingerprints_asked[(flow_id, partition)] = asked + 1
+        return self.conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM fingerprints WHERE task_id=? AND "
+            "partition=?", (task_id, partition)).fetchone()
 
     def _flow_rows(self, flow_id: str, partition: str) -> dict[str, tuple]:
         """The recorded rows of one flow and partition, by task id, read once."""
@@ -61,6 +102,7 @@ class FingerprintRows:
     def forget_fingerprints(self, task_id: str) -> int:
         self.flush_fingerprints()
         self._fingerprints_read.clear()
+        self._quick_read.clear()
         dropped = [k for k in self._fingerprints if _of(k[0], task_id)]
         for key in dropped:
             del self._fingerprints[key]
@@ -84,6 +126,11 @@ class FingerprintRows:
             return
         with self._transaction():  # type: ignore[attr-defined]
             self.conn.executemany(_INSERT, rows)
+
+
+def _quick_row(row: tuple) -> tuple:
+    """A buffered row's ``quick_fingerprints`` entry (the columns of ``_QUICK``)."""
+    return row[9], row[5], row[6], row[7], row[8]
 
 
 def _of(node_id: str, task_id: str) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 def connect(path: str) -> tuple[sqlite3.Connection, bool]:
@@ -131,6 +131,12 @@ def _migrate_to_10(conn: sqlite3.Connection) -> None:
     _run(conn, 'CREATE TABLE "paused" ("flow" TEXT PRIMARY KEY, "since" FLOAT)')
 
 
+def _migrate_to_11(conn: sqlite3.Connection) -> None:
+    """Each fingerprint's quick key (``flowrun.fingerprint.quick_key``): what a null
+    run compares instead of reading the fingerprint."""
+    _run(conn, 'ALTER TABLE "fingerprints" ADD COLUMN "quick" TEXT')
+
+
 MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5,
               _migrate_to_6, _migrate_to_7, _migrate_to_8, _migrate_to_9,
-              _migrate_to_10)
+              _migrate_to_10, _migrate_to_11)
