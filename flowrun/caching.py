@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
@@ -23,6 +24,7 @@ from flowrun.fingerprint import (Change, Fingerprint, changes, code_key, outputs
 from flowrun.hashing import blake2b
 from flowrun.model import Report, Task
 
+_MAGIC_IN = re.compile("[*?[]").search  # glob.has_magic's test, without its layers
 #: How a reused node says why it was reused, everywhere (terminal, show, explain, UI).
 UP_TO_DATE = "up to date"
 _REPR_MAX = 200
@@ -155,7 +157,7 @@ class Fingerprinter:
         if plan is None:
             plan = self._plans[task] = self._plan(task)
         head = quick_head(plan.key, upstream)
-        files, has_magic = plan.files, glob.has_magic
+        files, magic_in = plan.files, _MAGIC_IN
         for values in each_values:
             params, why = _param_parts(values)
             if why or plan is _NO_PLAN:
@@ -168,7 +170,7 @@ class Fingerprinter:
                         path = pattern.format_map(values)
                     except (KeyError, IndexError, ValueError):
                         break
-                    magic = has_magic(path)
+                    magic = magic_in(path) is not None
                 else:
                     path = pattern
                 found = None if magic else signature(path)
@@ -180,11 +182,12 @@ class Fingerprinter:
                 continue
             yield None
 
-    def expired(self, task: Task, finished: float | None) -> bool:
-        """Has the success that finished at ``finished`` outlived ``cache="12h"``?"""
+    def fresh_since(self, task: Task) -> float:
+        """The oldest time a success of ``task`` may have finished at and still be
+        fresh: ``cache="12h"`` ago (``-inf``: it never expires)."""
         limit = self._plans[task].limit if task in self._plans else \
             expiry_seconds(task.options.cache)
-        return limit is not None and time.time() - (finished or 0) > limit
+        return float("-inf") if limit is None else time.time() - limit
 
     def _plan(self, task: Task) -> _Plan:
         code, why = self._code_of(task)
@@ -295,6 +298,17 @@ def template_values(task: Task, run_params: Mapping[str, Any], extra: Mapping[st
     if partition is not None:
         values["partition"] = partition
     return values
+
+
+def instance_values(task: Task, run_params: Mapping[str, Any], partition: str | None
+                    ) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+    """``template_values`` of each instance of a mapped task, given its own values:
+    what they share is worked out once (usually nothing: the item alone)."""
+    taken = {p: run_params.get(p, d) for p, d in task.params.items()}
+    last = {"partition": partition} if partition is not None else {}
+    if not taken and not last:
+        return lambda extra: extra
+    return lambda extra: {**taken, **extra, **last}
 
 
 def _param_parts(values: Mapping[str, Any]) -> tuple[dict[str, str], str]:

@@ -30,6 +30,10 @@ def run(argv: list[str], plugins: list[Any] = (), *, own_process: bool = False) 
         resume_collector()
 
 
+#: Allocations between young collections in flowrun's own process (see ``_pause_collector``).
+YOUNG_COLLECTION = 10_000
+
+
 def _pause_collector(freeze: bool = False) -> Callable[[], None]:
     """Pause the garbage collector for start-up; return what resumes it (idempotent).
 
@@ -39,7 +43,11 @@ def _pause_collector(freeze: bool = False) -> Callable[[], None]:
     ``freeze``, start-up's objects are moved out of the collector's reach first
     (``gc.freeze``): else the command's first collections walk all of them again, and
     again as they age (~6 ms of a 1,000-task run). Only for a process of flowrun's own:
-    an embedding caller's objects would be frozen with them."""
+    an embedding caller's objects would be frozen with them. Such a process also
+    collects its youngest objects every ``YOUNG_COLLECTION`` allocations rather than
+    CPython's 700: a run allocates a few objects per task that live as long as the
+    run, and each young collection walks them to find next to no garbage (~15 ms of
+    a null run of 10,000 cached tasks)."""
     if not gc.isenabled():
         return lambda: None
     gc.disable()
@@ -50,6 +58,8 @@ def _pause_collector(freeze: bool = False) -> Callable[[], None]:
             resumed.append(True)
             if freeze:
                 gc.freeze()
+                _, older, oldest = gc.get_threshold()
+                gc.set_threshold(YOUNG_COLLECTION, older, oldest)
             gc.enable()
 
     return resume

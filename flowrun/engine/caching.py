@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable
 
-from flowrun.caching import UP_TO_DATE, Fingerprinter, store_of, template_values
+from flowrun.caching import (UP_TO_DATE, Fingerprinter, instance_values, store_of,
+                             template_values)
 from flowrun.filehash import stat_signature
 from flowrun.fingerprint import Fingerprint
 from flowrun.hashing import blake2b
@@ -85,15 +86,14 @@ class Caching:
                  if (row := rows.get(node.id)) is not None]
         if not known:
             return []
-        params, partition = run.params, run.partition
+        values_of = instance_values(task, run.params, run.partition)
         keys = self.fp.quick_keys(
             task, self._upstream(known[0][0]),  # alike: the item is not upstream
-            (template_values(task, params, node.extra, partition) for node, _ in known),
-            self._signature_now)
-        expired = self.fp.expired
+            (values_of(node.extra) for node, _ in known), self._signatures_now())
+        fresh_since = self.fp.fresh_since(task)
         taken = []
         for (node, row), key in zip(known, keys):
-            if key == row[0] and not expired(task, row[4]):
+            if key == row[0] and (row[4] or 0) >= fresh_since:
                 self._take_row(node, row, settle=False)
                 taken.append(node)
         return taken
@@ -102,18 +102,22 @@ class Caching:
         """The null run's way: settle ``node`` cached if its quick key now (one
         ``stat`` a declared file) is the one recorded, and it has not expired."""
         row = self._quick_rows(node).get(node.id)
-        if row is None or self.fp.expired(node.task, row[4]):
+        if row is None or (row[4] or 0) < self.fp.fresh_since(node.task):
             return False
         if self.fp.quick_key(node.task, values, self._upstream(node),
-                             self._signature_now) != row[0]:
+                             self._signatures_now()) != row[0]:
             return False
         self._take_row(node, row)
         return True
 
-    def _signature_now(self, path: str) -> str | None:
+    def _signatures_now(self) -> Callable[[str], str | None]:
+        """``signature`` for ``quick_key`` now: a ``stat`` of each declared file,
+        relative to the rootdir opened once."""
         root = self.fp.root_fd()
-        return stat_signature(path, root) if root is not None else \
-            stat_signature(os.path.join(self.fp.rootdir, path))
+        if root is None:
+            rootdir = self.fp.rootdir
+            return lambda path: stat_signature(os.path.join(rootdir, path))
+        return lambda path: stat_signature(path, root)
 
     def _take_row(self, node: Node, row: tuple, settle: bool = True) -> None:
         if row[3] is not None:  # a big result, kept in a file: the store loads it

@@ -246,6 +246,11 @@ def iterate(upstream: Node, param: str) -> list:
 
 def instance_label(values: dict[str, Any], width: int = 40) -> str:
     """``region=eu n=3``: an instance's values, shown beside its id (strings bare)."""
+    if len(values) == 1:  # the usual each= of one name: a null run labels 10,000
+        (name, value), = values.items()
+        text = value if isinstance(value, str) else repr(value)
+        if len(text) <= width:
+            return f"{name}={text}"
     parts = []
     for name, value in values.items():
         text = value if isinstance(value, str) else repr(value)

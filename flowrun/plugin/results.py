@@ -79,6 +79,8 @@ def loads(blob: bytes | None, fmt: str | None) -> Any:
     if blob is None:
         return None
     if fmt == JSON:  # a null run of a mapped task decodes each instance's result
+        if type(blob) is bytes and blob.isdigit():  # what ``dumps`` wrote of an int >= 0
+            return int(blob)
         return _decode(blob.decode() if type(blob) is bytes else blob)
     return pickle.loads(blob)
 
