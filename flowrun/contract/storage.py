@@ -7,7 +7,10 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from flowrun.contract.alerts import AlertStoreSemantics
-from flowrun.contract.fingerprints import FingerprintStoreSemantics
+from flowrun.contract.fingerprints import (
+    FingerprintStoreSemantics,
+    QuickFingerprintStoreSemantics,
+)
 from flowrun.contract.logsearch import LogSearchSemantics
 from flowrun.contract.pause import PauseSemantics
 from flowrun.contract.leases import LeaseStoreSemantics
@@ -28,7 +31,8 @@ def make_report(run: Run, name: str, attempt: int = 1, status: str = SUCCEEDED,
                   status=status, attempt=attempt, **fields)
 
 
-class StorageSuite(SlotStoreSemantics, FingerprintStoreSemantics, AlertStoreSemantics,
+class StorageSuite(SlotStoreSemantics, FingerprintStoreSemantics,
+                   QuickFingerprintStoreSemantics, AlertStoreSemantics,
                    LogSearchSemantics, PauseSemantics, LeaseStoreSemantics,
                    LimitStoreSemantics):
     """The ``Storage`` interface's contract (``flowrun.plugin.Storage``), as tests.
@@ -57,7 +61,8 @@ class StorageSuite(SlotStoreSemantics, FingerprintStoreSemantics, AlertStoreSema
     ``get_state`` after ``record_state`` merges keys and deletes on None. A store that
     also implements ``SlotStore`` (``isinstance(store, SlotStore)``) is checked against
     it too (see ``SlotStoreSemantics``), and one implementing ``FingerprintStore``
-    against ``FingerprintStoreSemantics``; otherwise those tests are skipped. So are
+    against ``FingerprintStoreSemantics`` (and ``QuickFingerprintStoreSemantics`` if it
+    keeps quick keys); otherwise those tests are skipped. So are
     ``OutboxStore``, ``MetricsStore`` and ``TraceStore`` (``AlertStoreSemantics``). A
     store that implements ``LogSearchStore`` is checked to find stored lines of every
     run (by flow, newest first, across records made since an earlier search); one that

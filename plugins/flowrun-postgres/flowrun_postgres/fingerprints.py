@@ -1,11 +1,13 @@
 """Fingerprints of cached tasks (the optional ``FingerprintStore`` interface): one row
 per (task id, partition) with the result of the success it belongs to (``bytea``, large
-ones too), so a cached task is settled from this one row on any host.
+ones too), so a cached task is settled from this one row on any host; a null run
+reads only each row's quick key (the optional ``QuickFingerprintStore`` interface).
 
 Writes are buffered and written by the store's next flush, in the same transaction as
 the attempts they follow. The first read of a flow's fingerprint reads the whole
 flow's rows (of that partition) in one query: a run of 10,000 cached tasks asks for
-all of them, one by one."""
+all of them, one by one. A flow's quick keys are read in one query too, then kept up
+to date by this process's records."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +15,8 @@ from typing import Any
 from flowrun.plugin import SUCCEEDED, Report
 
 COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
-           "result_format", "result_ref", "recorded")
+           "result_format", "result_ref", "recorded", "quick")
+_QUICK = ("quick", "result", "result_format", "result_ref", "recorded")
 _UPSERT = (f"INSERT INTO flowrun_fingerprints ({', '.join(COLUMNS)}) VALUES "
            f"({', '.join(['%s'] * len(COLUMNS))}) ON CONFLICT (task_id, partition) "
            "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[2:]))
@@ -29,12 +32,37 @@ class FingerprintMethods:
     def __init__(self) -> None:
         self._fingerprints: dict[tuple[str, str], tuple] = {}
         self._fingerprints_read: dict[tuple[str, str], dict[str, tuple]] = {}
+        self._quick_read: dict[tuple[str, str], dict[str, tuple]] = {}  # handed out
 
     def record_fingerprint(self, task_id: str, partition: str, fingerprint: str,
-                           success: Report) -> None:
-        self._fingerprints[(task_id, partition)] = (
-            task_id, partition, fingerprint, success.run_id, success.flow_id,
-            success.result, success.result_format, success.result_ref, success.finished)
+                           success: Report, quick: str | None = None) -> None:
+        row = (task_id, partition, fingerprint, success.run_id, success.flow_id,
+               success.result, success.result_format, success.result_ref,
+               success.finished, quick)
+        self._fingerprints[(task_id, partition)] = row
+        quick_read = self._quick_read.get((task_id.partition("::")[0], partition))
+        if quick_read is not None:  # what this store hands out stays true
+            quick_read.pop(task_id, None)
+            if quick is not None:
+                quick_read[task_id] = _quick_row(row)
+
+    def quick_fingerprints(self, flow_id: str, partition: str) -> dict[str, tuple]:
+        """The quick keys of one flow and partition, by task id, read once (only
+        their columns: a null run never reads a fingerprint)."""
+        rows = self._quick_read.get((flow_id, partition))
+        if rows is None:
+            found = self.execute(
+                f"SELECT task_id, {', '.join(_QUICK)} FROM flowrun_fingerprints WHERE "
+                "partition=%s AND task_id>=%s AND task_id<%s AND quick IS NOT NULL",
+                (partition, flow_id + "::", flow_id + ":;"))
+            rows = {row[0]: (row[1], _bytes(row[2]), *row[3:]) for row in found}
+            for (task_id, part), row in self._fingerprints.items():  # not yet written
+                if part == partition and task_id.startswith(flow_id + "::"):
+                    rows.pop(task_id, None)
+                    if row[9] is not None:
+                        rows[task_id] = _quick_row(row)
+            self._quick_read[(flow_id, partition)] = rows
+        return rows
 
     def get_fingerprint(self, task_id: str, partition: str) -> tuple[str, Report] | None:
         row = self._fingerprints.get((task_id, partition)) or \
@@ -60,6 +88,7 @@ class FingerprintMethods:
     def forget_fingerprints(self, task_id: str) -> int:
         self.flush()
         self._fingerprints_read.clear()
+        self._quick_read.clear()
         for key in [k for k in self._fingerprints if _of(k[0], task_id)]:
             del self._fingerprints[key]
         return len(self.execute(
@@ -78,6 +107,11 @@ class FingerprintMethods:
             if read is not None:
                 read[row[0]] = row
         self._fingerprints = {}
+
+
+def _quick_row(row: tuple) -> tuple:
+    """A buffered row's ``quick_fingerprints`` entry (the columns of ``_QUICK``)."""
+    return row[9], row[5], row[6], row[7], row[8]
 
 
 def _bytes(value: Any) -> bytes | None:

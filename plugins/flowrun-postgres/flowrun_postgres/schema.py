@@ -95,13 +95,21 @@ def _migrate_to_5(cur: Any) -> None:
                 f"(flowrun_log_words(stdout, stderr, log)) WHERE {HAS_OUTPUT}")
 
 
+def _migrate_to_6(cur: Any) -> None:
+    """Each fingerprint's quick key: what a null run compares instead of reading the
+    fingerprint (NULL for rows recorded before: those tasks are judged the long way
+    once, then get one)."""
+    cur.execute("ALTER TABLE flowrun_fingerprints ADD COLUMN quick TEXT")
+
+
 #: The characters of an attempt's output (log records, then stderr, then stdout) whose
 #: words are indexed for search: a ``tsvector`` holds at most 1 MB of words.
 INDEXED_CHARACTERS = 200_000
 #: Only attempts with output are indexed: most writes (queued, running, silent tasks)
 #: then skip the index. A search repeats this condition to use it.
 HAS_OUTPUT = "(stdout <> '' OR stderr <> '' OR log <> '')"
-MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5)
+MIGRATIONS = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5,
+              _migrate_to_6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

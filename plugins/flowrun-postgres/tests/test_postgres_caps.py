@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -52,6 +53,35 @@ def test_a_cached_task_is_cached_on_another_host(project, pg_url):
     assert second.statuses() == {"flows/flow_c.py::a": "cached",
                                  "flows/flow_c.py::b": "cached"}
     assert second.result("flows/flow_c.py::b") == 300_000  # the large result came back
+    assert set(quick_keys(pg_url)) == {"flows/flow_c.py::a", "flows/flow_c.py::b"}
+    third = project.run_subprocess("-v", env=on("host-c"))  # the quick way: keys alone
+    assert set(third.statuses().values()) == {"cached"}, third.output
+    assert third.result("flows/flow_c.py::b") == 300_000
+    assert (project.path / "ran").read_text() == "a"
+
+
+def quick_keys(url: str) -> dict[str, str]:
+    """The quick keys the store keeps for flow_c, by task id."""
+    store = PostgresStorage(url)
+    try:
+        return {task_id: row[0]
+                for task_id, row in store.quick_fingerprints("flows/flow_c.py", "").items()}
+    finally:
+        store.close()
+
+
+def test_fingerprints_from_before_quick_keys_get_them_on_the_next_run(project, pg_url):
+    configure(project, pg_url)
+    project.write("flows/flow_c.py", CACHED)
+    assert project.run_subprocess(env=on("host-a")).exit_code == 0
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # as schema 5 left it
+        conn.execute("ALTER TABLE flowrun_fingerprints DROP COLUMN quick")  # the file format
+        conn.execute("UPDATE flowrun_schema SET version = 5")  # the file format
+    upgraded = project.run_subprocess("-v", env=on("host-b"))  # judged the long way
+    assert set(upgraded.statuses().values()) == {"cached"}, upgraded.output
+    assert set(quick_keys(pg_url)) == {"flows/flow_c.py::a", "flows/flow_c.py::b"}
+    again = project.run_subprocess("-v", env=on("host-c"))
+    assert set(again.statuses().values()) == {"cached"}, again.output
     assert (project.path / "ran").read_text() == "a"
 
 
