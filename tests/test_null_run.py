@@ -9,6 +9,8 @@ import os
 import sqlite3
 import time
 
+from flowrun.storage.sqlite import SqliteStorage
+
 FLOW = """
     from pathlib import Path
     from flowrun import task
@@ -110,11 +112,9 @@ def test_the_quick_way_never_reads_a_fingerprint(project):
     unreadable: recomputed)."""
     start(project)
     settled(project)
-    db = project.path / ".flowrun/flowrun.db"
-    with sqlite3.connect(db) as conn:
-        keys = [row[0] for row in conn.execute("SELECT quick FROM fingerprints")]
-        assert len(keys) == 3 and all(keys), keys
-        conn.execute("UPDATE fingerprints SET fingerprint = 'unreadable'")
+    assert len(quick_keys(project)) == 3
+    with sqlite3.connect(project.path / ".flowrun/flowrun.db") as conn:
+        conn.execute("UPDATE fingerprints SET fingerprint = 'unreadable'")  # the file format
     statuses = project.run().statuses()
     assert {statuses[f"{T}[{i}]"] for i in range(3)} == {"cached"}
     project.write("data/in_0.txt", "row zero\n")
@@ -126,10 +126,15 @@ def test_a_success_just_written_is_judged_the_long_way_then_gets_its_key(project
     """Outputs written a moment ago are racily clean: no quick key is recorded for
     them, so the next run judges the long way and records one (files aged first)."""
     start(project)
-    db = project.path / ".flowrun/flowrun.db"
-    with sqlite3.connect(db) as conn:
-        assert [row[0] for row in conn.execute("SELECT quick FROM fingerprints")] == \
-            [None, None, None]
+    assert quick_keys(project) == {}
     settled(project)
-    with sqlite3.connect(db) as conn:
-        assert all(row[0] for row in conn.execute("SELECT quick FROM fingerprints"))
+    assert sorted(quick_keys(project)) == [f"{T}[{i}]" for i in range(3)]
+
+
+def quick_keys(project) -> dict[str, tuple]:
+    """The quick keys the project's store keeps, by task id."""
+    store = SqliteStorage(str(project.path / ".flowrun/flowrun.db"))
+    try:
+        return store.quick_fingerprints("flows/flow_n.py", "")
+    finally:
+        store.close()

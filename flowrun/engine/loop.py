@@ -19,19 +19,9 @@ import threading
 import time
 from typing import Any, Callable
 
-from flowrun.engine.events import (
-    AttemptDone,
-    CapacityBlock,
-    Event,
-    Interrupt,
-    OutputTimer,
-    SpawnChild,
-    StartSubflow,
-    TimeoutTimer,
-    GraceTimer,
-    SlotPollTimer,
-    Timers,
-)
+from flowrun.engine.events import (AttemptDone, CapacityBlock, Event, GraceTimer, Interrupt,
+                                   OutputTimer, SlotPollTimer, SpawnChild, StartSubflow,
+                                   TimeoutTimer, Timers)
 from flowrun.engine.life import NodeLife
 from flowrun.engine.liveoutput import LiveOutput
 from flowrun.engine.heap import KeptHeap

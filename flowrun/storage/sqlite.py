@@ -13,7 +13,6 @@ import operator
 import os
 import sqlite3
 import time
-from itertools import compress
 from typing import Any
 
 from flowrun.plugin import (
@@ -31,6 +30,7 @@ from flowrun.plugin import (
 from flowrun.plugin.private import create_private_file, make_private_dir
 from flowrun.storage import sqlite_live, sqlite_locks, sqlite_pause, sqlite_schema
 from flowrun.storage.sqlite_fingerprints import FingerprintRows
+from flowrun.storage.sqlite_insert import insert_rows
 from flowrun.storage.sqlite_telemetry import TelemetryMixin
 from flowrun.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -47,33 +47,6 @@ _row = operator.attrgetter(*ATTEMPT_COLUMNS)  # a Report's row
 DEFAULT_FILE_THRESHOLD = 64 * 1024
 #: Buffered records written at once even before the engine's next timed flush.
 FLUSH_BATCH = 2000
-
-
-def insert_rows(conn: sqlite3.Connection, table: str, columns: tuple[str, ...],
-                rows: list[tuple]) -> None:
-    """``INSERT OR REPLACE`` each row naming only its columns that are not NULL:
-    sqlite3 binds a ``None`` through its adapter lookup (about 0.3 µs each), and a
-    task's row is mostly empty columns, so this halves what a row costs. Rows keep
-    their order (their rowids are the order attempts happened in): one statement per
-    run of rows with the same columns."""
-    nones = (None,) * len(columns)
-    batch: list[tuple] = []
-    shape: tuple[bool, ...] = ()
-    for row in rows:
-        present = tuple(map(operator.is_not, row, nones))
-        if present != shape:
-            _insert(conn, table, columns, shape, batch)
-            shape, batch = present, []
-        batch.append(tuple(compress(row, present)))
-    _insert(conn, table, columns, shape, batch)
-
-
-def _insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...],
-            present: tuple[bool, ...], values: list[tuple]) -> None:
-    if values:
-        names = list(compress(columns, present))
-        conn.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) "
-                         f"VALUES ({', '.join('?' * len(names))})", values)
 
 
 class SqliteStorage(FingerprintRows, TelemetryMixin, sqlite_pause.Pausing):
@@ -100,8 +73,7 @@ class SqliteStorage(FingerprintRows, TelemetryMixin, sqlite_pause.Pausing):
         self._pending: dict[tuple[str, str, int], tuple] = {}
         self._state: list[tuple[str, str, Any]] = []
         self._fingerprints: dict[tuple[str, str], tuple] = {}
-        self._fingerprints_read: dict[tuple[str, str], dict[str, tuple]] = {}
-        self._quick_read: dict[tuple[str, str], dict[str, tuple]] = {}
+        self._fingerprints_read, self._quick_read = {}, {}  # (flow, partition) -> rows
         self._fingerprints_asked: dict[tuple[str, str], int] = {}
         self._locks: dict[str, int | None] = {}  # flow id -> flock'ed fd (None: memory)
 
