@@ -138,3 +138,55 @@ def quick_keys(project) -> dict[str, tuple]:
         return store.quick_fingerprints("flows/flow_n.py", "")
     finally:
         store.close()
+
+
+def test_instances_settled_together_are_resumed_by_their_arguments(project):
+    """A null run settles a mapped task's unchanged instances in one pass; each still
+    records the hash of its arguments, so ``--resume`` of that run takes them back
+    while the instance that failed runs again."""
+    project.write("flows/flow_n.py", FLOW.replace(
+        "text = Path", "text = Path(f\"data/in_{i}.txt\").read_text()\n"
+        "        assert 'bad' not in text, 'bad row'\n        text = Path"))
+    for i in range(3):
+        project.write(f"data/in_{i}.txt", f"row {i}\n")
+    assert project.run().exit_code == 0
+    age(project)
+    project.run()
+    project.write("data/in_2.txt", "bad row\n")
+    failed = project.run("-v")
+    assert failed.exit_code == 1
+    assert [failed.statuses()[f"{T}[{i}]"] for i in range(3)] == \
+        ["cached", "cached", "failed"]
+    project.write("data/in_2.txt", "row two\n")
+    run_id = failed.new_runs()[0]["id"]
+    resumed = project.run("-v", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    for i in range(2):
+        assert f"{T}[{i}] i={i} CACHED - resumed from run {run_id}" in resumed.output
+    assert resumed.statuses()[f"{T}[2]"] == "succeeded"
+
+
+def test_a_big_result_kept_in_a_file_comes_back_the_quick_way(project):
+    project.write("flows/flow_n.py", """
+        from pathlib import Path
+        from flowrun import task
+
+        @task(each={"i": [0, 1]}, reads=["data/in_{i}.txt"], cache=True)
+        def big(i):
+            return Path(f"data/in_{i}.txt").read_text() * 20_000
+
+        @task
+        def sizes(big):
+            return [len(b) for b in big]
+    """)
+    for i in range(2):
+        project.write(f"data/in_{i}.txt", f"row {i}\n")
+    assert project.run().exit_code == 0
+    old = time.time() - 60
+    for i in range(2):
+        os.utime(project.path / f"data/in_{i}.txt", (old, old))
+    project.run()
+    assert len(quick_keys(project)) == 2
+    result = project.run("-v")
+    assert result.statuses()["flows/flow_n.py::big[1]"] == "cached"
+    assert result.result("flows/flow_n.py::sizes") == [120_000, 120_000]
