@@ -81,7 +81,7 @@ class NodeLife:
                 upstream = node.flow_run.nodes[node.task.inputs[each]]
                 items = [{each: item} for item in iterate(upstream, each)]
             else:
-                items = [dict(combo) for combo in node.task.static_each]
+                items = list(node.task.static_each)  # read only, as every node's extra
         except TypeError as exc:
             return self.settle(node, FAILED, None, error=str(exc), summary=str(exc))
         node.status = RUNNING
