@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from flowrun_postgres.store import PostgresStorage
 
 FLOW = """
@@ -56,6 +58,7 @@ def test_a_database_restart_mid_run_loses_nothing(project, pg_cluster, pg_url):
     assert final == {"a": "succeeded", "b": "succeeded", "c": "succeeded"}
 
 
+@pytest.mark.slow
 def test_a_database_gone_past_reconnect_timeout_stops_the_run_interrupted(
         project, pg_cluster, pg_url):
     proc = start(project, pg_url, reconnect_timeout=1)

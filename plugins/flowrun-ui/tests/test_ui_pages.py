@@ -99,7 +99,8 @@ def _pages(project, failed: str) -> dict[str, str]:
             "search": "/search?q=audited", "schedules": "/schedules", "not-found": "/runs/nosuchrun"}
 
 
-@pytest.mark.parametrize("look", ["light", "dark-390"])
+@pytest.mark.parametrize("look", ["light",
+                                  pytest.param("dark-390", marks=pytest.mark.slow)])
 def test_every_page_passes_axe_fits_390px_and_follows_dark_mode(browser, ui, project,
                                                                  failed, look):
     phone = look == "dark-390"
