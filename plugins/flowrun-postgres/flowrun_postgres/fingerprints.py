@@ -4,10 +4,11 @@ ones too), so a cached task is settled from this one row on any host; a null run
 reads only each row's quick key (the optional ``QuickFingerprintStore`` interface).
 
 Writes are buffered and written by the store's next flush, in the same transaction as
-the attempts they follow. The first read of a flow's fingerprint reads the whole
-flow's rows (of that partition) in one query: a run of 10,000 cached tasks asks for
-all of them, one by one. A flow's quick keys are read in one query too, then kept up
-to date by this process's records."""
+the attempts they follow. A flow's first fingerprints are read one by one (a null run
+asks only for the few whose quick key failed); after that the whole flow's rows (of
+that partition) are read in one query: a first run of 10,000 cached tasks asks for all
+of them, one by one. A flow's quick keys are read in one query, then kept up to date
+by this process's records."""
 from __future__ import annotations
 
 from typing import Any
@@ -17,6 +18,8 @@ from flowrun.plugin import SUCCEEDED, Report
 COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
            "result_format", "result_ref", "recorded", "quick")
 _QUICK = ("quick", "result", "result_format", "result_ref", "recorded")
+#: Rows a flow's fingerprints are read one by one before all of them at once.
+_ONE_BY_ONE = 64
 _UPSERT = (f"INSERT INTO flowrun_fingerprints ({', '.join(COLUMNS)}) VALUES "
            f"({', '.join(['%s'] * len(COLUMNS))}) ON CONFLICT (task_id, partition) "
            "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[2:]))
@@ -33,6 +36,7 @@ class FingerprintMethods:
         self._fingerprints: dict[tuple[str, str], tuple] = {}
         self._fingerprints_read: dict[tuple[str, str], dict[str, tuple]] = {}
         self._quick_read: dict[tuple[str, str], dict[str, tuple]] = {}  # handed out
+        self._fingerprints_asked: dict[tuple[str, str], int] = {}  # rows read one by one
 
     def record_fingerprint(self, task_id: str, partition: str, fingerprint: str,
                            success: Report, quick: str | None = None) -> None:
@@ -66,12 +70,24 @@ class FingerprintMethods:
 
     def get_fingerprint(self, task_id: str, partition: str) -> tuple[str, Report] | None:
         row = self._fingerprints.get((task_id, partition)) or \
-            self._flow_rows(task_id.partition("::")[0], partition).get(task_id)
+            self._recorded_row(task_id, partition)
         if row is None:
             return None
         return row[2], Report(run_id=row[3], flow_id=row[4], task_id=row[0],
                               status=SUCCEEDED, result=row[5], result_format=row[6],
                               result_ref=row[7], finished=row[8])
+
+    def _recorded_row(self, task_id: str, partition: str) -> tuple | None:
+        """One recorded row: asked for alone while its flow's asks are few, the flow's
+        rows read at once after that."""
+        flow_id = task_id.partition("::")[0]
+        asked = self._fingerprints_asked.get((flow_id, partition), 0)
+        if asked >= _ONE_BY_ONE or (flow_id, partition) in self._fingerprints_read:
+            return self._flow_rows(flow_id, partition).get(task_id)
+        self._fingerprints_asked[(flow_id, partition)] = asked + 1
+        found = self.execute(f"SELECT {', '.join(COLUMNS)} FROM flowrun_fingerprints "
+                             "WHERE task_id=%s AND partition=%s", (task_id, partition))
+        return (*found[0][:5], _bytes(found[0][5]), *found[0][6:]) if found else None
 
     def _flow_rows(self, flow_id: str, partition: str) -> dict[str, tuple]:
         """The recorded rows of one flow and partition, by task id, read once."""
