@@ -285,6 +285,8 @@ class Report:
     def snapshot(self) -> Report:
         """This report as it is now, read-only: what the task hooks hand reporters,
         since the engine goes on changing its own (next attempt, stored result)."""
+        if type(self) is ReportSnapshot:  # frozen already: it cannot change
+            return self
         copy = Report(*_report_fields(self))  # 1 µs; dataclasses.replace takes 4
         copy.__class__ = ReportSnapshot
         return copy

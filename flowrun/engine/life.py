@@ -23,6 +23,7 @@ from flowrun.engine.nodes import (
 from flowrun.engine.stopping import FAIL_FAST, given_up
 from flowrun.model import (
     CACHED,
+    ReportSnapshot,
     CANCELLED,
     FAILED,
     HAS_RESULT,
@@ -135,7 +136,8 @@ class NodeLife:
             reports.append(node.report)
         engine.record_all(reports)
         task_finish = engine.task_finish
-        for report in reports:
+        for report in reports:  # final: the reporters' snapshot is the report itself
+            report.__class__ = ReportSnapshot
             task_finish(task=report)
         group.flow_run.unfinished -= len(unchanged)
         group.done_instances += len(unchanged) - 1
