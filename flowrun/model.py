@@ -85,11 +85,9 @@ _created: list[TaskDef] | None = None  # see record_task_defs()
 
 
 def record_task_defs(log: list[TaskDef] | None) -> list[TaskDef] | None:
-    """Make every ``TaskDef`` created from now on append itself to ``log``.
-
-    Collection uses it to see tasks that a module defines twice under one name (the
-    second ``def`` would otherwise silently replace the first). Returns the previous log.
-    """
+    """Make every ``TaskDef`` created from now on append itself to ``log``: collection
+    sees tasks a module defines twice under one name (the second ``def`` would otherwise
+    silently replace the first). Returns the previous log."""
     global _created
     previous, _created = _created, log
     return previous
@@ -285,8 +283,6 @@ class Report:
     def snapshot(self) -> Report:
         """This report as it is now, read-only: what the task hooks hand reporters,
         since the engine goes on changing its own (next attempt, stored result)."""
-        if type(self) is ReportSnapshot:  # frozen already: it cannot change
-            return self
         copy = Report(*_report_fields(self))  # 1 µs; dataclasses.replace takes 4
         copy.__class__ = ReportSnapshot
         return copy
@@ -303,9 +299,11 @@ class ReportSnapshot(Report):
     __slots__ = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # dataclasses.replace() works
-        made = Report(*args, **kwargs)
-        for name, value in zip(_FIELD_NAMES, _report_fields(made)):
+        for name, value in zip(_FIELD_NAMES, _report_fields(Report(*args, **kwargs))):
             object.__setattr__(self, name, value)
+
+    def snapshot(self) -> Report:
+        return self  # it cannot change
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"a reported task is a snapshot: cannot set {name!r}")
