@@ -136,7 +136,8 @@ def test_an_abandoned_thread_prints_nowhere_after_the_session(project):
     assert "timed out" in result.output and "LATE" not in result.output
 
 
-@pytest.mark.parametrize("where", ["thread", "process"])
+@pytest.mark.parametrize("where", ["thread",
+                                   pytest.param("process", marks=pytest.mark.slow)])
 def test_output_kept_at_a_timeout_respects_max_output_size(project, where):
     project.write("flowrun.toml", "max_output_size = 2000\n")
     project.write("flows/flow_h.py", """

@@ -36,7 +36,8 @@ def _loose(root: str) -> list[str]:
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o000])
-@pytest.mark.parametrize("where", ["default", "elsewhere"])
+@pytest.mark.parametrize("where", ["default",
+                                   pytest.param("elsewhere", marks=pytest.mark.slow)])
 def test_store_files_and_folders_are_private_from_the_first_run(project, tmp_path, umask,
                                                                 where):
     project.write("flows/flow_p.py", FLOW)

@@ -47,7 +47,8 @@ def _alive(pid: int) -> bool:
         return f.read().split()[2] != "Z"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, *(pytest.param(s, marks=pytest.mark.slow)
+                                                   for s in (signal.SIGHUP, signal.SIGINT))])
 @pytest.mark.parametrize("where", ["thread", "process"])
 def test_a_stop_signal_waits_the_grace_then_stops_and_resume_finishes(project, sig, where):
     project.write("flowrun.toml", "interrupt_grace = 1\n")

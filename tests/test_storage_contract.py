@@ -35,6 +35,7 @@ class TestSqliteMemoryStore(StorageSuite):
         return lambda: sqlite.flowrun_make_storage(url="memory:", config=None)
 
 
+@pytest.mark.slow
 def test_the_suite_fails_a_store_that_breaks_the_contract(pytester):
     pytester.makepyfile(test_broken="""
         import pytest
@@ -54,6 +55,7 @@ def test_the_suite_fails_a_store_that_breaks_the_contract(pytester):
     outcome.assert_outcomes(failed=1)
 
 
+@pytest.mark.slow
 def test_the_suite_fails_a_store_whose_quick_keys_outlive_their_record(pytester):
     pytester.makepyfile(test_stale="""
         import pytest

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from test_architecture import flowrun_imports
 
 from flowrun.testing import ExecutorSuite
@@ -60,6 +62,7 @@ def flowrun_make_executor(name, config):
 '''
 
 
+@pytest.mark.slow
 def test_the_suite_fails_an_executor_that_skips_run_attempt(pytester):
     pytester.makepyfile(broken_executor=BROKEN, test_broken="""
         from flowrun.testing import ExecutorSuite

@@ -44,6 +44,7 @@ def _fuzz(url: str, examples: int) -> None:
         check()
 
 
+@pytest.mark.slow
 def test_api_answers_every_generated_request_within_its_schema(served):
     _fuzz(served.url, 8)
 
