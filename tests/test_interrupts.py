@@ -8,6 +8,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from flowrun.testing import Result
 
 SLEEPER = """
@@ -83,6 +85,7 @@ def test_a_timeout_still_applies_after_the_first_ctrl_c(project):
     assert "timed out after 1.5s" in result.output
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_run_started_with_sigint_ignored(project):
     """A background job of a shell inherits SIGINT ignored (FIELD-NOTES); flowrun sets
     its own handler, so Ctrl-C (or ``kill -INT``) still stops the run."""

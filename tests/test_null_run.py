@@ -37,7 +37,7 @@ def age(project) -> None:
 
 def settled(project) -> dict[int, str]:
     """Run twice: the first run hashes what ``age`` touched, the second may take the
-    short way. The second run's status of each instance."""
+    quick way. The second run's status of each instance."""
     age(project)
     project.run()
     result = project.run("-v")

@@ -9,6 +9,8 @@ import select
 import subprocess
 import time
 
+import pytest
+
 from flowrun.testing import flowrun_command
 
 FAILING = """
@@ -275,6 +277,7 @@ def test_help_and_executors_list_every_executor(project):
     assert ["mine", "from", "flowconf"] in [line.split() for line in listing]
 
 
+@pytest.mark.slow
 def test_two_resumes_of_one_run_at_once_the_second_refuses(project):
     project.write("flows/flow_r.py", """
         import os, time

@@ -8,6 +8,8 @@ import pytest
 
 from flowrun_postgres.store import PostgresStorage
 
+pytestmark = pytest.mark.slow  # a server stopped and started mid-run: CI's slow job runs it
+
 FLOW = """
     import os, time
     from flowrun import task
@@ -58,7 +60,6 @@ def test_a_database_restart_mid_run_loses_nothing(project, pg_cluster, pg_url):
     assert final == {"a": "succeeded", "b": "succeeded", "c": "succeeded"}
 
 
-@pytest.mark.slow
 def test_a_database_gone_past_reconnect_timeout_stops_the_run_interrupted(
         project, pg_cluster, pg_url):
     proc = start(project, pg_url, reconnect_timeout=1)

@@ -13,6 +13,8 @@ import pytest
 from flowrun.testing import flowrun_command
 from flowrun_postgres.store import PostgresStorage
 
+pytestmark = pytest.mark.slow  # several hosts against one server: CI's slow job runs it
+
 SLOW = """
     import os, time
     from flowrun import task
@@ -44,7 +46,6 @@ def wait_for(predicate, timeout: float) -> float:
     return time.monotonic() - start
 
 
-@pytest.mark.slow
 def test_a_killed_hosts_run_is_interrupted_when_its_lease_lapses_and_resumes_elsewhere(
         project, pg_url):
     configure(project, pg_url)
@@ -181,7 +182,6 @@ def test_a_flows_overlap_policy_holds_across_hosts(project, pg_url, overlap, lat
         store.close()
 
 
-@pytest.mark.slow
 def test_a_host_that_comes_back_after_its_lease_was_taken_stops_in_one_line(
         project, pg_url):
     configure(project, pg_url)

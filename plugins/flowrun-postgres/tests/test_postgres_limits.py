@@ -8,8 +8,12 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from flowrun.testing import flowrun_command
 from flowrun_postgres.store import PostgresStorage
+
+pytestmark = pytest.mark.slow  # several hosts against one server: CI's slow job runs it
 
 DB_FLOW = """
     import os, time

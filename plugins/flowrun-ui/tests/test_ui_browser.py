@@ -10,8 +10,9 @@ import pytest
 from ui_server import flow_path
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="needs Debian's Chromium at /usr/bin/chromium")
+pytestmark = [pytest.mark.slow,  # a browser clicking through: CI's slow job runs it
+              pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                 reason="needs Debian's Chromium at /usr/bin/chromium")]
 SHOTS = Path(os.environ.get("FLOWRUN_UI_SHOTS", "")) if os.environ.get(
     "FLOWRUN_UI_SHOTS") else None
 
