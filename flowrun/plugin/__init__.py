@@ -153,8 +153,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "RUN_RECORD_VERSION": ("flowrun.model_dicts", "RUN_RECORD_VERSION"),
     **{name: ("flowrun.plugin.storage", name) for name in (
         "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
-        "QuickFingerprintStore", "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
-        "search_logs", "PauseStore", "LeaseStore", "LimitStore", "open_storage")},
+        "QuickFingerprintStore", "OutboxStore", "MetricsStore", "TraceStore",
+        "LogSearchStore", "LogHit", "search_logs", "PauseStore", "LeaseStore",
+        "LimitStore", "open_storage")},
     **{name: ("flowrun.plugin.metrics", name) for name in (
         "render_metrics", "bucket_histograms", "count_running")},
     "METRICS_CONTENT_TYPE": ("flowrun.plugin.metrics", "CONTENT_TYPE"),

@@ -12,11 +12,11 @@ import sqlite3
 from typing import Any
 
 from flowrun.plugin import Report
+from flowrun.plugin.fingerprint_rows import (flow_of, keep_handed_true, of_task, read_alone,
+                                             read_back, with_buffered)
 
 _COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
             "result_format", "result_ref", "recorded", "quick")
-#: Rows a flow's fingerprints are read one by one before all of them at once.
-_ONE_BY_ONE = 64
 _QUICK = ("quick", "result", "result_format", "result_ref", "recorded")
 _INSERT = (f"INSERT OR REPLACE INTO fingerprints ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_COLUMNS))})")
@@ -42,26 +42,18 @@ class FingerprintRows:
         row = (task_id, partition, fingerprint, success.run_id, success.flow_id, result,
                success.result_format, ref, success.finished, quick)
         self._fingerprints[(task_id, partition)] = row
-        quick_read = self._quick_read.get((task_id.partition("::")[0], partition))
-        if quick_read is not None:  # what this store hands out stays true
-            quick_read.pop(task_id, None)
-            if quick is not None:
-                quick_read[task_id] = _quick_row(row)
+        keep_handed_true(self._quick_read, row)
 
     def quick_fingerprints(self, flow_id: str, partition: str) -> dict[str, tuple]:
         """The quick keys of one flow and partition, by task id, read once (only
         their columns: a null run of 10,000 tasks never reads a fingerprint)."""
         rows = self._quick_read.get((flow_id, partition))
         if rows is None:
-            rows = {row[0]: row[1:] for row in self.conn.execute(
+            rows = with_buffered({row[0]: row[1:] for row in self.conn.execute(
                 f"SELECT task_id, {', '.join(_QUICK)} FROM fingerprints WHERE "
                 "partition=? AND task_id>=? AND task_id<? AND quick IS NOT NULL",
-                (partition, flow_id + "::", flow_id + ":;"))}
-            for (task_id, part), row in self._fingerprints.items():  # not yet written
-                if part == partition and task_id.startswith(flow_id + "::"):
-                    rows.pop(task_id, None)
-                    if row[9] is not None:
-                        rows[task_id] = _quick_row(row)
+                (partition, flow_id + "::", flow_id + ":;"))},
+                self._fingerprints, flow_id, partition)
             self._quick_read[(flow_id, partition)] = rows
         return rows
 
@@ -80,11 +72,9 @@ class FingerprintRows:
     def _recorded_row(self, task_id: str, partition: str) -> tuple | None:
         """One recorded row: asked for alone while its flow's asks are few (a null run
         asks only where a quick key failed), the flow's rows read at once after that."""
-        flow_id = task_id.partition("::")[0]
-        asked = self._fingerprints_asked.get((flow_id, partition), 0)
-        if asked >= _ONE_BY_ONE or (flow_id, partition) in self._fingerprints_read:
-            return self._flow_rows(flow_id, partition).get(task_id)
-        self._fingerprints_asked[(flow_id, partition)] = asked + 1
+        if not read_alone(self._fingerprints_asked, self._fingerprints_read, task_id,
+                          partition):
+            return self._flow_rows(flow_of(task_id), partition).get(task_id)
         return self.conn.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM fingerprints WHERE task_id=? AND "
             "partition=?", (task_id, partition)).fetchone()
@@ -103,7 +93,7 @@ class FingerprintRows:
         self.flush_fingerprints()
         self._fingerprints_read.clear()
         self._quick_read.clear()
-        dropped = [k for k in self._fingerprints if _of(k[0], task_id)]
+        dropped = [k for k in self._fingerprints if of_task(k[0], task_id)]
         for key in dropped:
             del self._fingerprints[key]
         with self._transaction():  # type: ignore[attr-defined]
@@ -117,21 +107,9 @@ class FingerprintRows:
         if not self._fingerprints:
             return
         rows, self._fingerprints = list(self._fingerprints.values()), {}
-        for row in rows:  # what this store wrote, it reads back without a query
-            read = self._fingerprints_read.get((row[0].partition("::")[0], row[1]))
-            if read is not None:
-                read[row[0]] = row
+        read_back(self._fingerprints_read, rows)
         if conn is not None:
             conn.executemany(_INSERT, rows)
             return
         with self._transaction():  # type: ignore[attr-defined]
             self.conn.executemany(_INSERT, rows)
-
-
-def _quick_row(row: tuple) -> tuple:
-    """A buffered row's ``quick_fingerprints`` entry (the columns of ``_QUICK``)."""
-    return row[9], row[5], row[6], row[7], row[8]
-
-
-def _of(node_id: str, task_id: str) -> bool:
-    return node_id == task_id or node_id.startswith(task_id + "[")

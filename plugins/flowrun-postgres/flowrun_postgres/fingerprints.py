@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from flowrun.plugin import SUCCEEDED, Report
+from flowrun.plugin.fingerprint_rows import (flow_of, keep_handed_true, of_task, read_alone,
+                                             read_back, with_buffered)
 
 COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
            "result_format", "result_ref", "recorded", "quick")
 _QUICK = ("quick", "result", "result_format", "result_ref", "recorded")
-#: Rows a flow's fingerprints are read one by one before all of them at once.
-_ONE_BY_ONE = 64
 _UPSERT = (f"INSERT INTO flowrun_fingerprints ({', '.join(COLUMNS)}) VALUES "
            f"({', '.join(['%s'] * len(COLUMNS))}) ON CONFLICT (task_id, partition) "
            "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[2:]))
@@ -44,11 +44,7 @@ class FingerprintMethods:
                success.result, success.result_format, success.result_ref,
                success.finished, quick)
         self._fingerprints[(task_id, partition)] = row
-        quick_read = self._quick_read.get((task_id.partition("::")[0], partition))
-        if quick_read is not None:  # what this store hands out stays true
-            quick_read.pop(task_id, None)
-            if quick is not None:
-                quick_read[task_id] = _quick_row(row)
+        keep_handed_true(self._quick_read, row)
 
     def quick_fingerprints(self, flow_id: str, partition: str) -> dict[str, tuple]:
         """The quick keys of one flow and partition, by task id, read once (only
@@ -59,12 +55,8 @@ class FingerprintMethods:
                 f"SELECT task_id, {', '.join(_QUICK)} FROM flowrun_fingerprints WHERE "
                 "partition=%s AND task_id>=%s AND task_id<%s AND quick IS NOT NULL",
                 (partition, flow_id + "::", flow_id + ":;"))
-            rows = {row[0]: (row[1], _bytes(row[2]), *row[3:]) for row in found}
-            for (task_id, part), row in self._fingerprints.items():  # not yet written
-                if part == partition and task_id.startswith(flow_id + "::"):
-                    rows.pop(task_id, None)
-                    if row[9] is not None:
-                        rows[task_id] = _quick_row(row)
+            rows = with_buffered({row[0]: (row[1], _bytes(row[2]), *row[3:])
+                                  for row in found}, self._fingerprints, flow_id, partition)
             self._quick_read[(flow_id, partition)] = rows
         return rows
 
@@ -80,11 +72,9 @@ class FingerprintMethods:
     def _recorded_row(self, task_id: str, partition: str) -> tuple | None:
         """One recorded row: asked for alone while its flow's asks are few, the flow's
         rows read at once after that."""
-        flow_id = task_id.partition("::")[0]
-        asked = self._fingerprints_asked.get((flow_id, partition), 0)
-        if asked >= _ONE_BY_ONE or (flow_id, partition) in self._fingerprints_read:
-            return self._flow_rows(flow_id, partition).get(task_id)
-        self._fingerprints_asked[(flow_id, partition)] = asked + 1
+        if not read_alone(self._fingerprints_asked, self._fingerprints_read, task_id,
+                          partition):
+            return self._flow_rows(flow_of(task_id), partition).get(task_id)
         found = self.execute(f"SELECT {', '.join(COLUMNS)} FROM flowrun_fingerprints "
                              "WHERE task_id=%s AND partition=%s", (task_id, partition))
         return (*found[0][:5], _bytes(found[0][5]), *found[0][6:]) if found else None
@@ -105,7 +95,7 @@ class FingerprintMethods:
         self.flush()
         self._fingerprints_read.clear()
         self._quick_read.clear()
-        for key in [k for k in self._fingerprints if _of(k[0], task_id)]:
+        for key in [k for k in self._fingerprints if of_task(k[0], task_id)]:
             del self._fingerprints[key]
         return len(self.execute(
             "DELETE FROM flowrun_fingerprints WHERE task_id=%s OR (task_id>%s AND "
@@ -118,21 +108,9 @@ class FingerprintMethods:
             cur.executemany(_UPSERT, list(self._fingerprints.values()))
 
     def fingerprints_written(self) -> None:
-        for row in self._fingerprints.values():  # read back without a query
-            read = self._fingerprints_read.get((row[0].partition("::")[0], row[1]))
-            if read is not None:
-                read[row[0]] = row
+        read_back(self._fingerprints_read, self._fingerprints.values())
         self._fingerprints = {}
-
-
-def _quick_row(row: tuple) -> tuple:
-    """A buffered row's ``quick_fingerprints`` entry (the columns of ``_QUICK``)."""
-    return row[9], row[5], row[6], row[7], row[8]
 
 
 def _bytes(value: Any) -> bytes | None:
     return bytes(value) if value is not None else None
-
-
-def _of(node_id: str, task_id: str) -> bool:
-    return node_id == task_id or node_id.startswith(task_id + "[")
