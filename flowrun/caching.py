@@ -60,6 +60,7 @@ class Verdict:
     changes: list[Change] = field(default_factory=list)
     fingerprint: Fingerprint | None = None  # None: it cannot be fingerprinted
     success: Report | None = None           # the recorded success (fresh: reused)
+    recorded: tuple[str, Fingerprint] | None = None  # fresh: the record, as text and read
 
 
 class _Plan(NamedTuple):
@@ -225,7 +226,10 @@ class Fingerprinter:
         if old is None:
             return Verdict(False, ["fingerprint recorded by another version of flowrun "
                                    "(format changed): recomputed"], fingerprint=fp)
-        return self._compare(task, old, fp, recorded[1], values)
+        verdict = self._compare(task, old, fp, recorded[1], values)
+        if verdict.fresh:
+            verdict.recorded = recorded[0], old
+        return verdict
 
     def _compare(self, task: Task, old: Fingerprint, fp: Fingerprint, success: Report,
                  values: Mapping[str, Any]) -> Verdict:
@@ -293,17 +297,13 @@ def template_values(task: Task, run_params: Mapping[str, Any], extra: Mapping[st
                     partition: str | None) -> dict[str, Any]:
     """What a node's ``{name}`` templates and parameter part see: the flow parameters
     it takes, its each item and the partition."""
-    values = {p: run_params.get(p, d) for p, d in task.params.items()}
-    values.update(extra)
-    if partition is not None:
-        values["partition"] = partition
-    return values
+    return dict(instance_values(task, run_params, partition)(extra))
 
 
 def instance_values(task: Task, run_params: Mapping[str, Any], partition: str | None
                     ) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
-    """``template_values`` of each instance of a mapped task, given its own values:
-    what they share is worked out once (usually nothing: the item alone)."""
+    """``template_values`` of each instance of a mapped task, given its own values
+    (read only): what they share is worked out once (usually nothing: the item alone)."""
     taken = {p: run_params.get(p, d) for p, d in task.params.items()}
     last = {"partition": partition} if partition is not None else {}
     if not taken and not last:

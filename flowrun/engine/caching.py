@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable
 
-from flowrun.caching import (UP_TO_DATE, Fingerprinter, instance_values, store_of,
-                             template_values)
+from flowrun.caching import (UP_TO_DATE, Fingerprinter, Verdict, instance_values,
+                             store_of, template_values)
 from flowrun.filehash import stat_signature
 from flowrun.fingerprint import Fingerprint
 from flowrun.hashing import blake2b
@@ -64,7 +64,7 @@ class Caching:
         verdict = self.fp.judge(task, node.id, run.partition or "", fp, why, self.store,
                                 values, forced=task.id in self.forced)
         if verdict.fresh and verdict.success is not None:
-            self._requick(node, values, verdict.fingerprint)
+            self._requick(node, values, verdict)
             self._take(node, verdict.success.result, verdict.success.result_format)
             return True
         if fp is None:
@@ -134,21 +134,19 @@ class Caching:
                 fr.run.flow_id, fr.run.partition or "")
         return rows
 
-    def _requick(self, node: Node, values: dict[str, Any], fp: Fingerprint | None) -> None:
+    def _requick(self, node: Node, values: dict[str, Any], verdict: Verdict) -> None:
         """A node found up to date the long way gets its quick key recorded, when it
         can have one now (its files were racily clean when it succeeded, or the store
         predates quick keys): the next null run takes the quick way."""
-        partition = node.flow_run.run.partition or ""
-        recorded = self.store.get_fingerprint(node.id, partition) if self.quick else None
-        old = Fingerprint.from_json(recorded[0]) if recorded and fp else None
-        if old is None or fp is None:
+        if self.quick is None or verdict.recorded is None or verdict.fingerprint is None:
             return
-        both = Fingerprint(reads=fp.reads, writes=old.writes)
-        key = self.fp.quick_key(node.task, values, fp.upstream,
-                                self.fp.recorded_signature(both))
+        text, old = verdict.recorded
+        fp = verdict.fingerprint
+        key = self.fp.quick_key(node.task, values, fp.upstream, self.fp.recorded_signature(
+            Fingerprint(reads=fp.reads, writes=old.writes)))
         if key is not None:
-            self.quick.record_fingerprint(node.id, partition, recorded[0],  # type: ignore[union-attr]
-                                          recorded[1], quick=key)
+            self.quick.record_fingerprint(node.id, node.flow_run.run.partition or "", text,
+                                          verdict.success, quick=key)
 
     def succeeded(self, node: Node, outcome: Any) -> None:
         """After a successful attempt: fail it if a declared write is missing, else
