@@ -16,18 +16,20 @@ from typing import Any
 from flowrun.plugin import SUCCEEDED, Report
 from flowrun.plugin.fingerprint_rows import (flow_of, keep_handed_true, of_task, read_alone,
                                              read_back, with_buffered)
+from flowrun_postgres.rows import Upsert
 
 COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
            "result_format", "result_ref", "recorded", "quick")
 _QUICK = ("quick", "result", "result_format", "result_ref", "recorded")
-_UPSERT = (f"INSERT INTO flowrun_fingerprints ({', '.join(COLUMNS)}) VALUES "
-           f"({', '.join(['%s'] * len(COLUMNS))}) ON CONFLICT (task_id, partition) "
-           "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[2:]))
+FINGERPRINTS = Upsert("flowrun_fingerprints", COLUMNS, (
+    " ON CONFLICT (task_id, partition) DO UPDATE SET " + ", ".join(
+        f"{c} = EXCLUDED.{c}" for c in COLUMNS[2:])))
 
 
 class FingerprintMethods:
-    """Mixed into ``PostgresStorage``: its ``execute`` and ``flush``; the buffer is
-    written by ``write_fingerprints`` inside the flush's transaction."""
+    """Mixed into ``PostgresStorage``: its ``execute`` and ``flush``; the buffer
+    (``fingerprint_rows``) is written as ``FINGERPRINTS`` inside the flush's
+    transaction."""
 
     execute: Any
     flush: Any
@@ -101,11 +103,10 @@ class FingerprintMethods:
             "DELETE FROM flowrun_fingerprints WHERE task_id=%s OR (task_id>%s AND "
             "task_id<%s) RETURNING 1", (task_id, task_id + "[", task_id + "\\")))
 
-    def write_fingerprints(self, cur: Any) -> None:
-        """Write the buffered fingerprints in the caller's transaction (the buffer is
-        emptied by ``fingerprints_written`` once it commits)."""
-        if self._fingerprints:
-            cur.executemany(_UPSERT, list(self._fingerprints.values()))
+    def fingerprint_rows(self) -> list[tuple]:
+        """The buffered fingerprints, written by the flush's transaction (the buffer
+        is emptied by ``fingerprints_written`` once it commits)."""
+        return list(self._fingerprints.values())
 
     def fingerprints_written(self) -> None:
         read_back(self._fingerprints_read, self._fingerprints.values())

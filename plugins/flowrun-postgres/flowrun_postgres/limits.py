@@ -11,6 +11,9 @@ from typing import Any
 from flowrun.plugin import StoreError
 from flowrun_postgres.leases import LeaseLost
 from flowrun_postgres.locks import _key
+from flowrun_postgres.rows import Upsert
+
+LIMITS = Upsert("flowrun_limits", ("grp", "run_id"))
 
 
 class LimitMethods:
@@ -33,8 +36,7 @@ class LimitMethods:
                 cur.execute("SELECT count(*) FROM flowrun_limits WHERE grp=%s", (group,))
                 if cur.fetchone()[0] >= wanted[group]:
                     return  # nothing inserted yet: the transaction commits nothing
-            cur.executemany("INSERT INTO flowrun_limits (grp, run_id) VALUES (%s, %s)",
-                            [(group, run_id) for group in sorted(wanted)])
+            LIMITS.write(cur, [(group, run_id) for group in sorted(wanted)])
             taken[0] = True
         try:
             self._write(work)

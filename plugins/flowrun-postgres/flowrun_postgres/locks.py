@@ -5,8 +5,8 @@ Session-level advisory locks are re-entrant within a connection, so threads of t
 process are first kept apart by a ``threading.Lock`` per name; waiting polls with
 ``pg_try_advisory_lock``, so a waiting thread stays interruptible and never holds the
 shared connection while it waits. A host that vanishes without closing its connection
-(power loss, a network cut) is dropped by the server's TCP keepalives within about
-``lease_timeout``, and its locks with it."""
+(power loss, a network cut) or whose process hangs is dropped by the server within about
+``lease_timeout``, and its locks with it (``_connect_for_locks``)."""
 from __future__ import annotations
 
 import struct
@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from flowrun.plugin import blake2b
+from flowrun.plugin import StoreError, blake2b, redact_url
 from flowrun_postgres import connect
 
 
@@ -35,26 +35,66 @@ class LockMethods:
         self._guard = threading.Lock()  # the lock connection, one statement at a time
         self._local: dict[str, threading.Lock] = {}
         self._flows: set[str] = set()
+        self._locks_closed = threading.Event()
+        self._pinging = False
 
     def _try(self, name: str) -> bool:
         with self._guard:
-            if self._lock_conn is None:
-                self._lock_conn = self._connect_for_locks()
-            row = self._lock_conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                          (_key(name),)).fetchone()
-            return bool(row[0])
-
-    def _connect_for_locks(self) -> Any:
-        """The lock connection, which the server drops (releasing its locks) once this
-        host stops answering for about ``lease_timeout`` seconds."""
-        conn = connect.connect(self.url)
-        conn.execute(connect.session_settings(self.settings["lease_timeout"]))
-        return conn
+            return bool(self._on_lock_conn("SELECT pg_try_advisory_lock(%s)", (_key(name),)))
 
     def _unlock(self, name: str) -> None:
         with self._guard:
-            if self._lock_conn is not None and not self._lock_conn.closed:
-                self._lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_key(name),))
+            if self._lock_conn is not None:  # else the server dropped it, and the lock
+                self._on_lock_conn("SELECT pg_advisory_unlock(%s)", (_key(name),),
+                                   again=False)
+
+    def _on_lock_conn(self, sql: str, args: tuple = (), again: bool = True) -> Any:
+        """One statement's value on the lock connection (made when needed). A
+        connection the server dropped took its locks with it: it is made again
+        (``again``) or forgotten."""
+        import psycopg
+
+        failed = None
+        for _ in range(2 if again else 1):
+            if self._lock_conn is None:
+                self._lock_conn = self._connect_for_locks()
+            try:
+                return self._lock_conn.execute(sql, args).fetchone()[0]
+            except psycopg.OperationalError as exc:
+                self._lock_conn.close()
+                self._lock_conn, failed = None, exc
+        if again:
+            raise StoreError(f"cannot reach the store {redact_url(self.url)}: "
+                             f"{connect.clean_message(failed, self.url)}")
+        return None
+
+    def _connect_for_locks(self) -> Any:
+        """The lock connection. The server drops it, and its locks with it, once this
+        host stops answering for about ``lease_timeout`` seconds: TCP keepalives for a
+        lost host, and for a hung process (whose machine still answers them) the
+        session's ``idle_session_timeout``, which this process's pings keep from
+        firing while it lives."""
+        import psycopg
+
+        conn = connect.connect(self.url)
+        timeout = self.settings["lease_timeout"]
+        conn.execute(connect.session_settings(timeout))
+        try:
+            conn.execute(f"SET idle_session_timeout = {max(1000, int(timeout * 1000))}")
+        except psycopg.errors.UndefinedObject:
+            pass  # before PostgreSQL 14: the locks of a hung process wait for its end
+        if not self._pinging:
+            self._pinging = True
+            threading.Thread(target=self._ping_locks, daemon=True,
+                             name="flowrun-locks").start()
+        return conn
+
+    def _ping_locks(self) -> None:
+        """Keep the lock connection from being idle for ``lease_timeout``."""
+        while not self._locks_closed.wait(self.settings["lease_interval"]):
+            with self._guard:
+                if self._lock_conn is not None:
+                    self._on_lock_conn("SELECT 1", again=False)
 
     def lock_flow(self, flow_id: str) -> bool:
         if flow_id in self._flows:
@@ -92,7 +132,9 @@ class LockMethods:
             local.release()
 
     def close_locks(self) -> None:
+        self._locks_closed.set()
         self._flows.clear()
-        if self._lock_conn is not None:
-            self._lock_conn.close()  # every advisory lock it held goes with it
-            self._lock_conn = None
+        with self._guard:
+            if self._lock_conn is not None:
+                self._lock_conn.close()  # every advisory lock it held goes with it
+                self._lock_conn = None

@@ -1,7 +1,7 @@
 """[plugin] The shared store: runs, attempts, results and state in PostgreSQL.
 
 Task reports are buffered as on SQLite and written per flush in one short transaction
-(``executemany``, which psycopg pipelines), after checking that this host still holds
+(``COPY`` for many rows, else whole statements), checking last that this host still holds
 each run's lease generation: a host that comes back after another declared its run
 interrupted cannot overwrite what came since. A lost connection keeps the buffer and
 retries with backoff for up to ``reconnect_timeout`` seconds.
@@ -27,6 +27,7 @@ from flowrun_postgres import (
     slots,
     telemetry,
 )
+from flowrun_postgres.rows import Upsert
 
 ATTEMPT_COLUMNS = (
     "run_id", "task_id", "attempt", "status", "queued", "started", "finished", "error",
@@ -34,31 +35,13 @@ ATTEMPT_COLUMNS = (
     "parent", "result_ref", "source_hash", "args_hash")
 RUN_COLUMNS = ("id", "flow", "status", "started", "finished", "params", "resumed_from",
                "counts", "partition", "scheduled_for", "pid", "host", "error", "reason")
-_UPSERT = (f"INSERT INTO flowrun_attempts ({', '.join(ATTEMPT_COLUMNS)}) VALUES "
-           f"({', '.join(['%s'] * len(ATTEMPT_COLUMNS))}) ON CONFLICT (run_id, task_id, "
-           "attempt) DO UPDATE SET " + ", ".join(
-               f"{c} = EXCLUDED.{c}" for c in ATTEMPT_COLUMNS[3:]) +
-           ", seq = nextval('flowrun_seq')")
+ATTEMPTS = Upsert("flowrun_attempts", ATTEMPT_COLUMNS, (
+    " ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET " + ", ".join(
+        f"{c} = EXCLUDED.{c}" for c in ATTEMPT_COLUMNS[3:]) + ", seq = nextval('flowrun_seq')"))
 _row = operator.attrgetter(*ATTEMPT_COLUMNS)
 _TEXT = tuple(ATTEMPT_COLUMNS.index(c) for c in ("error", "stdout", "stderr", "log"))
 #: Buffered records written at once even before the engine's next timed flush.
 FLUSH_BATCH = 2000
-#: From this many rows a flush COPYs them into a temporary table and upserts from there
-#: (a tenth of the time per row of a pipelined ``executemany``).
-COPY_FROM = 64
-_COLUMNS = ", ".join(ATTEMPT_COLUMNS)
-
-
-def _copy_upsert(cur: Any, rows: list[tuple]) -> None:
-    """Upsert ``rows`` through ``COPY`` into a temporary table (one per connection,
-    emptied at commit); ``ORDER BY ctid`` keeps the recorded order in ``seq``."""
-    cur.execute("CREATE TEMP TABLE IF NOT EXISTS flowrun_batch ON COMMIT DELETE ROWS AS "
-                f"SELECT {_COLUMNS} FROM flowrun_attempts WITH NO DATA")
-    with cur.copy(f"COPY flowrun_batch ({_COLUMNS}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    cur.execute(_UPSERT.split(" VALUES ")[0] + f" SELECT {_COLUMNS} FROM flowrun_batch "
-                "ORDER BY ctid" + _UPSERT[_UPSERT.index(" ON CONFLICT"):])
 
 
 class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
@@ -133,8 +116,7 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
         """Flush, then record the outcome, in one transaction (while this host still
         holds the run's lease)."""
         def work(cur: Any) -> None:
-            self.lease.check_held(cur, {run.id})
-            self._write_pending(cur)
+            self._write_pending(cur, {run.id})
             cur.execute("UPDATE flowrun_runs SET status=%s, finished=%s, counts=%s, "
                         "error=%s, seq=nextval('flowrun_seq') WHERE id=%s",
                         (run.status, run.finished, json.dumps(run.counts), run.error,
@@ -162,14 +144,14 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
         if self._pending or self._state or self._fingerprints:
             self._write_until_deadline(self._write_pending, wait=False)
 
-    def _write_pending(self, cur: Any) -> None:
-        rows, state = list(self._pending.values()), self._state
-        if rows:
-            self.lease.check_held(cur, {row[0] for row in rows})
-            if len(rows) < COPY_FROM:
-                cur.executemany(_UPSERT, rows)
-            else:
-                _copy_upsert(cur, rows)
+    def _write_pending(self, cur: Any, runs: set[str] | frozenset = frozenset()) -> None:
+        """The buffer, then the fence (the runs written for, and ``runs``, locked and
+        checked). Many rows are staged by ``COPY`` first and every other write is one
+        whole statement, so a host that hangs midway holds no lock the server keeps
+        past ``lease_timeout`` (``flowrun_postgres.rows``)."""
+        rows, state, prints = list(self._pending.values()), self._state, self.fingerprint_rows()
+        staged = ATTEMPTS.stage(cur, rows), fingerprints.FINGERPRINTS.stage(cur, prints)
+        ATTEMPTS.write(cur, rows, staged[0])
         for flow, key, value in state:
             if value is None:
                 cur.execute("DELETE FROM flowrun_state WHERE flow=%s AND key=%s", (flow, key))
@@ -177,7 +159,8 @@ class PostgresStorage(slots.SlotMethods, live.LiveMethods, locks.LockMethods,
                 cur.execute("INSERT INTO flowrun_state VALUES (%s, %s, %s, %s) ON CONFLICT "
                             "(flow, key) DO UPDATE SET value=EXCLUDED.value, "
                             "format=EXCLUDED.format", (flow, key, value[0], value[1]))
-        self.write_fingerprints(cur)
+        fingerprints.FINGERPRINTS.write(cur, prints, staged[1])
+        self.lease.check_held(cur, {row[0] for row in rows} | runs)
         cur.execute("NOTIFY flowrun_changes")
 
     def _write(self, work: Any, timeout: float = connect.CONNECT_TIMEOUT) -> None:

@@ -2,11 +2,13 @@
 ``FLOWRUN_HOSTNAME`` and working copy; a killed host loses its whole process group."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
 from collections import Counter
+from typing import Iterator
 
 import pytest
 
@@ -155,7 +157,7 @@ OVERLAPPING = """
 
 @pytest.mark.parametrize("overlap, later", [("skip", "skipped"), ("wait", "succeeded")])
 def test_a_flows_overlap_policy_holds_across_hosts(project, pg_url, overlap, later):
-    project.write("flowrun.toml", f'[tool.flowrun]\nstore = "{pg_url}"\n')
+    configure(project, pg_url)
     project.write("flows/flow_slow.py", OVERLAPPING.format(overlap=overlap))
     env = {k: v for k, v in os.environ.items() if k != "FLOWRUN_STORE"}
 
@@ -165,6 +167,7 @@ def test_a_flows_overlap_policy_holds_across_hosts(project, pg_url, overlap, lat
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     first = due("host-a", "2026-11-22T06:00:30Z")
     wait_for(lambda: (project.path / "flows/started").exists(), 30)
+    time.sleep(LEASE["lease_timeout"] + 0.5)  # a live host's pings keep its lock
     busy = due("host-b", "2026-11-22T06:10:30Z")  # 06:00 still runs on host-a
     assert busy.communicate(timeout=30)[0].decode() == "" and busy.returncode == 0
     (project.path / "flows/go").touch()
@@ -182,6 +185,31 @@ def test_a_flows_overlap_policy_holds_across_hosts(project, pg_url, overlap, lat
         store.close()
 
 
+@contextlib.contextmanager
+def continued(proc: subprocess.Popen) -> Iterator[None]:
+    """Continue the stopped host ``proc`` after the block; kill it if the block failed."""
+    try:
+        yield
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)  # ends a stopped process too
+        proc.communicate()
+        raise
+    os.killpg(proc.pid, signal.SIGCONT)
+
+
+def interrupted_elsewhere(url: str):
+    """The one run, once another host's read declared it interrupted (reading sweeps; a
+    transaction the stopped host left open is ended by the server after lease_timeout)."""
+    store = PostgresStorage(url, LEASE)
+    try:
+        wait_for(lambda: store.list_runs()[0].status == "interrupted",
+                 2 * LEASE["lease_timeout"] + 10)  # the timing is another test's
+        (run,) = store.list_runs()
+        return run
+    finally:
+        store.close()
+
+
 def test_a_host_that_comes_back_after_its_lease_was_taken_stops_in_one_line(
         project, pg_url):
     configure(project, pg_url)
@@ -193,18 +221,9 @@ def test_a_host_that_comes_back_after_its_lease_was_taken_stops_in_one_line(
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     wait_for(lambda: (project.path / "started").exists(), 30)
     os.killpg(proc.pid, signal.SIGSTOP)  # a host that hangs (or loses the network)
-    try:
-        store = PostgresStorage(pg_url, LEASE)
-        try:  # reading sweeps: another host takes the lease (a transaction the stopped
-            # host left open is ended by the server after lease_timeout too)
-            wait_for(lambda: store.list_runs()[0].status == "interrupted",
-                     2 * LEASE["lease_timeout"] + 10)  # the timing is another test's
-            (run,) = store.list_runs()
-        finally:
-            store.close()
+    with continued(proc):
+        run = interrupted_elsewhere(pg_url)
         (project.path / "slow").unlink()
-    finally:
-        os.killpg(proc.pid, signal.SIGCONT)
     out = proc.communicate(timeout=60)[0].decode()
     assert proc.returncode == 2, out
     assert "Traceback" not in out and "s3cret" not in out
@@ -213,3 +232,104 @@ def test_a_host_that_comes_back_after_its_lease_was_taken_stops_in_one_line(
     assert f"`flowrun --resume {run.id}` continues it" in out
     shown = project.run("show", run.id)
     assert shown.exit_code == 0 and "interrupted" in shown.output
+
+
+#: flowconf.py of a host that hangs in the middle of writing to the store: the first time
+#: psycopg dumps a string holding the marker (inside a flush's statement or COPY, after
+#: the server has started reading it), the whole process stops, as a hung host would.
+STALLING_FLOWCONF = """
+    import os, signal
+    import psycopg
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class Stalling(Dumper):
+        format = Format.TEXT
+        stopped = False
+
+        def dump(self, obj):
+            if "stall-here" in obj and not Stalling.stopped:
+                Stalling.stopped = True
+                os.kill(os.getpid(), signal.SIGSTOP)
+            return obj.encode()
+
+    psycopg.adapters.register_dumper(str, Stalling)
+"""
+MANY = """
+    from flowrun import task
+
+    @task
+    def items():
+        return list(range({instances}))
+
+    @task(each="items")
+    def chatty(items):
+        print("stall-here", items)
+        return items
+"""
+
+
+def stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()[0] == "T"
+
+
+@pytest.mark.parametrize("instances", [300, 3], ids=["copy", "statements"])
+def test_a_host_that_hangs_midway_through_a_write_is_still_declared_interrupted(
+        project, pg_url, instances):
+    """No row lock a host needs for its lease is held across a pipeline or COPY the
+    client stopped sending: the server ends a hung host's transaction after
+    ``lease_timeout`` only between whole statements."""
+    configure(project, pg_url)
+    project.write("flowconf.py", STALLING_FLOWCONF)
+    project.write("flows/flow_many.py", MANY.format(instances=instances))
+    proc = project.popen("-q", env={"FLOWRUN_HOSTNAME": "host-a"}, start_new_session=True)
+    with continued(proc):
+        wait_for(lambda: stopped(proc.pid), 30)
+        run = interrupted_elsewhere(pg_url)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, out + err
+    assert "Traceback" not in out + err
+    assert f"ERROR: run {run.id} was declared interrupted by another host (host host-a " \
+        "stopped renewing at 20" in out + err
+    project.write("flowconf.py", "")
+    again = project.run("--resume", run.id, env={"FLOWRUN_HOSTNAME": "host-b"})
+    assert again.exit_code == 0, again.output
+    last = instances - 1
+    assert again.result(f"flows/flow_many.py::chatty[{last}]") == last
+
+
+def test_a_hung_due_host_lets_go_of_its_flow_within_its_lease(project, pg_url):
+    """A hung process's machine still answers TCP keepalives: its lock connection is
+    ended by the server's ``idle_session_timeout`` instead, so the next slot runs."""
+    configure(project, pg_url)
+    project.write("flows/flow_slow.py", OVERLAPPING.format(overlap="skip"))
+    env = {k: v for k, v in os.environ.items() if k != "FLOWRUN_STORE"}
+
+    def due(host: str, at: str) -> subprocess.Popen:
+        return subprocess.Popen(flowrun_command("--due", "-q"), cwd=project.path,
+                                env={**env, "FLOWRUN_HOSTNAME": host, "FLOWRUN_NOW": at},
+                                start_new_session=True, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+    hung = due("host-a", "2026-11-22T06:00:30Z")
+    wait_for(lambda: (project.path / "flows/started").exists(), 30)
+    os.killpg(hung.pid, signal.SIGSTOP)
+    with continued(hung):
+        interrupted_elsewhere(pg_url)
+        store = PostgresStorage(pg_url, LEASE)
+        try:  # the hung host's flow lock is free
+            wait_for(lambda: store.lock_flow("flows/flow_slow.py"), 10)
+            store.unlock_flow("flows/flow_slow.py")
+        finally:
+            store.close()
+        (project.path / "flows/go").touch()
+        later = due("host-b", "2026-11-22T06:10:30Z")
+        out = later.communicate(timeout=60)[0].decode()
+        assert later.returncode == 0, out
+    assert hung.communicate(timeout=60)[0].decode().startswith("ERROR: run ")
+    store = PostgresStorage(pg_url)
+    try:
+        assert [status for _, status in store.slot_history("flows/flow_slow.py")] == [
+            "interrupted", "succeeded"]
+    finally:
+        store.close()
