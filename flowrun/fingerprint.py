@@ -17,7 +17,7 @@ from flowrun.hashing import blake2b
 
 #: The stored format; a change makes every cached task rerun once, saying why.
 FORMAT = 1
-_decode = json.JSONDecoder().decode  # json.loads' checks, once (a null run: one a task)
+_decode = json.JSONDecoder().decode  # json.loads' checks, made once (the long way: one a task)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from flowrun.engine.nodes import (
 from flowrun.engine.stopping import FAIL_FAST, given_up
 from flowrun.model import (
     CACHED,
-    ReportSnapshot,
     CANCELLED,
     FAILED,
     HAS_RESULT,
@@ -33,6 +32,7 @@ from flowrun.model import (
     RUNNING,
     SKIPPED,
     SUCCEEDED,
+    ReportSnapshot,
 )
 from flowrun.plugin import Outcome
 

@@ -108,7 +108,6 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
     from flowrun.plugin.metrics import bucket_histograms, count_running, render_metrics
     from flowrun.plugin.storage import (
         FingerprintStore,
-        QuickFingerprintStore,
         LeaseStore,
         LimitStore,
         LiveStore,
@@ -117,6 +116,7 @@ if TYPE_CHECKING:  # loaded on first use (_LAZY), so a plugin pays only for what
         MetricsStore,
         OutboxStore,
         PauseStore,
+        QuickFingerprintStore,
         search_logs,
         SlotStore,
         StateLockStore,
@@ -188,8 +188,8 @@ __all__ = [
     "RemoteSpawner", "ChildRequests",
     # storage
     "Storage", "SlotStore", "LiveStore", "StateLockStore", "FingerprintStore",
-    "QuickFingerprintStore", "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore", "LogHit",
-    "search_logs", "PauseStore", "LeaseStore", "LimitStore", "open_storage",
+    "QuickFingerprintStore", "OutboxStore", "MetricsStore", "TraceStore", "LogSearchStore",
+    "LogHit", "search_logs", "PauseStore", "LeaseStore", "LimitStore", "open_storage",
     # alerts
     "render_metrics", "METRICS_CONTENT_TYPE", "bucket_histograms", "count_running",
 ]

@@ -19,6 +19,12 @@ def flow_of(task_id: str) -> str:
     return task_id.partition("::")[0]
 
 
+def flow_range(flow_id: str) -> tuple[str, str]:
+    """The task ids of a flow's nodes (``flow::name…``) lie in ``[low, high)``: a range
+    the fingerprints' index on task id answers (``;`` is the character after ``:``)."""
+    return flow_id + "::", flow_id + ":;"
+
+
 def of_task(node_id: str, task_id: str) -> bool:
     """Is ``node_id`` the task ``task_id`` or one of its mapped instances?"""
     return node_id == task_id or node_id.startswith(task_id + "[")

@@ -12,8 +12,8 @@ import sqlite3
 from typing import Any
 
 from flowrun.plugin import Report
-from flowrun.plugin.fingerprint_rows import (flow_of, keep_handed_true, of_task, read_alone,
-                                             read_back, with_buffered)
+from flowrun.plugin.fingerprint_rows import (flow_of, flow_range, keep_handed_true, of_task,
+                                             read_alone, read_back, with_buffered)
 
 _COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
             "result_format", "result_ref", "recorded", "quick")
@@ -49,11 +49,10 @@ class FingerprintRows:
         their columns: a null run of 10,000 tasks never reads a fingerprint)."""
         rows = self._quick_read.get((flow_id, partition))
         if rows is None:
-            rows = with_buffered({row[0]: row[1:] for row in self.conn.execute(
-                f"SELECT task_id, {', '.join(_QUICK)} FROM fingerprints WHERE "
-                "partition=? AND task_id>=? AND task_id<? AND quick IS NOT NULL",
-                (partition, flow_id + "::", flow_id + ":;"))},
-                self._fingerprints, flow_id, partition)
+            found = self._in_flow(("task_id", *_QUICK), flow_id, partition,
+                                  " AND quick IS NOT NULL")
+            rows = with_buffered({row[0]: row[1:] for row in found}, self._fingerprints,
+                                 flow_id, partition)
             self._quick_read[(flow_id, partition)] = rows
         return rows
 
@@ -83,11 +82,16 @@ class FingerprintRows:
         """The recorded rows of one flow and partition, by task id, read once."""
         rows = self._fingerprints_read.get((flow_id, partition))
         if rows is None:
-            rows = {row[0]: row for row in self.conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM fingerprints WHERE partition=? AND "
-                "task_id>=? AND task_id<?", (partition, flow_id + "::", flow_id + ":;"))}
+            rows = {row[0]: row for row in self._in_flow(_COLUMNS, flow_id, partition)}
             self._fingerprints_read[(flow_id, partition)] = rows
         return rows
+
+    def _in_flow(self, columns: tuple[str, ...], flow_id: str, partition: str,
+                 where: str = "") -> sqlite3.Cursor:
+        """``columns`` of the rows of one flow and partition (and ``where``)."""
+        return self.conn.execute(
+            f"SELECT {', '.join(columns)} FROM fingerprints WHERE partition=? AND "
+            f"task_id>=? AND task_id<?{where}", (partition, *flow_range(flow_id)))
 
     def forget_fingerprints(self, task_id: str) -> int:
         self.flush_fingerprints()

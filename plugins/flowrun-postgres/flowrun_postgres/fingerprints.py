@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from flowrun.plugin import SUCCEEDED, Report
-from flowrun.plugin.fingerprint_rows import (flow_of, keep_handed_true, of_task, read_alone,
-                                             read_back, with_buffered)
+from flowrun.plugin.fingerprint_rows import (flow_of, flow_range, keep_handed_true, of_task,
+                                             read_alone, read_back, with_buffered)
 from flowrun_postgres.rows import Upsert
 
 COLUMNS = ("task_id", "partition", "fingerprint", "run_id", "flow_id", "result",
@@ -53,10 +53,8 @@ class FingerprintMethods:
         their columns: a null run never reads a fingerprint)."""
         rows = self._quick_read.get((flow_id, partition))
         if rows is None:
-            found = self.execute(
-                f"SELECT task_id, {', '.join(_QUICK)} FROM flowrun_fingerprints WHERE "
-                "partition=%s AND task_id>=%s AND task_id<%s AND quick IS NOT NULL",
-                (partition, flow_id + "::", flow_id + ":;"))
+            found = self._in_flow(("task_id", *_QUICK), flow_id, partition,
+                                  " AND quick IS NOT NULL")
             rows = with_buffered({row[0]: (row[1], _bytes(row[2]), *row[3:])
                                   for row in found}, self._fingerprints, flow_id, partition)
             self._quick_read[(flow_id, partition)] = rows
@@ -79,19 +77,22 @@ class FingerprintMethods:
             return self._flow_rows(flow_of(task_id), partition).get(task_id)
         found = self.execute(f"SELECT {', '.join(COLUMNS)} FROM flowrun_fingerprints "
                              "WHERE task_id=%s AND partition=%s", (task_id, partition))
-        return (*found[0][:5], _bytes(found[0][5]), *found[0][6:]) if found else None
+        return _row(found[0]) if found else None
 
     def _flow_rows(self, flow_id: str, partition: str) -> dict[str, tuple]:
         """The recorded rows of one flow and partition, by task id, read once."""
         rows = self._fingerprints_read.get((flow_id, partition))
         if rows is None:
-            found = self.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM flowrun_fingerprints WHERE "
-                "partition=%s AND task_id>=%s AND task_id<%s",
-                (partition, flow_id + "::", flow_id + ":;"))
-            rows = {row[0]: (*row[:5], _bytes(row[5]), *row[6:]) for row in found}
+            rows = {row[0]: _row(row) for row in self._in_flow(COLUMNS, flow_id, partition)}
             self._fingerprints_read[(flow_id, partition)] = rows
         return rows
+
+    def _in_flow(self, columns: tuple[str, ...], flow_id: str, partition: str,
+                 where: str = "") -> list[tuple]:
+        """``columns`` of the rows of one flow and partition (and ``where``)."""
+        return self.execute(
+            f"SELECT {', '.join(columns)} FROM flowrun_fingerprints WHERE partition=%s "
+            f"AND task_id>=%s AND task_id<%s{where}", (partition, *flow_range(flow_id)))
 
     def forget_fingerprints(self, task_id: str) -> int:
         self.flush()
@@ -111,6 +112,11 @@ class FingerprintMethods:
     def fingerprints_written(self) -> None:
         read_back(self._fingerprints_read, self._fingerprints.values())
         self._fingerprints = {}
+
+
+def _row(found: tuple) -> tuple:
+    """A row as read, kept as the other stores keep theirs (its result as ``bytes``)."""
+    return (*found[:5], _bytes(found[5]), *found[6:])
 
 
 def _bytes(value: Any) -> bytes | None:
